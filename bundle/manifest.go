@@ -1,0 +1,106 @@
+// Package bundle owns the format of what a host binary carries to rebuild
+// itself: a manifest and three zstd-compressed tar archives, embedded by the
+// generated selfcompile_bundle.go file.
+//
+// The parts are:
+//
+//   - toolchain: a trimmed GOROOT (see package toolchain for the file set);
+//   - source: the host module under "module/" and every local replace
+//     directory under "replace/N/", with the archived go.mod rewritten to
+//     point at those copies, so the tree builds wherever it is unpacked;
+//   - modules: the dependency modules the host builds with, as a module
+//     cache (GOMODCACHE) without zips, tests and testdata; see
+//     [ModuleEntries].
+//
+// The manifest records the Go version and target platform, the main
+// package, the installed plugins and the sha256 and size of every part.
+// Archives hold only directories and regular files; extraction refuses
+// any entry that would land outside its destination.
+package bundle
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+)
+
+// File names written into the host's main package directory. All begin
+// with "selfcompile_bundle" so that one .gitignore line covers them.
+const (
+	StubFile      = "selfcompile_bundle.go"
+	PluginsFile   = "selfcompile_bundle_plugins.go"
+	ManifestFile  = "selfcompile_bundle_manifest.json"
+	ToolchainFile = "selfcompile_bundle_toolchain.tar.zst"
+	SourceFile    = "selfcompile_bundle_source.tar.zst"
+	ModulesFile   = "selfcompile_bundle_modules.tar.zst"
+)
+
+// Parts lists the archive files of a bundle in the order they are used.
+var Parts = []string{ToolchainFile, SourceFile, ModulesFile}
+
+// FormatVersion is the manifest format this package reads and writes.
+const FormatVersion = 1
+
+// Manifest describes a bundle.
+type Manifest struct {
+	Format      int    `json:"format"`
+	GoVersion   string `json:"go_version"` // e.g. "go1.26.8"
+	GOOS        string `json:"goos"`
+	GOARCH      string `json:"goarch"`
+	Module      string `json:"module"`       // host module path
+	MainPackage string `json:"main_package"` // import path of the host's main package
+	MainDir     string `json:"main_dir"`     // main package directory, slash-separated, relative to the module root
+	// Plugins are the plugins the binary carrying this bundle was built with.
+	Plugins []Plugin `json:"plugins,omitempty"`
+	// Parts maps each archive file name to its checksum and size.
+	Parts map[string]Part `json:"parts"`
+}
+
+// Part is the checksum and size of one archive of the bundle.
+type Part struct {
+	SHA256 string `json:"sha256"` // hex
+	Size   int64  `json:"size"`
+}
+
+// Plugin is one installed plugin as the manifest records it.
+type Plugin struct {
+	Path    string `json:"path"`              // package import path
+	Module  string `json:"module,omitempty"`  // module providing it
+	Version string `json:"version,omitempty"` // resolved version; empty for a package of the host module
+	Query   string `json:"query,omitempty"`   // the query it was asked with, e.g. "latest"
+	Dir     string `json:"dir,omitempty"`     // local directory it was installed from, if any
+}
+
+// ReadManifest reads and checks the manifest in fsys.
+func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	data, err := fs.ReadFile(fsys, ManifestFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ManifestFile, err)
+	}
+	if m.Format != FormatVersion {
+		return nil, fmt.Errorf("%s: format %d, want %d: regenerate the bundle with this version of go-selfcompile", ManifestFile, m.Format, FormatVersion)
+	}
+	for _, name := range Parts {
+		if _, ok := m.Parts[name]; !ok {
+			return nil, fmt.Errorf("%s: no entry for %s: regenerate the bundle", ManifestFile, name)
+		}
+	}
+	return &m, nil
+}
+
+// Marshal returns the manifest as indented JSON with plugins sorted.
+func (m *Manifest) Marshal() ([]byte, error) {
+	c := *m
+	c.Plugins = append([]Plugin(nil), m.Plugins...)
+	sort.Slice(c.Plugins, func(i, j int) bool { return c.Plugins[i].Path < c.Plugins[j].Path })
+	data, err := json.MarshalIndent(&c, "", "\t")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}

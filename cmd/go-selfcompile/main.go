@@ -1,0 +1,109 @@
+// Command go-selfcompile prepares Go programs to rebuild themselves.
+//
+// Usage:
+//
+//	go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
+//	go-selfcompile inspect [DIR]
+//
+// "bundle" runs in the host's main package directory, normally through
+//
+//	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
+//
+// and writes the selfcompile_bundle* files that the next go build embeds.
+// "inspect" prints the manifest of the bundle in DIR (default ".").
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/generate"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "go-selfcompile: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
+  go-selfcompile inspect [DIR]`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "bundle":
+		return cmdBundle(ctx, args[1:], stdout, stderr)
+	case "inspect":
+		return cmdInspect(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+var levels = map[string]bundle.Level{
+	"fastest": bundle.LevelFast,
+	"default": bundle.LevelDefault,
+	"better":  bundle.LevelBetter,
+	"best":    bundle.LevelBest,
+}
+
+func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	level := fs.String("level", "better", "zstd level of the toolchain archive: fastest, default, better or best")
+	cache := fs.String("cache", "", "directory that keeps toolchain archives between runs (default: go-selfcompile in the user cache directory)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("bundle takes no arguments; run it in the host's main package directory")
+	}
+	l, ok := levels[*level]
+	if !ok {
+		return fmt.Errorf("-level %q: want fastest, default, better or best", *level)
+	}
+	_, err := generate.Run(ctx, generate.Options{Level: l, CacheDir: *cache, Stdout: stdout})
+	return err
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := "."
+	if fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	m, err := bundle.ReadManifest(os.DirFS(dir))
+	if err != nil {
+		return err
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(data)
+	return err
+}

@@ -1,0 +1,61 @@
+// Command abinary is the example host: a program that installs plugins
+// into itself.
+//
+//	abinary                      do binary things, list the plugins
+//	abinary --plugin SPEC ...    rebuild with the plugin added
+//	abinary --remove PATH ...    rebuild without it
+package main
+
+//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	selfcompile "github.com/selfcompile/go-selfcompile"
+	"github.com/selfcompile/go-selfcompile/example/abinary/registry"
+)
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() {
+	var plugins, remove list
+	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
+	flag.Var(&remove, "remove", "remove the plugin with this module or package `PATH`; repeatable")
+	output := flag.String("output", "", "write the rebuilt binary to this `FILE` instead of replacing this one")
+	flag.Parse()
+
+	if len(plugins) == 0 && len(remove) == 0 {
+		fmt.Println("Just doing binary things")
+		for _, p := range selfcompile.Installed() {
+			fmt.Printf("plugin %s %s\n", p.Path, p.Version)
+		}
+		fmt.Printf("registered: [%s]\n", strings.Join(registry.Names(), " "))
+		return
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := selfcompile.New(selfcompile.Options{
+		Plugins:  plugins,
+		Remove:   remove,
+		Output:   *output,
+		Progress: os.Stderr,
+	}).Run(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "abinary: %v\n", err)
+		os.Exit(1)
+	}
+	for _, p := range res.Added {
+		fmt.Fprintf(os.Stderr, "abinary: installed %s %s\n", p.Path, p.Version)
+	}
+	fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)
+}

@@ -1,0 +1,471 @@
+// Package generate implements "go-selfcompile bundle": it collects what a
+// host needs to rebuild itself (a trimmed toolchain, the host module's
+// source, local replace directories and the dependency modules) and writes
+// the bundle files into the host's main package directory.
+package generate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+)
+
+// Options configures Run. The zero value bundles the package in the
+// current directory with default compression.
+type Options struct {
+	// Dir is the host's main package directory. Empty means the current directory.
+	Dir string
+	// Level is the zstd level of the toolchain archive, the largest part.
+	// Zero means bundle.LevelBetter.
+	Level bundle.Level
+	// CacheDir keeps built toolchain archives between runs. Empty means
+	// the user cache directory.
+	CacheDir string
+	// Stdout receives the report of what was written. Nil discards it.
+	Stdout io.Writer
+}
+
+// Report describes a generated bundle.
+type Report struct {
+	Manifest *bundle.Manifest
+	Dir      string
+	Files    map[string]int // part file name -> number of files archived
+	Cached   bool           // toolchain archive came from the cache
+}
+
+// goEnv is the subset of `go env` the generator uses.
+type goEnv struct {
+	GOROOT, GOOS, GOARCH, GOVERSION, GOMOD, GOMODCACHE, GOPROXY, GOFLAGS string
+}
+
+// Run writes the bundle for the main package in opts.Dir.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Level == 0 {
+		opts.Level = bundle.LevelBetter
+	}
+	if opts.CacheDir == "" {
+		if opts.CacheDir, err = defaultCacheDir(); err != nil {
+			return nil, err
+		}
+	}
+	out := opts.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	g := &generator{dir: dir, opts: opts, run: &gocmd.Runner{InheritEnv: true}}
+	return g.generate(ctx, out)
+}
+
+type generator struct {
+	dir  string
+	opts Options
+	run  *gocmd.Runner
+	env  goEnv
+}
+
+type listedPackage struct {
+	ImportPath string
+	Name       string
+	Dir        string
+	EmbedFiles []string
+	Module     *struct{ Path, Dir, GoMod string }
+}
+
+func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
+	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(envJSON, &g.env); err != nil {
+		return nil, fmt.Errorf("parsing go env: %w", err)
+	}
+	if g.env.GOMOD == "" || g.env.GOMOD == os.DevNull {
+		return nil, fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
+	}
+	main, err := g.listOne(ctx, g.dir, ".")
+	if err != nil {
+		return nil, err
+	}
+	if main.Name != "main" {
+		return nil, fmt.Errorf("package %s in %s is package %s, not main: run go-selfcompile bundle in the host's main package directory", main.ImportPath, g.dir, main.Name)
+	}
+	modRoot := filepath.Dir(g.env.GOMOD)
+	mainDir, err := filepath.Rel(modRoot, g.dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &bundle.Manifest{
+		Format:      bundle.FormatVersion,
+		GoVersion:   g.env.GOVERSION,
+		GOOS:        g.env.GOOS,
+		GOARCH:      g.env.GOARCH,
+		MainPackage: main.ImportPath,
+		MainDir:     filepath.ToSlash(mainDir),
+		Parts:       map[string]bundle.Part{},
+	}
+	if main.Module != nil {
+		m.Module = main.Module.Path
+	}
+	tmp, err := os.MkdirTemp("", "go-selfcompile-bundle-*")
+	if err != nil {
+		return nil, err
+	}
+	defer removeAll(tmp)
+
+	rep := &Report{Manifest: m, Dir: g.dir, Files: map[string]int{}}
+	srcEntries, err := g.sourceEntries(ctx, modRoot, tmp)
+	if err != nil {
+		return nil, err
+	}
+	modEntries, err := g.moduleEntries(ctx, modRoot, tmp)
+	if err != nil {
+		return nil, err
+	}
+	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
+	tcPath, tcPart, cached, err := g.toolchainArchive(pgo)
+	if err != nil {
+		return nil, err
+	}
+	rep.Cached = cached
+	if err := copyFileAtomic(tcPath, filepath.Join(g.dir, bundle.ToolchainFile)); err != nil {
+		return nil, err
+	}
+	m.Parts[bundle.ToolchainFile] = tcPart
+	for _, p := range []struct {
+		name    string
+		entries []bundle.Entry
+	}{{bundle.SourceFile, srcEntries}, {bundle.ModulesFile, modEntries}} {
+		part, err := writeArchiveFile(filepath.Join(g.dir, p.name), p.entries, bundle.LevelDefault)
+		if err != nil {
+			return nil, err
+		}
+		m.Parts[p.name] = part
+		rep.Files[p.name] = len(p.entries)
+	}
+	if err := WriteBundle(g.dir, m); err != nil {
+		return nil, err
+	}
+	printReport(out, rep)
+	return rep, nil
+}
+
+// WriteBundle writes the manifest and stub into dir, whose archives are
+// already in place.
+func WriteBundle(dir string, m *bundle.Manifest) error {
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := bundle.WriteFileAtomic(filepath.Join(dir, bundle.ManifestFile), data, 0o644); err != nil {
+		return err
+	}
+	return bundle.WriteStub(dir)
+}
+
+func printReport(out io.Writer, rep *Report) {
+	m := rep.Manifest
+	fmt.Fprintf(out, "go-selfcompile: bundled %s (%s, %s/%s) in %s\n", m.MainPackage, m.GoVersion, m.GOOS, m.GOARCH, rep.Dir)
+	var total int64
+	for _, name := range bundle.Parts {
+		p := m.Parts[name]
+		total += p.Size
+		note := ""
+		if n, ok := rep.Files[name]; ok {
+			note = fmt.Sprintf(" (%d files)", n)
+		} else if name == bundle.ToolchainFile && rep.Cached {
+			note = " (cached)"
+		}
+		fmt.Fprintf(out, "  %-40s %9s%s\n", name, humanSize(p.Size), note)
+	}
+	fmt.Fprintf(out, "  %-40s %9s\n", "total", humanSize(total))
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func (g *generator) listOne(ctx context.Context, dir, pattern string) (*listedPackage, error) {
+	pkgs, err := g.list(ctx, dir, nil, pattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkgs) != 1 {
+		return nil, fmt.Errorf("go list %s in %s: %d packages, want 1", pattern, dir, len(pkgs))
+	}
+	return &pkgs[0], nil
+}
+
+func (g *generator) list(ctx context.Context, dir string, env []string, args ...string) ([]listedPackage, error) {
+	stdout, err := g.run.Run(ctx, gocmd.Invocation{
+		Verb:       "list",
+		Args:       append([]string{"-e=false", "-json=ImportPath,Name,Dir,EmbedFiles,Module"}, args...),
+		Env:        env,
+		WorkingDir: dir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(stdout))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("parsing go list output: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// sourceEntries archives the host module under "module/" and each local
+// replace directory under "replace/N/", with the archived go.mod rewritten
+// to point at those copies.
+func (g *generator) sourceEntries(ctx context.Context, modRoot, tmp string) ([]bundle.Entry, error) {
+	data, err := os.ReadFile(filepath.Join(modRoot, "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	mf, err := modfile.Parse(filepath.Join(modRoot, "go.mod"), data, nil)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := g.treeEntries(ctx, modRoot, "module", true)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]string{} // directory -> archive prefix
+	for _, r := range mf.Replace {
+		if !modfile.IsDirectoryPath(r.New.Path) {
+			continue
+		}
+		src := r.New.Path
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(modRoot, src)
+		}
+		src = filepath.Clean(src)
+		prefix, ok := seen[src]
+		if !ok {
+			prefix = fmt.Sprintf("replace/%d", len(seen))
+			seen[src] = prefix
+			es, err := g.treeEntries(ctx, src, prefix, false)
+			if err != nil {
+				return nil, fmt.Errorf("bundling replace directory %s for %s: %w", r.New.Path, r.Old.Path, err)
+			}
+			entries = append(entries, es...)
+		}
+		if err := mf.AddReplace(r.Old.Path, r.Old.Version, "../"+prefix, ""); err != nil {
+			return nil, err
+		}
+	}
+	mf.Cleanup()
+	rewritten, err := mf.Format()
+	if err != nil {
+		return nil, err
+	}
+	gomod := filepath.Join(tmp, "go.mod")
+	if err := os.WriteFile(gomod, rewritten, 0o644); err != nil {
+		return nil, err
+	}
+	entries = slices.DeleteFunc(entries, func(e bundle.Entry) bool { return e.Name == "module/go.mod" })
+	return append(entries, bundle.Entry{Name: "module/go.mod", Src: gomod}), nil
+}
+
+// sourceExts are the files the go command reads when building a package.
+var sourceExts = map[string]bool{
+	".go": true, ".s": true, ".S": true, ".sx": true, ".c": true, ".h": true, ".cc": true,
+	".cpp": true, ".cxx": true, ".hh": true, ".hpp": true, ".hxx": true, ".m": true,
+	".f": true, ".F": true, ".for": true, ".f90": true, ".syso": true, ".swig": true,
+	".swigcxx": true, ".pgo": true,
+}
+
+// treeEntries lists a module tree's build inputs: Go and other source
+// files, go.mod and go.sum, and the files its packages embed. Nested
+// modules, VCS and hidden directories, testdata, tests and earlier bundle
+// files are left out.
+func (g *generator) treeEntries(ctx context.Context, root, prefix string, isMain bool) ([]bundle.Entry, error) {
+	files := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p == root {
+				return nil
+			}
+			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" || fileExists(filepath.Join(p, "go.mod")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, "selfcompile_bundle") {
+			return nil
+		}
+		if name == "go.mod" || name == "go.sum" || sourceExts[filepath.Ext(name)] {
+			files[p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := g.list(ctx, root, nil, "-find", "./...")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pkgs {
+		for _, f := range p.EmbedFiles {
+			if !strings.HasPrefix(path.Base(f), "selfcompile_bundle") {
+				files[filepath.Join(p.Dir, filepath.FromSlash(f))] = true
+			}
+		}
+	}
+	var out []bundle.Entry
+	for f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bundle.Entry{Name: path.Join(prefix, filepath.ToSlash(rel)), Src: f})
+	}
+	return out, nil
+}
+
+// moduleEntries collects the dependency modules the host's packages build
+// with, by loading them into an empty module cache served from the user's
+// own module cache (falling back to the user's GOPROXY), and archives that
+// cache's download directory.
+func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]bundle.Entry, error) {
+	modcache := filepath.Join(tmp, "mod")
+	proxy := "file://" + filepath.ToSlash(filepath.Join(g.env.GOMODCACHE, "cache", "download"))
+	if g.env.GOPROXY != "" {
+		proxy += "," + g.env.GOPROXY
+	}
+	env := []string{
+		"GOMODCACHE=" + modcache,
+		"GOPROXY=" + proxy,
+		"GOFLAGS=" + strings.TrimSpace(g.env.GOFLAGS+" -modcacherw"),
+		"GOWORK=off",
+	}
+	if _, err := g.list(ctx, modRoot, env, "-deps", "./..."); err != nil {
+		return nil, fmt.Errorf("collecting dependency modules: %w", err)
+	}
+	return bundle.ModuleEntries(modcache)
+}
+
+// toolchainArchive returns the trimmed toolchain archive for the running
+// go, building it into the cache on first use.
+func (g *generator) toolchainArchive(pgo bool) (string, bundle.Part, bool, error) {
+	key := fmt.Sprintf("%s-%s-%s-l%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, g.opts.Level)
+	if pgo {
+		key += "-pgo"
+	}
+	dir := filepath.Join(g.opts.CacheDir, "archives")
+	archive := filepath.Join(dir, "toolchain-"+key+".tar.zst")
+	sumFile := archive + ".json"
+	if data, err := os.ReadFile(sumFile); err == nil {
+		var part bundle.Part
+		if json.Unmarshal(data, &part) == nil {
+			if fi, err := os.Stat(archive); err == nil && fi.Size() == part.Size {
+				return archive, part, true, nil
+			}
+		}
+	}
+	entries, err := toolchain.Files(g.env.GOROOT, g.env.GOOS, g.env.GOARCH, pgo)
+	if err != nil {
+		return "", bundle.Part{}, false, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", bundle.Part{}, false, err
+	}
+	part, err := writeArchiveFile(archive, entries, g.opts.Level)
+	if err != nil {
+		return "", bundle.Part{}, false, err
+	}
+	data, _ := json.Marshal(part)
+	if err := bundle.WriteFileAtomic(sumFile, data, 0o644); err != nil {
+		return "", bundle.Part{}, false, err
+	}
+	return archive, part, false, nil
+}
+
+// writeArchiveFile writes entries as an archive at name, atomically.
+func writeArchiveFile(name string, entries []bundle.Entry, level bundle.Level) (part bundle.Part, err error) {
+	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
+		part, err = bundle.WriteArchive(w, entries, level)
+		return err
+	})
+	return part, err
+}
+
+func copyFileAtomic(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return bundle.CreateAtomic(dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+func defaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory (%v): set -cache", err)
+	}
+	return filepath.Join(dir, "go-selfcompile"), nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// removeAll removes a tree that may hold read-only module cache files.
+func removeAll(dir string) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "go-selfcompile: warning: %v\n", err)
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,190 @@
+// Package gocmd is the one place where go-selfcompile runs the go command.
+//
+// Every invocation goes through [Runner.Run]: it builds a clean environment
+// (the user's proxy, checksum and credential settings are kept; GOFLAGS,
+// GOROOT, GOTOOLCHAIN, GOWORK and the build-target variables are replaced by
+// the runner's own), takes ctx first, runs the command in its own process
+// group so that cancelling stops every compiler it started, and returns
+// stderr in the error.
+package gocmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Runner runs one go binary with a fixed base environment.
+// The zero value runs "go" from PATH with the process environment, cleaned.
+type Runner struct {
+	// GoBin is the go binary to run. Empty means "go" from PATH.
+	GoBin string
+	// Env holds KEY=VALUE settings applied on top of the cleaned process
+	// environment for every invocation, e.g. GOROOT, GOCACHE, GOPROXY.
+	Env []string
+	// InheritEnv passes the process environment through unchanged before
+	// Env is applied, for commands that must see the user's own go settings
+	// (the generator runs where the host is developed).
+	InheritEnv bool
+	// Log, when set, receives one line per command started.
+	Log func(format string, args ...any)
+}
+
+// Invocation is one run of the go command.
+type Invocation struct {
+	Verb       string   // e.g. "build", "list", "mod"
+	Args       []string // arguments after the verb
+	Env        []string // KEY=VALUE settings applied last
+	WorkingDir string
+	Stdout     io.Writer // when set, stdout is streamed here instead of returned
+}
+
+// Error is returned when the go command exits unsuccessfully or cannot start.
+type Error struct {
+	Command  string // the command line, for people
+	Dir      string
+	ExitCode int    // -1 when the process did not exit normally
+	Stderr   string // the tail of stderr
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Command, e.Err)
+	if e.Stderr != "" {
+		msg += "\n" + e.Stderr
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// stderrTail is how much of stderr an Error keeps.
+const stderrTail = 4 << 10
+
+// gracePeriod is how long an interrupted go command has to exit before it
+// is killed.
+const gracePeriod = 3 * time.Second
+
+// Run runs inv and returns its stdout (nil when inv.Stdout is set).
+func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
+	bin := r.GoBin
+	if bin == "" {
+		bin = "go"
+	}
+	args := append([]string{inv.Verb}, inv.Args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = inv.WorkingDir
+	cmd.Env = r.Environ(inv.Env...)
+	cmd.Stdin = nil
+	var stdout, stderr bytes.Buffer
+	if inv.Stdout != nil {
+		cmd.Stdout = inv.Stdout
+	} else {
+		cmd.Stdout = &stdout
+	}
+	cmd.Stderr = &stderr
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return interruptGroup(cmd) }
+	cmd.WaitDelay = gracePeriod
+
+	line := "go " + strings.Join(args, " ")
+	if r.Log != nil {
+		r.Log("%s", line)
+	}
+	err := cmd.Run()
+	killGroup(cmd) // compilers the go command left behind, if any
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
+		code := -1
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		}
+		return nil, &Error{Command: line, Dir: inv.WorkingDir, ExitCode: code, Stderr: tail(stderr.String()), Err: err}
+	}
+	if inv.Stdout != nil {
+		return nil, nil
+	}
+	return stdout.Bytes(), nil
+}
+
+func tail(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > stderrTail {
+		s = "..." + s[len(s)-stderrTail:]
+	}
+	return s
+}
+
+// dropped are the variables a rebuild never inherits: the runner decides them.
+var dropped = map[string]bool{
+	"GOFLAGS": true, "GOROOT": true, "GOPATH": true, "GOTOOLCHAIN": true,
+	"GOWORK": true, "GOCACHE": true, "GOMODCACHE": true, "GO111MODULE": true,
+	"GOOS": true, "GOARCH": true, "GOEXPERIMENT": true, "CGO_ENABLED": true,
+	"GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true, "GOMIPS": true,
+	"GOMIPS64": true, "GOPPC64": true, "GORISCV64": true, "GOWASM": true,
+	"GOBIN": true, "GOENV": true, "GOPACKAGESDRIVER": true, "GOCOVERDIR": true,
+	"GODEBUG": true, "GOTELEMETRY": true, "GOTELEMETRYDIR": true,
+	"GO_SELFCOMPILE_SMOKE": true,
+}
+
+// Environ returns the environment an invocation runs with: the process
+// environment without the variables the runner owns, then r.Env, then extra.
+func (r *Runner) Environ(extra ...string) []string {
+	if r.InheritEnv {
+		return dedupEnv(append(append(os.Environ(), r.Env...), extra...))
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if dropped[k] {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "GOTOOLCHAIN=local", "GOWORK=off", "GOPACKAGESDRIVER=off", "GOTELEMETRY=off")
+	env = append(env, r.Env...)
+	env = append(env, extra...)
+	return dedupEnv(env)
+}
+
+// dedupEnv keeps the last value of every key, in first-seen order.
+func dedupEnv(env []string) []string {
+	idx := map[string]int{}
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+// Lookup returns the value of key in env, the last one winning.
+func Lookup(env []string, key string) (string, bool) {
+	val, found := "", false
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// GoBinIn returns the path of the go binary inside goroot.
+func GoBinIn(goroot string) string {
+	return filepath.Join(goroot, "bin", "go"+exeSuffix)
+}

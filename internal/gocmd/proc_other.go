@@ -1,0 +1,27 @@
+//go:build !unix
+
+package gocmd
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+)
+
+var exeSuffix = func() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}()
+
+func setProcessGroup(*exec.Cmd) {}
+
+func interruptGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	return cmd.Process.Signal(os.Kill)
+}
+
+func killGroup(*exec.Cmd) {}

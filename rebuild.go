@@ -1,0 +1,428 @@
+package selfcompile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
+	"github.com/selfcompile/go-selfcompile/swap"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// rebuild is the state one Run carries from stage to stage.
+type rebuild struct {
+	opts Options
+	res  *Result
+	orch *orchestrator.Runner
+
+	specs    []modgen.Spec
+	fsys     fs.FS
+	manifest *bundle.Manifest
+	target   string // the file to replace: the real executable, or Output
+	swapping bool   // target is the running executable
+
+	work     string // work directory (0700)
+	srcDir   string // unpacked host module
+	modCache string // GOMODCACHE of this rebuild, filled from the bundle
+	goroot   string
+	gobin    string
+	goRun    *gocmd.Runner
+
+	buildFlags []string
+	buildEnv   []string
+
+	plugins  []bundle.Plugin // the new binary's plugin set
+	added    []modgen.Resolved
+	binary   string // the built binary in the work directory
+	finished bool
+}
+
+func (r *rebuild) stages() []orchestrator.Stage {
+	return []orchestrator.Stage{
+		orchestrator.Func("prepare", r.prepare),
+		orchestrator.Func("toolchain", r.toolchain),
+		orchestrator.Func("source", r.source),
+		orchestrator.Func("modgen", r.modgen),
+		orchestrator.Func("verify", r.verify),
+		orchestrator.Func("build", r.build),
+		orchestrator.Func("smoke", r.smoke),
+		orchestrator.Func("swap", r.swap),
+	}
+}
+
+// prepare checks the request and the bundle, resolves the target once,
+// takes the lock beside it and makes the work directory.
+func (r *rebuild) prepare(ctx context.Context) error {
+	for _, raw := range r.opts.Plugins {
+		s, err := modgen.ParseSpec(raw)
+		if err != nil {
+			return err
+		}
+		r.specs = append(r.specs, s)
+	}
+	if len(r.specs) == 0 && len(r.opts.Remove) == 0 {
+		return errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	}
+	var err error
+	r.fsys, r.manifest, err = registeredBundle()
+	if err != nil {
+		return err
+	}
+	if r.opts.Output != "" {
+		if r.target, err = filepath.Abs(r.opts.Output); err != nil {
+			return err
+		}
+	} else {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the running executable: %w; set Options.Output", err)
+		}
+		if r.target, err = swap.ResolveTarget(exe); err != nil {
+			return err
+		}
+		r.swapping = true
+	}
+	if err := r.readBuildInfo(); err != nil {
+		return err
+	}
+	unlock, err := swap.Lock(ctx, r.target, !r.opts.NoWait)
+	if err != nil {
+		return err
+	}
+	r.orch.Defer("unlock", unlock)
+	if r.opts.WorkDir != "" {
+		if err := os.MkdirAll(r.opts.WorkDir, 0o700); err != nil {
+			return err
+		}
+	}
+	r.work, err = os.MkdirTemp(r.opts.WorkDir, "go-selfcompile-*") // mode 0700
+	if err != nil {
+		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	r.orch.Defer("workdir", r.removeWork)
+	r.srcDir = filepath.Join(r.work, "src", "module")
+	r.modCache = filepath.Join(r.work, "mod")
+	r.binary = filepath.Join(r.work, "out", filepath.Base(r.target))
+	return nil
+}
+
+func (r *rebuild) removeWork() error {
+	if !r.finished && r.opts.KeepWorkDir {
+		return fmt.Errorf("work directory kept for inspection: %s", r.work)
+	}
+	return removeAll(r.work)
+}
+
+// readBuildInfo turns the running binary's build settings into the flags
+// and environment of the rebuild.
+func (r *rebuild) readBuildInfo() error {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return errors.New("the running binary has no build information: build it with module support")
+	}
+	r.buildFlags = []string{"-buildvcs=false"}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "-buildmode", "-compiler", "-gcflags", "-ldflags", "-asmflags", "-tags":
+			r.buildFlags = append(r.buildFlags, s.Key+"="+s.Value)
+		case "-trimpath", "-race", "-msan", "-asan":
+			if s.Value == "true" {
+				r.buildFlags = append(r.buildFlags, s.Key)
+			}
+		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
+			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
+			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
+			r.buildEnv = append(r.buildEnv, s.Key+"="+s.Value)
+		}
+	}
+	goos, _ := gocmd.Lookup(r.buildEnv, "GOOS")
+	goarch, _ := gocmd.Lookup(r.buildEnv, "GOARCH")
+	if (goos != "" && goos != r.manifest.GOOS) || (goarch != "" && goarch != r.manifest.GOARCH) {
+		return fmt.Errorf("the binary is built for %s/%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", goos, goarch, r.manifest.GOOS, r.manifest.GOARCH)
+	}
+	return nil
+}
+
+// toolchain installs the bundled GOROOT into the cache and sets up the go
+// command runner.
+func (r *rebuild) toolchain(ctx context.Context) error {
+	cache := r.opts.CacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+		}
+		cache = filepath.Join(dir, "go-selfcompile")
+	}
+	part := r.manifest.Parts[bundle.ToolchainFile]
+	goroot, err := toolchain.Install(func() (io.ReadCloser, error) { return r.fsys.Open(bundle.ToolchainFile) }, part, cache)
+	if err != nil {
+		return err
+	}
+	r.goroot = goroot
+	r.gobin = toolchain.GoBin(goroot)
+	r.res.GoVersion = r.manifest.GoVersion
+	r.goRun = &gocmd.Runner{GoBin: r.gobin}
+	r.goRun.Env = append([]string{
+		"GOROOT=" + goroot,
+		"GOCACHE=" + filepath.Join(cache, "gocache"),
+		"GOMODCACHE=" + r.modCache,
+		"GOFLAGS=-mod=mod -modcacherw",
+	}, r.buildEnv...)
+	r.goRun.Env = append(r.goRun.Env, r.opts.Env...)
+	return nil
+}
+
+// source unpacks the host's source, and the bundled modules as the
+// rebuild's module cache: what the host builds with needs no network.
+func (r *rebuild) source(ctx context.Context) error {
+	for _, u := range []struct{ part, dir string }{
+		{bundle.SourceFile, filepath.Join(r.work, "src")},
+		{bundle.ModulesFile, r.modCache},
+	} {
+		if err := extractPart(r.fsys, r.manifest, u.part, u.dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func extractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
+	f, err := fsys.Open(part)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := bundle.Extract(f, dir, m.Parts[part]); err != nil {
+		return fmt.Errorf("unpacking %s: %w", part, err)
+	}
+	return nil
+}
+
+// modgen resolves the specs, computes the new plugin set and writes go.mod
+// and the plugin imports.
+func (r *rebuild) modgen(ctx context.Context) error {
+	res := &modgen.Resolver{Go: r.goRun, ModDir: r.srcDir, HostModule: r.manifest.Module}
+	byPath := map[string]bundle.Plugin{}
+	for _, p := range r.manifest.Plugins {
+		byPath[p.Path] = p
+	}
+	for _, rm := range r.opts.Remove {
+		found := false
+		for path, p := range byPath {
+			if path == rm || p.Module == rm {
+				delete(byPath, path)
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("cannot remove %s: it is not installed (installed: %s)", rm, pluginList(r.manifest.Plugins))
+		}
+	}
+	for _, s := range r.specs {
+		rv, err := res.Resolve(ctx, s)
+		if err != nil {
+			return err
+		}
+		r.added = append(r.added, rv)
+		// A plugin moved to another version drops the plugins of its old module version.
+		byPath[rv.Path] = bundle.Plugin{Path: rv.Path, Module: rv.Module, Version: rv.Version, Query: s.Query}
+	}
+	var all []modgen.Resolved
+	r.plugins = r.plugins[:0]
+	for _, p := range byPath {
+		r.plugins = append(r.plugins, p)
+		all = append(all, modgen.Resolved{Path: p.Path, Module: p.Module, Version: p.Version})
+	}
+	// Every plugin of a module must agree on its version: the newest asked wins.
+	for _, a := range r.added {
+		for i := range r.plugins {
+			if r.plugins[i].Module == a.Module {
+				r.plugins[i].Version = a.Version
+				all[i].Version = a.Version
+			}
+		}
+	}
+	if err := modgen.Apply(r.srcDir, all); err != nil {
+		return err
+	}
+	paths := make([]string, len(r.plugins))
+	for i, p := range r.plugins {
+		paths[i] = p.Path
+	}
+	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
+	return os.WriteFile(filepath.Join(mainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644)
+}
+
+func pluginList(ps []bundle.Plugin) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Path)
+	}
+	return strings.Join(names, ", ")
+}
+
+// verify type-checks every added plugin with the build's settings.
+func (r *rebuild) verify(ctx context.Context) error {
+	var paths []string
+	for _, a := range r.added {
+		paths = append(paths, a.Path)
+	}
+	reports, err := verify.Plugins(ctx, verify.Config{
+		Dir:        r.srcDir,
+		Env:        r.goRun.Environ(),
+		GoBinDir:   filepath.Dir(r.gobin),
+		BuildFlags: r.buildFlags,
+	}, paths)
+	if err != nil {
+		return err
+	}
+	r.res.Checks = reports
+	return nil
+}
+
+// build writes the bundle the new binary carries and runs go build.
+func (r *rebuild) build(ctx context.Context) error {
+	mainPkg := "./" + path.Clean(r.manifest.MainDir)
+	// Load every package once so that the module cache holds all that the
+	// build needs before the modules archive is written.
+	if _, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(append([]string{"-deps"}, r.buildFlags...), mainPkg), WorkingDir: r.srcDir}); err != nil {
+		return err
+	}
+	if err := r.writeBundle(); err != nil {
+		return fmt.Errorf("writing the new bundle: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(r.binary), 0o700); err != nil {
+		return err
+	}
+	args := append(append([]string{}, r.buildFlags...), "-o", r.binary, mainPkg)
+	_, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "build", Args: args, WorkingDir: r.srcDir})
+	return err
+}
+
+// writeBundle writes the new binary's bundle into the unpacked main
+// package: the same toolchain and source, the modules this build used and
+// a manifest with the new plugin set.
+func (r *rebuild) writeBundle() error {
+	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
+	m := *r.manifest
+	m.Plugins = r.plugins
+	m.Parts = map[string]bundle.Part{}
+	for _, part := range []string{bundle.ToolchainFile, bundle.SourceFile} {
+		if err := copyFromFS(r.fsys, part, filepath.Join(mainDir, part)); err != nil {
+			return err
+		}
+		m.Parts[part] = r.manifest.Parts[part]
+	}
+	entries, err := bundle.ModuleEntries(r.modCache)
+	if err != nil {
+		return err
+	}
+	err = bundle.CreateAtomic(filepath.Join(mainDir, bundle.ModulesFile), 0o644, func(w io.Writer) error {
+		p, err := bundle.WriteArchive(w, entries, bundle.LevelDefault)
+		m.Parts[bundle.ModulesFile] = p
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(mainDir, bundle.ManifestFile), data, 0o644); err != nil {
+		return err
+	}
+	return bundle.WriteStub(mainDir)
+}
+
+func copyFromFS(fsys fs.FS, name, dst string) error {
+	in, err := fsys.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
+// smoke runs the new binary under the smoke protocol.
+func (r *rebuild) smoke(ctx context.Context) error {
+	var want []verify.SmokePlugin
+	for _, p := range r.plugins {
+		want = append(want, verify.SmokePlugin{Path: p.Path, Version: p.Version})
+	}
+	rep, err := verify.Smoke(ctx, r.binary, verify.SmokeConfig{Env: smokeEnv(), Timeout: r.opts.SmokeTimeout, Want: want})
+	if err != nil {
+		return err
+	}
+	r.res.Smoke = rep
+	return nil
+}
+
+// smokeEnv is the clean environment the new binary starts in.
+func smokeEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "SYSTEMROOT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// swap stages the new binary beside the target and renames it into place.
+func (r *rebuild) swap(ctx context.Context) error {
+	staged, err := swap.Stage(r.target, r.binary, 0o755)
+	if err != nil {
+		return err
+	}
+	backup, err := swap.Replace(r.target, staged, r.swapping)
+	if err != nil {
+		os.Remove(staged)
+		return err
+	}
+	r.finished = true
+	r.res.Binary = r.target
+	r.res.Backup = backup
+	for _, p := range r.plugins {
+		r.res.Plugins = append(r.res.Plugins, Plugin(p))
+	}
+	for _, a := range r.added {
+		r.res.Added = append(r.res.Added, Plugin{Path: a.Path, Module: a.Module, Version: a.Version, Query: a.Spec.Query})
+	}
+	return nil
+}
+
+// removeAll removes a tree that may hold read-only module cache files.
+func removeAll(dir string) error {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

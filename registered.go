@@ -1,0 +1,114 @@
+package selfcompile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"sync"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+var registered struct {
+	sync.Mutex
+	fsys     fs.FS
+	manifest *bundle.Manifest
+	err      error
+	report   func() []string
+}
+
+// RegisterBundle is called by the generated selfcompile_bundle.go file from
+// its init function; programs do not call it. It records the bundle and,
+// when the binary runs under the smoke protocol (GO_SELFCOMPILE_SMOKE set),
+// writes the smoke report to stdout and exits 0: every package's init has
+// run by then and the host's main has not.
+func RegisterBundle(fsys fs.FS) {
+	m, err := bundle.ReadManifest(fsys)
+	registered.Lock()
+	registered.fsys, registered.manifest, registered.err = fsys, m, err
+	report := registered.report
+	registered.Unlock()
+	if nonce, ok := os.LookupEnv(verify.SmokeEnv); ok {
+		os.Exit(smokeReport(nonce, m, err, report))
+	}
+}
+
+// ReportRegistrations lets a host say what its plugins registered: the
+// smoke report of a rebuilt binary includes fn's result. Call it from the
+// init function of the package plugins register with, so that it is set
+// before the smoke report is written.
+func ReportRegistrations(fn func() []string) {
+	registered.Lock()
+	registered.report = fn
+	registered.Unlock()
+}
+
+func smokeReport(nonce string, m *bundle.Manifest, err error, report func() []string) int {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)
+		return 1
+	}
+	rep := verify.SmokeReport{Nonce: nonce, Plugins: []verify.SmokePlugin{}}
+	bi, _ := debug.ReadBuildInfo()
+	if bi != nil {
+		rep.GoVersion = bi.GoVersion
+	}
+	for _, p := range installedFrom(m, bi) {
+		rep.Plugins = append(rep.Plugins, verify.SmokePlugin{Path: p.Path, Version: p.Version})
+	}
+	if report != nil {
+		rep.Registered = report()
+	}
+	line, err := json.Marshal(rep)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)
+		return 1
+	}
+	fmt.Printf("\n%s\n", line)
+	return 0
+}
+
+// Installed returns the plugins the running binary was built with; it is
+// empty for a binary that was never rebuilt or carries no bundle. Versions
+// come from the binary's own build information.
+func Installed() []Plugin {
+	registered.Lock()
+	m := registered.manifest
+	registered.Unlock()
+	bi, _ := debug.ReadBuildInfo()
+	return installedFrom(m, bi)
+}
+
+func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
+	if m == nil {
+		return nil
+	}
+	linked := map[string]string{}
+	if bi != nil {
+		for _, d := range bi.Deps {
+			linked[d.Path] = d.Version
+		}
+	}
+	var out []Plugin
+	for _, p := range m.Plugins {
+		pl := Plugin(p)
+		if v, ok := linked[p.Module]; ok {
+			pl.Version = v
+		}
+		out = append(out, pl)
+	}
+	return out
+}
+
+// registeredBundle returns the running binary's bundle.
+func registeredBundle() (fs.FS, *bundle.Manifest, error) {
+	registered.Lock()
+	defer registered.Unlock()
+	if registered.fsys == nil {
+		return nil, nil, ErrNoBundle
+	}
+	return registered.fsys, registered.manifest, registered.err
+}

@@ -1,0 +1,154 @@
+// Package selfcompile rebuilds the running Go program with plugins added
+// or removed, using the Go toolchain and source bundled into the program
+// itself, and replaces the executable only after the new binary passed its
+// checks.
+//
+// A host enables it with one generator line in its main package,
+//
+//	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
+//
+// and installs plugins with
+//
+//	res, err := selfcompile.New(selfcompile.Options{Plugins: []string{"example.com/aplugin@v1.2.0"}}).Run(ctx)
+//
+// Run works through a pipeline of stages (prepare, toolchain, source,
+// modgen, verify, build, smoke, swap, cleanup); a failure is reported as a
+// *StageError naming the stage, and leaves the running binary untouched.
+package selfcompile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/selfcompile/go-selfcompile/orchestrator"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// Options configures a rebuild. The zero value of every field is a
+// sensible default; Run does not modify it.
+type Options struct {
+	// Plugins are plugin specs to add, or to move to another version:
+	// PATH[@QUERY], where QUERY is an exact version, "latest" (the default)
+	// or a constraint such as ">=1.2,<2". Plugins already installed in the
+	// running binary are kept unless listed in Remove.
+	Plugins []string
+	// Remove lists module or package paths of installed plugins to drop.
+	Remove []string
+	// Output, when set, is where the new binary is written instead of
+	// replacing the running executable.
+	Output string
+	// RegisterFuncs, when set, lists fully qualified functions (e.g.
+	// "database/sql.Register"); every new plugin must call one of them
+	// from its init code or it is refused before the build.
+	RegisterFuncs []string
+	// CacheDir holds the extracted toolchain and the build cache, shared
+	// by rebuilds. Empty means go-selfcompile under os.UserCacheDir.
+	CacheDir string
+	// WorkDir is the parent of the temporary work directory. Empty means
+	// os.TempDir.
+	WorkDir string
+	// KeepWorkDir keeps the work directory when Run fails, for debugging;
+	// Result or the error names it.
+	KeepWorkDir bool
+	// NoWait makes Run fail at once when another rebuild of the same
+	// binary holds the lock, instead of waiting for it.
+	NoWait bool
+	// SmokeTimeout bounds the smoke test of the new binary. Zero means 30s.
+	SmokeTimeout time.Duration
+	// Env holds extra KEY=VALUE settings for the go command, applied after
+	// the process environment (e.g. GOPROXY or GONOSUMDB).
+	Env []string
+	// Progress, when set, receives one line per stage as it ends.
+	Progress io.Writer
+	// OnEvent, when set, is called for every stage event.
+	OnEvent func(Event)
+}
+
+// Event reports the start or end of a stage.
+type Event = orchestrator.Event
+
+// StageError is the error Run returns: the stage that failed and why.
+type StageError = orchestrator.StageError
+
+// Plugin is one installed plugin.
+type Plugin struct {
+	Path    string // package import path
+	Module  string // module providing it
+	Version string // resolved version; empty for a package of the host module
+	Query   string // the query it was installed with, e.g. "latest"
+	Dir     string // local directory it was installed from, if any
+}
+
+// StageTiming is how long one stage ran.
+type StageTiming = orchestrator.Timing
+
+// Result describes a finished rebuild.
+type Result struct {
+	// Plugins is the plugin set of the new binary.
+	Plugins []Plugin
+	// Added lists the plugins the specs resolved to.
+	Added []Plugin
+	// Binary is the path the new binary was written to.
+	Binary string
+	// Backup is where the previous binary was kept, if anywhere.
+	Backup string
+	// Checks is what verify found in each added plugin.
+	Checks []verify.Report
+	// Smoke is the report the new binary gave under the smoke protocol.
+	Smoke *verify.SmokeReport
+	// Stages lists each stage's duration in order.
+	Stages []StageTiming
+	// GoVersion is the version of the bundled toolchain.
+	GoVersion string
+}
+
+// Compiler rebuilds the running binary. Create it with New.
+type Compiler struct {
+	opts Options
+}
+
+// New returns a Compiler for opts. The options are copied.
+func New(opts Options) *Compiler {
+	o := opts
+	o.Plugins = append([]string(nil), opts.Plugins...)
+	o.Remove = append([]string(nil), opts.Remove...)
+	o.RegisterFuncs = append([]string(nil), opts.RegisterFuncs...)
+	o.Env = append([]string(nil), opts.Env...)
+	return &Compiler{opts: o}
+}
+
+// ErrNoBundle is returned when the running binary carries no bundle.
+var ErrNoBundle = errors.New("this binary carries no go-selfcompile bundle: run go generate with go-selfcompile bundle in its main package, then build it again")
+
+// Run rebuilds the binary with the requested plugin set, checks it, and
+// puts it in place. On failure the running binary and its directory are
+// as they were.
+func (c *Compiler) Run(ctx context.Context) (*Result, error) {
+	r := &rebuild{opts: c.opts, res: &Result{}}
+	orch := &orchestrator.Runner{OnEvent: r.onEvent}
+	r.orch = orch
+	timings, err := orch.Run(ctx, r.stages()...)
+	r.res.Stages = timings
+	if err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+func (r *rebuild) onEvent(e Event) {
+	if r.opts.OnEvent != nil {
+		r.opts.OnEvent(e)
+	}
+	if r.opts.Progress == nil {
+		return
+	}
+	switch e.Kind {
+	case orchestrator.StageDone:
+		fmt.Fprintf(r.opts.Progress, "selfcompile: %-9s done in %v\n", e.Stage, e.Duration.Round(time.Millisecond))
+	case orchestrator.StageFailed:
+		fmt.Fprintf(r.opts.Progress, "selfcompile: %-9s FAILED after %v\n", e.Stage, e.Duration.Round(time.Millisecond))
+	}
+}
