@@ -261,6 +261,18 @@ func (r *rebuild) modgen(ctx context.Context) error {
 	if err := modgen.Apply(r.srcDir, all); err != nil {
 		return err
 	}
+	// Load the new module graph once through the runner, so that a module
+	// that cannot be fetched is reported with the go command's own words
+	// (go/packages would hide them), and go.sum gets the new modules' sums.
+	if len(r.added) > 0 {
+		args := append([]string{"-deps", "-e=false"}, r.buildFlags...)
+		for _, a := range r.added {
+			args = append(args, a.Path)
+		}
+		if _, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: r.srcDir}); err != nil {
+			return err
+		}
+	}
 	paths := make([]string, len(r.plugins))
 	for i, p := range r.plugins {
 		paths[i] = p.Path

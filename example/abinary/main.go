@@ -31,6 +31,7 @@ func main() {
 	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
 	flag.Var(&remove, "remove", "remove the plugin with this module or package `PATH`; repeatable")
 	output := flag.String("output", "", "write the rebuilt binary to this `FILE` instead of replacing this one")
+	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
 	flag.Parse()
 
 	if len(plugins) == 0 && len(remove) == 0 {
@@ -45,10 +46,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := selfcompile.New(selfcompile.Options{
-		Plugins:  plugins,
-		Remove:   remove,
-		Output:   *output,
-		Progress: os.Stderr,
+		Plugins:     plugins,
+		Remove:      remove,
+		Output:      *output,
+		KeepWorkDir: *keep,
+		Progress:    os.Stderr,
 	}).Run(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "abinary: %v\n", err)

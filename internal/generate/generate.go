@@ -377,6 +377,12 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]b
 	if _, err := g.list(ctx, modRoot, env, "-deps", "./..."); err != nil {
 		return nil, fmt.Errorf("collecting dependency modules: %w", err)
 	}
+	// Loading packages reads only the go.mod files it needs (lazy module
+	// loading), but once a rebuild edits go.mod the go command checks the
+	// whole pruned module graph: load it too.
+	if _, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"graph"}, Env: env, WorkingDir: modRoot}); err != nil {
+		return nil, fmt.Errorf("collecting the module graph: %w", err)
+	}
 	return bundle.ModuleEntries(modcache)
 }
 

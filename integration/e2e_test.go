@@ -1,0 +1,394 @@
+//go:build e2e
+
+// Package integration holds the end-to-end tests: real binaries built
+// with the real generator rebuild themselves with the bundled toolchain,
+// fetching plugins from a module proxy served locally from testdata/mod.
+//
+// Run with: go test -tags e2e ./integration/
+package integration
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/goproxytest"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/tools/txtar"
+)
+
+// shared holds what every case of one test run reuses: the build cache of
+// the bundled toolchain (a cold one costs about a minute of standard
+// library compilation on two cores) and the example binary.
+var shared struct {
+	once     sync.Once
+	err      error
+	cache    string // XDG_CACHE_HOME for generator and rebuilds
+	repo     string // a copy of this module, where the example is generated
+	abinary  string // the example binary, built with its bundle
+	proxyURL string
+	proxy    *goproxytest.Server
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "go-selfcompile-e2e-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared.cache = filepath.Join(dir, "cache")
+	shared.repo = filepath.Join(dir, "repo")
+	srv, err := goproxytest.NewServer("testdata/mod", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared.proxy, shared.proxyURL = srv, srv.URL
+	code := m.Run()
+	srv.Close()
+	makeWritable(dir)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is the environment of every command the tests run: the local proxy
+// only, and the shared cache.
+func env(extra ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOPROXY", "GONOSUMDB", "GOFLAGS", "XDG_CACHE_HOME", "GO_SELFCOMPILE_SMOKE":
+			continue
+		}
+		out = append(out, kv)
+	}
+	out = append(out, "GOPROXY="+shared.proxyURL, "GONOSUMDB=example.com", "XDG_CACHE_HOME="+shared.cache)
+	return append(out, extra...)
+}
+
+// run runs a command and returns its combined output; it fails the test
+// unless the exit status is as wanted.
+func run(t testing.TB, wantOK bool, dir string, environ []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = environ
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("$ %s %s\n%s", filepath.Base(name), strings.Join(args, " "), out.String())
+	if wantOK && err != nil {
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	if !wantOK && err == nil {
+		t.Fatalf("%s %s succeeded, want failure", name, strings.Join(args, " "))
+	}
+	return out.String()
+}
+
+// exampleBinary builds example/abinary once per run, with the real
+// generator, from a copy of this module.
+func exampleBinary(t testing.TB) string {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.err = buildExample(t)
+	})
+	if shared.err != nil {
+		t.Fatalf("building the example: %v", shared.err)
+	}
+	return shared.abinary
+}
+
+func buildExample(t testing.TB) error {
+	if err := copyTree("..", shared.repo); err != nil {
+		return err
+	}
+	hostEnv := hostGoEnv()
+	run(t, true, filepath.Join(shared.repo, "example", "abinary"), hostEnv, "go", "generate")
+	shared.abinary = filepath.Join(filepath.Dir(shared.repo), "bin", "abinary")
+	run(t, true, shared.repo, hostEnv, "go", "build", "-o", shared.abinary, "./example/abinary")
+	return nil
+}
+
+// hostGoEnv is the environment of the developer's own go commands: the
+// module cache the test run already has, and the shared generator cache.
+func hostGoEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k == "XDG_CACHE_HOME" || k == "GOFLAGS" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	// The go build cache stays where the developer's is: only the
+	// generator's toolchain archive cache and the rebuilds share ours.
+	gocache, _ := exec.Command("go", "env", "GOCACHE").Output()
+	return append(out, "XDG_CACHE_HOME="+shared.cache, "GOCACHE="+strings.TrimSpace(string(gocache)))
+}
+
+// install copies the example binary into a fresh directory.
+func install(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := copyFile(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestPinnedVersion(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	out := run(t, true, filepath.Dir(bin), env(), bin, "--plugin", "example.com/aplugin@v1.2.0")
+	for _, stage := range []string{"prepare", "toolchain", "source", "modgen", "verify", "build", "smoke", "swap"} {
+		if !strings.Contains(out, "selfcompile: "+stage) {
+			t.Errorf("progress has no line for stage %s", stage)
+		}
+	}
+	out = run(t, true, filepath.Dir(bin), env(), bin)
+	mustContain(t, out, "aplugin v1.2.0 activated.", "Just doing binary things", "plugin example.com/aplugin v1.2.0", "registered: [aplugin]")
+	mustNotContain(t, out, "v1.3.0")
+	info := run(t, true, "", env(), "go", "version", "-m", bin)
+	mustContain(t, info, "example.com/aplugin\tv1.2.0")
+	mustHaveOnly(t, filepath.Dir(bin), filepath.Base(bin), filepath.Base(bin)+".selfcompile-backup")
+
+	t.Run("second plugin keeps the first", func(t *testing.T) {
+		run(t, true, filepath.Dir(bin), env(), bin, "--plugin", "example.com/bplugin")
+		out := run(t, true, filepath.Dir(bin), env(), bin)
+		mustContain(t, out, "aplugin v1.2.0 activated.", "bplugin v1.0.0 activated.",
+			"plugin example.com/aplugin v1.2.0", "plugin example.com/bplugin v1.0.0", "registered: [aplugin bplugin]")
+	})
+}
+
+func TestLatest(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	run(t, true, filepath.Dir(bin), env(), bin, "--plugin", "example.com/aplugin@latest")
+	out := run(t, true, filepath.Dir(bin), env(), bin)
+	mustContain(t, out, "aplugin v1.3.0 activated.", "plugin example.com/aplugin v1.3.0")
+}
+
+func TestRefusedPluginLeavesBinaryUntouched(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		want []string
+	}{
+		{"example.com/badtype@v1.0.0", []string{"verify:", "example.com/badtype", "does not compile", "badtype.go:6"}},
+		{"example.com/maincmd@v1.0.0", []string{"verify:", "example.com/maincmd", "package main"}},
+		{"example.com/nosuchplugin@v1.0.0", []string{"modgen:", "example.com/nosuchplugin"}},
+		{"example.com/aplugin@v1.9.9", []string{"modgen:", "example.com/aplugin", "v1.9.9"}},
+		{"example.com/aplugin@v2.0.0", []string{"prepare:", "example.com/aplugin/v2"}},
+		{"example.com/aplugin@@v1", []string{"prepare:", "more than one '@'"}},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			bin := install(t, exampleBinary(t))
+			before := snapshot(t, filepath.Dir(bin))
+			out := run(t, false, filepath.Dir(bin), env(), bin, "--plugin", tc.spec)
+			mustContain(t, out, tc.want...)
+			if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+				t.Errorf("directory changed by a failed run:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}
+
+// TestSeparateHostModule builds a host that lives in its own module and
+// reaches go-selfcompile through a local replace, and installs a plugin
+// from the module proxy into it.
+func TestSeparateHostModule(t *testing.T) {
+	exampleBinary(t) // the module copy the host replaces to
+	dir := filepath.Join(t.TempDir(), "host")
+	ar, err := txtar.ParseFile("testdata/host.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ar.Files {
+		data := bytes.ReplaceAll(f.Data, []byte("REPO"), []byte(shared.repo))
+		if err := writeFile(filepath.Join(dir, f.Name), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inheritRequirements(t, shared.repo, dir)
+	hostEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	run(t, true, dir, hostEnv, "go", "generate")
+	bin := filepath.Join(t.TempDir(), "host")
+	run(t, true, dir, hostEnv, "go", "build", "-o", bin, ".")
+	mustContain(t, run(t, true, "", env(), bin), "host running with []")
+	run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
+	mustContain(t, run(t, true, "", env(), bin), "host running with [hostplugin v1.0.0]")
+}
+
+// inheritRequirements gives the host module at dir the requirements and
+// sums of the go-selfcompile module at repo, as go get would, without
+// the network.
+func inheritRequirements(t *testing.T, repo, dir string) {
+	t.Helper()
+	read := func(name string) *modfile.File {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := modfile.Parse(name, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	lib, host := read(filepath.Join(repo, "go.mod")), read(filepath.Join(dir, "go.mod"))
+	for _, r := range lib.Require {
+		host.AddNewRequire(r.Mod.Path, r.Mod.Version, true)
+	}
+	data, err := host.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join(repo, "go.sum"), filepath.Join(dir, "go.sum")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustContain(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, out string, bad ...string) {
+	t.Helper()
+	for _, b := range bad {
+		if strings.Contains(out, b) {
+			t.Errorf("output has %q:\n%s", b, out)
+		}
+	}
+}
+
+// mustHaveOnly checks that dir holds exactly the named entries.
+func mustHaveOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	sort.Strings(names)
+	if !slices.Equal(got, names) {
+		t.Errorf("directory %s holds %v, want %v", dir, got, names)
+	}
+}
+
+// snapshot maps every file in dir to its sha256 and mode.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		out[e.Name()] = fmt.Sprintf("%s %v", hex.EncodeToString(sum[:]), fi.Mode())
+	}
+	return out
+}
+
+func maps2equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// copyTree copies the module at src to dst, leaving out VCS data, bundle
+// files and build outputs.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		name := d.Name()
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(name, ".") || rel == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(name, "selfcompile_bundle") || !d.Type().IsRegular() {
+			return nil
+		}
+		return copyFile(p, filepath.Join(dst, rel))
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func writeFile(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, data, 0o644)
+}
+
+func makeWritable(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+}
