@@ -50,4 +50,3 @@ func TestErrorCarriesStderr(t *testing.T) {
 		t.Errorf("error lacks the command or its stderr: %+v", ge)
 	}
 }
-
