@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime/debug"
@@ -152,7 +153,42 @@ func (r *rebuild) readBuildInfo() error {
 	if (goos != "" && goos != r.manifest.GOOS) || (goarch != "" && goarch != r.manifest.GOARCH) {
 		return fmt.Errorf("the binary is built for %s/%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", goos, goarch, r.manifest.GOOS, r.manifest.GOARCH)
 	}
+	r.checkCgo()
 	return nil
+}
+
+// checkCgo follows the go command's own default when the original build
+// had cgo on but this machine has no C compiler: build with cgo off.
+// Standard packages such as os/user (imported by archive/tar) and net link
+// runtime/cgo whenever cgo is on, yet have pure-Go versions, so a host
+// built on a developer's machine still rebuilds on one without gcc. A
+// package that really needs cgo then fails in verify or build, saying so.
+func (r *rebuild) checkCgo() {
+	if v, _ := gocmd.Lookup(r.buildEnv, "CGO_ENABLED"); v != "1" {
+		return
+	}
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "gcc"
+		if r.manifest.GOOS == "darwin" || r.manifest.GOOS == "freebsd" || r.manifest.GOOS == "openbsd" {
+			cc = "clang"
+		}
+	}
+	if fields := strings.Fields(cc); len(fields) > 0 {
+		if _, err := exec.LookPath(fields[0]); err == nil {
+			return
+		}
+	}
+	r.buildEnv = append(r.buildEnv, "CGO_ENABLED=0")
+	r.warn("the original build had CGO_ENABLED=1 but no C compiler (%s) is on PATH: building with CGO_ENABLED=0, as the go command does by default; install a C compiler to keep cgo", cc)
+}
+
+func (r *rebuild) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.res.Warnings = append(r.res.Warnings, msg)
+	if r.opts.Progress != nil {
+		fmt.Fprintf(r.opts.Progress, "selfcompile: warning: %s\n", msg)
+	}
 }
 
 // toolchain installs the bundled GOROOT into the cache and sets up the go

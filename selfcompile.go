@@ -103,6 +103,9 @@ type Result struct {
 	Stages []StageTiming
 	// GoVersion is the version of the bundled toolchain.
 	GoVersion string
+	// Warnings are things the rebuild did differently from the original
+	// build, or noticed, without failing.
+	Warnings []string
 }
 
 // Compiler rebuilds the running binary. Create it with New.
