@@ -2,6 +2,8 @@ package selfcompile
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +36,7 @@ type rebuild struct {
 	target   string // the file to replace: the real executable, or Output
 	swapping bool   // target is the running executable
 
+	cache    string // toolchains, build cache, work directories
 	work     string // work directory (0700)
 	srcDir   string // unpacked host module
 	modCache string // GOMODCACHE of this rebuild, filled from the bundle
@@ -103,20 +106,54 @@ func (r *rebuild) prepare(ctx context.Context) error {
 		return err
 	}
 	r.orch.Defer("unlock", unlock)
-	if r.opts.WorkDir != "" {
-		if err := os.MkdirAll(r.opts.WorkDir, 0o700); err != nil {
-			return err
-		}
+	if r.cache, err = cacheDir(r.opts.CacheDir); err != nil {
+		return err
 	}
-	r.work, err = os.MkdirTemp(r.opts.WorkDir, "go-selfcompile-*") // mode 0700
-	if err != nil {
-		return fmt.Errorf("creating the work directory: %w", err)
+	if err := r.makeWorkDir(); err != nil {
+		return err
 	}
 	r.orch.Defer("workdir", r.removeWork)
 	r.srcDir = filepath.Join(r.work, "src", "module")
 	r.modCache = filepath.Join(r.work, "mod")
 	r.binary = filepath.Join(r.work, "out", filepath.Base(r.target))
 	return nil
+}
+
+// makeWorkDir makes the work directory, at a path that stays the same
+// between rebuilds of one target: the go command's build cache keys
+// depend on source paths (unless -trimpath), so a fresh path every time
+// would recompile the host and every dependency. The target's lock, held
+// since the start of prepare, makes the directory ours alone.
+func (r *rebuild) makeWorkDir() error {
+	parent := r.opts.WorkDir
+	if parent == "" {
+		parent = filepath.Join(r.cache, "work")
+	}
+	sum := sha256.Sum256([]byte(r.target))
+	r.work = filepath.Join(parent, hex.EncodeToString(sum[:8]))
+	// A directory left by an interrupted rebuild of this target.
+	if err := removeAll(r.work); err != nil {
+		return fmt.Errorf("removing the leftover work directory: %w", err)
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	if err := os.Mkdir(r.work, 0o700); err != nil {
+		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	return nil
+}
+
+// cacheDir is where toolchains, the build cache and work directories live.
+func cacheDir(opt string) (string, error) {
+	if opt != "" {
+		return filepath.Abs(opt)
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+	}
+	return filepath.Join(dir, "go-selfcompile"), nil
 }
 
 func (r *rebuild) removeWork() error {
@@ -194,14 +231,7 @@ func (r *rebuild) warn(format string, args ...any) {
 // toolchain installs the bundled GOROOT into the cache and sets up the go
 // command runner.
 func (r *rebuild) toolchain(ctx context.Context) error {
-	cache := r.opts.CacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
-		}
-		cache = filepath.Join(dir, "go-selfcompile")
-	}
+	cache := r.cache
 	part := r.manifest.Parts[bundle.ToolchainFile]
 	goroot, err := toolchain.Install(func() (io.ReadCloser, error) { return r.fsys.Open(bundle.ToolchainFile) }, part, cache)
 	if err != nil {

@@ -44,11 +44,12 @@ type Options struct {
 	// "database/sql.Register"); every new plugin must call one of them
 	// from its init code or it is refused before the build.
 	RegisterFuncs []string
-	// CacheDir holds the extracted toolchain and the build cache, shared
-	// by rebuilds. Empty means go-selfcompile under os.UserCacheDir.
+	// CacheDir holds the extracted toolchain, the build cache and the work
+	// directories, shared by rebuilds. Empty means go-selfcompile under
+	// os.UserCacheDir.
 	CacheDir string
-	// WorkDir is the parent of the temporary work directory. Empty means
-	// os.TempDir.
+	// WorkDir is the parent of the work directory, which is removed when
+	// Run returns. Empty means "work" under CacheDir.
 	WorkDir string
 	// KeepWorkDir keeps the work directory when Run fails, for debugging;
 	// Result or the error names it.
