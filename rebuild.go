@@ -367,8 +367,9 @@ func (r *rebuild) verify(ctx context.Context) error {
 	reports, err := verify.Plugins(ctx, verify.Config{
 		Dir:        r.srcDir,
 		Env:        r.goRun.Environ(),
-		GoBinDir:   filepath.Dir(r.gobin),
-		BuildFlags: r.buildFlags,
+		GoBinDir:      filepath.Dir(r.gobin),
+		BuildFlags:    r.buildFlags,
+		RegisterFuncs: r.opts.RegisterFuncs,
 	}, paths)
 	if err != nil {
 		return err
@@ -452,7 +453,22 @@ func (r *rebuild) smoke(ctx context.Context) error {
 	for _, p := range r.plugins {
 		want = append(want, verify.SmokePlugin{Path: p.Path, Version: p.Version})
 	}
-	rep, err := verify.Smoke(ctx, r.binary, verify.SmokeConfig{Env: smokeEnv(), Timeout: r.opts.SmokeTimeout, Want: want})
+	cfg := verify.SmokeConfig{Env: smokeEnv(), Timeout: r.opts.SmokeTimeout, Want: want, Args: r.opts.SmokeArgs}
+	// When the host reports registrations, every plugin new to the binary
+	// must add one; a re-pinned plugin was registered before.
+	if before, ok := registrationsNow(); ok {
+		cfg.Before = before
+		installed := map[string]bool{}
+		for _, p := range r.manifest.Plugins {
+			installed[p.Path] = true
+		}
+		for _, a := range r.added {
+			if !installed[a.Path] {
+				cfg.Added = append(cfg.Added, a.Path)
+			}
+		}
+	}
+	rep, err := verify.Smoke(ctx, r.binary, cfg)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,21 @@ func ReportRegistrations(fn func() []string) {
 	registered.Unlock()
 }
 
+// registrationsNow asks the running binary's host what is registered;
+// ok is false when the host did not call ReportRegistrations.
+func registrationsNow() (names []string, ok bool) {
+	registered.Lock()
+	fn := registered.report
+	registered.Unlock()
+	if fn == nil {
+		return nil, false
+	}
+	if names = fn(); names == nil {
+		names = []string{}
+	}
+	return names, true
+}
+
 func smokeReport(nonce string, m *bundle.Manifest, err error, report func() []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)

@@ -57,8 +57,12 @@ type Options struct {
 	// NoWait makes Run fail at once when another rebuild of the same
 	// binary holds the lock, instead of waiting for it.
 	NoWait bool
-	// SmokeTimeout bounds the smoke test of the new binary. Zero means 30s.
+	// SmokeTimeout bounds each run of the new binary in the smoke stage.
+	// Zero means 30s.
 	SmokeTimeout time.Duration
+	// SmokeArgs, when set, are arguments the new binary is run with once
+	// more after its smoke report (e.g. "--version"); it must exit 0.
+	SmokeArgs []string
 	// Env holds extra KEY=VALUE settings for the go command, applied after
 	// the process environment (e.g. GOPROXY or GONOSUMDB).
 	Env []string
@@ -120,6 +124,7 @@ func New(opts Options) *Compiler {
 	o.Plugins = append([]string(nil), opts.Plugins...)
 	o.Remove = append([]string(nil), opts.Remove...)
 	o.RegisterFuncs = append([]string(nil), opts.RegisterFuncs...)
+	o.SmokeArgs = append([]string(nil), opts.SmokeArgs...)
 	o.Env = append([]string(nil), opts.Env...)
 	return &Compiler{opts: o}
 }

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,12 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
 
 // SmokeEnv is the environment variable that puts a binary in smoke mode.
 const SmokeEnv = "GO_SELFCOMPILE_SMOKE"
+
+// DefaultSmokeTimeout bounds each run of the binary when
+// SmokeConfig.Timeout is zero.
+const DefaultSmokeTimeout = 30 * time.Second
+
+// pipeGrace is how long a binary that exited may leave its output open
+// (a process it started holds it) before the pipe is closed and the
+// process group killed; see exec.Cmd.WaitDelay.
+const pipeGrace = time.Second
 
 // SmokeReport is the JSON line a binary in smoke mode writes to stdout.
 type SmokeReport struct {
@@ -31,67 +39,88 @@ type SmokePlugin struct {
 	Version string `json:"version,omitempty"`
 }
 
-// SmokeConfig configures Smoke.
+// SmokeConfig configures Smoke. The zero value runs the binary once in
+// smoke mode with an empty environment and checks only that it reports;
+// Smoke does not modify it.
 type SmokeConfig struct {
-	// Env is the environment of the binary; SmokeEnv is added.
+	// Env is the environment of the binary; any SmokeEnv in it is
+	// dropped, and Smoke sets its own for the smoke run.
 	Env []string
-	// Timeout bounds the run. Zero means 30 seconds.
+	// Timeout bounds each run of the binary. Zero means
+	// DefaultSmokeTimeout.
 	Timeout time.Duration
 	// Want lists the plugins the binary must report, at these versions
 	// (an empty version is not compared).
 	Want []SmokePlugin
+	// Args, when set, are arguments the binary is run with once more after
+	// its smoke report passed, without SmokeEnv: the host's own command
+	// (e.g. "--version") must then exit 0 within Timeout.
+	Args []string
+	// Before is what the old binary reports as registered (the host's
+	// selfcompile.ReportRegistrations hook). Nil turns the registration
+	// check off; a host with the hook and nothing registered passes an
+	// empty, non-nil slice.
+	Before []string
+	// Added lists the plugins new in this binary (not re-pinned ones).
+	// When Before is not nil, the new report must list at least
+	// len(Added) registered names more than Before does, counting
+	// repeats: each new plugin must have registered something.
+	Added []string
 }
 
 // SmokeError is a binary that failed the smoke test.
 type SmokeError struct {
 	Binary string
+	Args   []string // the arguments of the failed run; nil for the smoke run
 	Msg    string
-	Output string // tail of what the binary printed
+	Output string // tail of what the binary printed, stdout and stderr together
 }
 
 func (e *SmokeError) Error() string {
 	msg := "smoke test of the new binary failed: " + e.Msg
+	if e.Args != nil {
+		msg = fmt.Sprintf("the new binary failed when run with %q: %s", e.Args, e.Msg)
+	}
 	if e.Output != "" {
 		msg += "; it printed:\n" + e.Output
 	}
 	return msg
 }
 
-const outputTail = 2 << 10
-
-// Smoke starts binary in smoke mode and checks its report.
+// Smoke starts binary in smoke mode, checks its report against cfg, and
+// then runs it with cfg.Args when they are set. A binary that fails is
+// reported as a *SmokeError; a ctx that ends first, as ctx's error.
 func Smoke(ctx context.Context, binary string, cfg SmokeConfig) (*SmokeReport, error) {
 	timeout := cfg.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
+	if timeout <= 0 {
+		timeout = DefaultSmokeTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	env := withoutKey(cfg.Env, SmokeEnv)
 	nonce := newNonce()
-	cmd := exec.CommandContext(ctx, binary)
-	cmd.Env = append(append([]string(nil), cfg.Env...), SmokeEnv+"="+nonce)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	out, err := run(ctx, binary, nil, append(env, SmokeEnv+"="+nonce), timeout, nonce)
+	if err != nil {
+		return nil, err
+	}
 	fail := func(msg string) error {
-		return &SmokeError{Binary: binary, Msg: msg, Output: tail(out.String())}
+		return &SmokeError{Binary: binary, Msg: msg, Output: out.tail()}
 	}
-	if ctx.Err() == context.DeadlineExceeded {
-		return nil, fail(fmt.Sprintf("it did not exit within %v; a plugin's init may block", timeout))
-	}
+	rep, err := out.report()
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, fail(fmt.Sprintf("it exited with %v before reporting; a plugin's init may panic or exit", ee.ProcessState))
+		return nil, fail(err.Error())
+	}
+	if msg := checkReport(rep, cfg); msg != "" {
+		return nil, fail(msg)
+	}
+	if len(cfg.Args) > 0 {
+		if _, err := run(ctx, binary, cfg.Args, env, timeout, ""); err != nil {
+			return nil, err
 		}
-		return nil, fail(err.Error())
 	}
-	rep, err := findReport(out.Bytes(), nonce)
-	if err != nil {
-		return nil, fail(err.Error())
-	}
+	return rep, nil
+}
+
+// checkReport compares a report with what cfg wants; "" means it passes.
+func checkReport(rep *SmokeReport, cfg SmokeConfig) string {
 	got := map[string]string{}
 	for _, p := range rep.Plugins {
 		got[p.Path] = p.Version
@@ -99,42 +128,122 @@ func Smoke(ctx context.Context, binary string, cfg SmokeConfig) (*SmokeReport, e
 	for _, w := range cfg.Want {
 		v, ok := got[w.Path]
 		if !ok {
-			return nil, fail(fmt.Sprintf("plugin %s is not linked into it", w.Path))
+			return fmt.Sprintf("plugin %s is not linked into it: check that the generated plugin imports list it", w.Path)
 		}
 		if w.Version != "" && v != w.Version {
-			return nil, fail(fmt.Sprintf("plugin %s is at %s, want %s", w.Path, v, w.Version))
+			return fmt.Sprintf("plugin %s is at %s, want %s: another requirement moved it; pin a version that agrees", w.Path, v, w.Version)
 		}
 	}
-	return rep, nil
+	if cfg.Before != nil && len(cfg.Added) > 0 {
+		return checkRegistered(cfg.Before, rep.Registered, cfg.Added)
+	}
+	return ""
 }
 
-func findReport(out []byte, nonce string) (*SmokeReport, error) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(nonce)) {
+// checkRegistered requires at least one new registration per added plugin.
+func checkRegistered(before, after, added []string) string {
+	fresh := newNames(before, after)
+	if len(fresh) >= len(added) {
+		return ""
+	}
+	return fmt.Sprintf("the host reports %d new registration(s) %q for %d new plugin(s) %s: a plugin's init did not register with the host; check that it calls the host's register function", len(fresh), fresh, len(added), strings.Join(added, ", "))
+}
+
+// newNames returns the names of after that before does not hold, counting
+// repeats.
+func newNames(before, after []string) []string {
+	count := map[string]int{}
+	for _, n := range before {
+		count[n]++
+	}
+	var fresh []string
+	for _, n := range after {
+		if count[n] > 0 {
+			count[n]--
 			continue
 		}
-		var rep SmokeReport
-		if err := json.Unmarshal(line, &rep); err != nil || rep.Nonce != nonce {
-			return nil, fmt.Errorf("its report line is not valid: %v", err)
-		}
-		return &rep, nil
+		fresh = append(fresh, n)
 	}
-	return nil, errors.New("it exited 0 without the smoke report; was it built with the go-selfcompile bundle?")
+	return fresh
+}
+
+// errTimeout is the cause of a run's context when its timeout expired.
+var errTimeout = errors.New("smoke timeout")
+
+// run runs binary with args and env, no stdin, its stdout and stderr
+// captured together, in its own process group on unix. Whatever the run
+// leaves behind is killed before run returns. A failed run is a
+// *SmokeError; a ctx that ends first, ctx's error.
+func run(ctx context.Context, binary string, args, env []string, timeout time.Duration, nonce string) (*capture, error) {
+	rctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
+	defer cancel()
+	out := newCapture(nonce)
+	cmd := exec.CommandContext(rctx, binary, args...)
+	cmd.Env = slices.Clip(env)
+	cmd.Stdout, cmd.Stderr = out, out // one pipe: writes keep their order
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return killProcessGroup(cmd) }
+	cmd.WaitDelay = pipeGrace
+	err := cmd.Run()
+	_ = killProcessGroup(cmd) // a process it started that outlived it
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("running %s: %w", binary, ctx.Err())
+	}
+	if msg := runFailure(err, rctx, timeout, out, nonce != ""); msg != "" {
+		return nil, &SmokeError{Binary: binary, Args: args, Msg: msg, Output: out.tail()}
+	}
+	return out, nil
+}
+
+// runFailure explains why a run failed; "" means it exited 0.
+func runFailure(err error, rctx context.Context, timeout time.Duration, out *capture, smoke bool) string {
+	during := "while running"
+	if smoke {
+		during = "during init"
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case context.Cause(rctx) == errTimeout:
+		return fmt.Sprintf("it did not exit within %v: a plugin's init may block or wait for something (raise the smoke timeout if it is only slow)", timeout)
+	case errors.Is(err, exec.ErrWaitDelay):
+		return fmt.Sprintf("it exited, but a process it started kept its output open for more than %v: a plugin's init must not leave processes running", pipeGrace)
+	case errors.As(err, &exitErr) && out.panicLine() != "":
+		return fmt.Sprintf("it crashed %s (%v) with %q", during, exitErr.ProcessState, out.panicLine())
+	case errors.As(err, &exitErr) && smoke:
+		return fmt.Sprintf("it exited with %v during init; a plugin's init may call os.Exit or log.Fatal", exitErr.ProcessState)
+	case errors.As(err, &exitErr):
+		return fmt.Sprintf("it exited with %v; the host's own command must succeed with these arguments", exitErr.ProcessState)
+	case err != nil:
+		return fmt.Sprintf("it could not be run: %v", err)
+	}
+	return ""
+}
+
+// withoutKey returns env without any key= entry, in a new slice.
+func withoutKey(env []string, key string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func newNonce() string {
 	b := make([]byte, 16)
-	rand.Read(b)
+	rand.Read(b) // never fails; see crypto/rand.Read
 	return hex.EncodeToString(b)
 }
 
-func tail(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > outputTail {
-		s = "..." + s[len(s)-outputTail:]
+// parseReport decodes a report line carrying nonce.
+func parseReport(line []byte, nonce string) (*SmokeReport, error) {
+	var rep SmokeReport
+	if err := json.Unmarshal(line, &rep); err != nil {
+		return nil, fmt.Errorf("its report line is not valid JSON (%v): a plugin may have printed on the same line", err)
 	}
-	return s
+	if rep.Nonce != nonce {
+		return nil, fmt.Errorf("its report line carries the nonce in the wrong field")
+	}
+	return &rep, nil
 }

@@ -1,14 +1,27 @@
 // Package verify owns the two checks that stand between a plugin spec and
-// a swapped binary: before the build, each plugin package is loaded and
-// type-checked with golang.org/x/tools/go/packages under the build's own
-// settings (Plugins); after the build, the new binary is started under the
-// smoke protocol and must report every plugin (Smoke).
+// a swapped binary.
+//
+// Before the build, [Plugins] loads each plugin package with
+// golang.org/x/tools/go/packages under the build's own settings (flags,
+// tags, GOOS/GOARCH, CGO_ENABLED, so that the type-check fills the build
+// cache entries the build will use) and refuses, with a [*PluginError]
+// naming the plugin, the position and the fix, a package that does not
+// exist or has no files for the target, needs cgo the build cannot give
+// it, is package main, does not type-check, has no init code, or (when
+// [Config.RegisterFuncs] is set) never reaches a registration call from its
+// init code. A plugin that passes is described by a [Report].
+//
+// After the build, [Smoke] starts the new binary under the smoke protocol
+// ([SmokeEnv]) and refuses, with a [*SmokeError] quoting the tail of its
+// output, a binary that panics, exits, hangs, prints no report, leaves a
+// process holding its output, lacks a requested plugin, or (when asked)
+// fails to run with the host's own arguments or shows no new registration.
 package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"go/ast"
 	"go/token"
 	"os"
 	"path/filepath"
@@ -18,73 +31,185 @@ import (
 	"golang.org/x/tools/go/packages"
 )
 
-// Config describes the build the plugins must fit.
+// Config describes the build the plugins must fit. The zero value loads
+// with "go" from PATH in the current directory and the process
+// environment; Plugins does not modify it.
 type Config struct {
 	// Dir is the host module directory.
 	Dir string
 	// Env is the complete environment of the go command (from gocmd).
+	// Nil means the process environment. Plugins also reads GOOS, GOARCH,
+	// CGO_ENABLED, CC and PATH from it for the cgo check.
 	Env []string
 	// GoBinDir is the directory of the bundled go binary. go/packages runs
 	// "go" from the process PATH, so it is put first on PATH while loading.
+	// Empty means "go" from PATH as it is.
 	GoBinDir string
 	// BuildFlags are the build's flags (-tags, -trimpath, ...), so that the
 	// type-check fills the same build cache entries the build uses.
 	BuildFlags []string
+	// RegisterFuncs, when set, lists the functions a plugin must call from
+	// its init code. Each is fully qualified:
+	//
+	//	import/path.Func            a package-level function, e.g. "database/sql.Register"
+	//	(*import/path.Type).Method  a method of a concrete type; the star is
+	//	                            optional and both spellings match the method
+	//
+	// A call counts when it is reachable from a func init or a package-level
+	// variable initialiser of the plugin package, following calls to, and
+	// function or method values of, functions of that same package. Calls
+	// through an interface or a function of another package are not
+	// followed. Empty means no registration check.
+	RegisterFuncs []string
 }
 
 // Report is what the check found in a plugin that passed.
 type Report struct {
-	Path  string
-	Name  string           // package name
-	Inits []token.Position // func init declarations and package-level initialisers that call functions
+	Path    string // import path
+	Name    string // package name
+	Module  string // module providing it; empty when unknown
+	Version string // module version; empty for the main module or a directory replacement
+	// Inits are the func init declarations that have a body.
+	Inits []token.Position
+	// VarInits are the package-level variable initialisers that call a
+	// function (conversions and builtins such as len or make do not count).
+	VarInits []token.Position
+	// Registrations are the calls to Config.RegisterFuncs reachable from
+	// the init code, in source order; empty when RegisterFuncs is.
+	Registrations []Registration
 }
 
-// PluginError is a plugin refused by the check.
-type PluginError struct {
-	Plugin string
-	Msg    string
+// Registration is one call to a registration function found in a plugin.
+type Registration struct {
+	Func string         // the Config.RegisterFuncs entry it calls, as given
+	Pos  token.Position // the call, its file shortened to the last directory and name
 }
 
-func (e *PluginError) Error() string { return fmt.Sprintf("plugin %s: %s", e.Plugin, e.Msg) }
-
-// pathMu serialises changes to the process PATH; see Config.GoBinDir.
-var pathMu sync.Mutex
-
-// Plugins loads and checks every package in paths.
+// Plugins loads and checks every package in paths (import paths). It
+// returns a Report for each plugin that passed, in the order of paths, and
+// for those refused a *PluginError, or errors.Join of several, one per
+// refused plugin. Any other error (a malformed RegisterFuncs entry, a go
+// command that cannot run) is returned as it is.
 func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
+	funcs, err := parseRegisterFuncs(cfg.RegisterFuncs)
+	if err != nil {
+		return nil, err
+	}
+	t := newTarget(cfg)
+	kept, refused, err := checkMeta(ctx, cfg, t, paths)
+	if err != nil {
+		return nil, err
+	}
+	reports, more, err := checkTyped(ctx, cfg, t, funcs, kept)
+	if err != nil {
+		return nil, err
+	}
+	return reports, joinErrors(append(refused, more...))
+}
+
+// metaMode loads what the checks before type-checking need: names, files,
+// modules and the import graph, without compiling anything.
+const metaMode = packages.NeedName | packages.NeedFiles | packages.NeedModule | packages.NeedImports | packages.NeedDeps
+
+// typedMode type-checks the plugins from source and their dependencies
+// from export data, which compiles them into the build cache.
+const typedMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule
+
+// checkMeta runs the checks that need no type information and returns the
+// paths that passed them.
+func checkMeta(ctx context.Context, cfg Config, t target, paths []string) (kept []string, refused []error, err error) {
+	byPath, err := load(ctx, cfg, metaMode, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, path := range paths {
+		if err := t.checkPackage(path, byPath[path]); err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		kept = append(kept, path)
+	}
+	return kept, refused, nil
+}
+
+// checkTyped type-checks the paths and analyses their init code.
+func checkTyped(ctx context.Context, cfg Config, t target, funcs []registerFunc, paths []string) ([]Report, []error, error) {
+	if len(paths) == 0 {
+		return nil, nil, nil
+	}
+	byPath, err := load(ctx, cfg, typedMode, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	var reports []Report
+	var refused []error
+	for _, path := range paths {
+		p := byPath[path]
+		if p == nil {
+			refused = append(refused, notLoaded(path))
+			continue
+		}
+		if err := typeErrors(p, t); err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		r, err := checkInit(p, funcs)
+		if err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		reports = append(reports, r)
+	}
+	return reports, refused, nil
+}
+
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...) // nil when errs is empty
+}
+
+// load runs packages.Load and indexes the root packages by import path.
+func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []string) (map[string]*packages.Package, error) {
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
 	pcfg := &packages.Config{
 		Context:    ctx,
-		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule,
+		Mode:       mode,
 		Dir:        cfg.Dir,
-		Env:        cfg.Env,
+		Env:        setEnv(env, "GOPACKAGESDRIVER", "off"),
 		BuildFlags: cfg.BuildFlags,
-		Tests:      false,
 	}
 	pkgs, err := loadWithPath(pcfg, cfg.GoBinDir, paths)
 	if err != nil {
-		return nil, fmt.Errorf("loading plugins: %w", err)
+		return nil, fmt.Errorf("loading plugins %s: %w", strings.Join(paths, ", "), err)
 	}
 	byPath := map[string]*packages.Package{}
 	for _, p := range pkgs {
 		byPath[p.PkgPath] = p
 	}
-	var reports []Report
-	for _, path := range paths {
-		p := byPath[path]
-		if p == nil {
-			return nil, &PluginError{Plugin: path, Msg: "the package was not loaded: check the path"}
-		}
-		r, err := check(p)
-		if err != nil {
-			return nil, err
-		}
-		reports = append(reports, r)
-	}
-	return reports, nil
+	return byPath, nil
 }
+
+// setEnv returns env without any key= entry, then key=val.
+func setEnv(env []string, key, val string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+val)
+}
+
+// pathMu serialises changes to the process PATH; see Config.GoBinDir.
+var pathMu sync.Mutex
 
 // loadWithPath runs packages.Load with goBinDir first on the process PATH.
 // go/packages resolves "go" with exec.LookPath on the process PATH and a
@@ -102,79 +227,32 @@ func loadWithPath(cfg *packages.Config, goBinDir string, patterns []string) ([]*
 				os.Unsetenv("PATH")
 			}
 		}()
-		env := make([]string, 0, len(cfg.Env)+1)
-		for _, kv := range cfg.Env {
-			if !strings.HasPrefix(kv, "PATH=") {
-				env = append(env, kv)
-			}
-		}
-		cfg.Env = append(env, "PATH="+goBinDir+string(os.PathListSeparator)+old)
+		cfg.Env = setEnv(cfg.Env, "PATH", goBinDir+string(os.PathListSeparator)+old)
 	}
 	return packages.Load(cfg, patterns...)
-}
-
-// maxErrors is how many errors a refusal quotes.
-const maxErrors = 5
-
-func check(p *packages.Package) (Report, error) {
-	if len(p.Errors) > 0 {
-		var b strings.Builder
-		for i, e := range p.Errors {
-			if i == maxErrors {
-				fmt.Fprintf(&b, "\n\t... and %d more", len(p.Errors)-maxErrors)
-				break
-			}
-			fmt.Fprintf(&b, "\n\t%s", e)
-		}
-		return Report{}, &PluginError{Plugin: p.PkgPath, Msg: fmt.Sprintf("does not compile for this build (%d errors): fix the plugin or choose another version%s", len(p.Errors), b.String())}
-	}
-	if p.Name == "main" {
-		return Report{}, &PluginError{Plugin: p.PkgPath, Msg: "is package main, a command, not a plugin: give the path of a package that registers itself in init"}
-	}
-	r := Report{Path: p.PkgPath, Name: p.Name}
-	for _, f := range p.Syntax {
-		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				if d.Recv == nil && d.Name.Name == "init" {
-					r.Inits = append(r.Inits, rel(p.Fset.Position(d.Pos())))
-				}
-			case *ast.GenDecl:
-				if d.Tok != token.VAR {
-					continue
-				}
-				for _, spec := range d.Specs {
-					for _, v := range spec.(*ast.ValueSpec).Values {
-						if hasCall(v) {
-							r.Inits = append(r.Inits, rel(p.Fset.Position(v.Pos())))
-						}
-					}
-				}
-			}
-		}
-	}
-	if len(r.Inits) == 0 {
-		return Report{}, &PluginError{Plugin: p.PkgPath, Msg: "has no init code (no func init and no package-level variable initialised by a call), so importing it registers nothing: register the plugin from func init"}
-	}
-	return r, nil
-}
-
-func hasCall(e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
-		if _, ok := n.(*ast.CallExpr); ok {
-			found = true
-		}
-		_, isFunc := n.(*ast.FuncLit)
-		return !found && !isFunc
-	})
-	return found
 }
 
 // rel shortens a position's file name to its last two elements, which is
 // what a plugin author recognises (module cache paths are long).
 func rel(pos token.Position) token.Position {
-	dir, file := filepath.Split(pos.Filename)
-	pos.Filename = filepath.Join(filepath.Base(dir), file)
+	if pos.Filename != "" {
+		dir, file := filepath.Split(pos.Filename)
+		pos.Filename = filepath.Join(filepath.Base(dir), file)
+	}
 	return pos
+}
+
+// relPos shortens the file of a go/packages position string
+// ("file:line:col", "file:line", "" or "-") like rel.
+func relPos(pos string) string {
+	start := strings.LastIndexAny(pos, `/\`)
+	if start < 0 {
+		return pos
+	}
+	colon := strings.IndexByte(pos[start:], ':')
+	if colon < 0 {
+		return filepath.Join(filepath.Base(filepath.Dir(pos)), filepath.Base(pos))
+	}
+	file := pos[:start+colon]
+	return filepath.Join(filepath.Base(filepath.Dir(file)), filepath.Base(file)) + pos[start+colon:]
 }

@@ -1,0 +1,387 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// smokePrograms are tiny binaries that speak the smoke protocol directly,
+// or misbehave in their init the way a plugin's init can.
+const smokePrograms = `
+-- go.mod --
+module example.com/smoke
+
+go 1.22
+-- report/report.go --
+// Package report writes a smoke report the way the library's stub does.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Write prints the report for nonce, with the plugins ("path@version,...")
+// and registrations ("a,b") the test put in SMOKE_PLUGINS and
+// SMOKE_REGISTERED.
+func Write(nonce string) {
+	type plugin struct {
+		Path    string ` + "`json:\"path\"`" + `
+		Version string ` + "`json:\"version,omitempty\"`" + `
+	}
+	plugins := []plugin{}
+	for _, p := range list("SMOKE_PLUGINS") {
+		path, version, _ := strings.Cut(p, "@")
+		plugins = append(plugins, plugin{path, version})
+	}
+	line, _ := json.Marshal(map[string]any{
+		"go_selfcompile_smoke": nonce,
+		"plugins":              plugins,
+		"registered":           list("SMOKE_REGISTERED"),
+	})
+	fmt.Printf("\n%s\n", line)
+}
+
+func list(key string) []string {
+	if v := os.Getenv(key); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+-- good/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"example.com/smoke/report"
+)
+
+func init() {
+	nonce, ok := os.LookupEnv("GO_SELFCOMPILE_SMOKE")
+	if !ok {
+		return
+	}
+	if len(os.Args) > 1 {
+		fmt.Println("smoke mode with arguments: the smoke variable leaked")
+		os.Exit(5)
+	}
+	fmt.Println("aplugin activated.")
+	report.Write(nonce)
+	os.Exit(0)
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println("good v1.0.0")
+		return
+	}
+	fmt.Fprintln(os.Stderr, "unknown arguments", os.Args[1:])
+	os.Exit(2)
+}
+-- panics/main.go --
+package main
+
+import "fmt"
+
+func init() {
+	fmt.Println("about to fail")
+	panic("plugin exploded")
+}
+
+func main() {}
+-- exits/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func init() {
+	fmt.Println("giving up")
+	os.Exit(3)
+}
+
+func main() {}
+-- hangs/main.go --
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+func init() {
+	fmt.Println("waiting for a server")
+	time.Sleep(time.Hour)
+}
+
+func main() {}
+-- garbage/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func init() {
+	for i := 0; i < 200; i++ {
+		fmt.Printf("garbage %d \x00\xff{not json\n", i)
+	}
+	os.Exit(0)
+}
+
+func main() {}
+-- forks/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	"example.com/smoke/report"
+)
+
+func init() {
+	nonce, ok := os.LookupEnv("GO_SELFCOMPILE_SMOKE")
+	if !ok {
+		return
+	}
+	cmd := exec.Command("sleep", "60")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Printf("started %d\n", cmd.Process.Pid)
+	report.Write(nonce)
+	os.Exit(0)
+}
+
+func main() {}
+`
+
+var smokeBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// smokeBinary returns the path of one of smokePrograms, building all of
+// them once per test run with the go command on PATH.
+func smokeBinary(t *testing.T, name string) string {
+	t.Helper()
+	smokeBuild.once.Do(func() {
+		smokeBuild.dir, smokeBuild.err = buildSmokePrograms()
+	})
+	if smokeBuild.err != nil {
+		t.Fatal(smokeBuild.err)
+	}
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	return filepath.Join(smokeBuild.dir, "bin", name+exe)
+}
+
+func buildSmokePrograms() (string, error) {
+	dir, err := os.MkdirTemp("", "verify-smoke-*")
+	if err != nil {
+		return "", err
+	}
+	if err := writeFiles(dir, smokePrograms); err != nil {
+		return dir, err
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+string(filepath.Separator), "./...")
+	cmd.Dir = dir
+	cmd.Env = testEnv("CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return dir, errors.New("building the smoke programs: " + err.Error() + "\n" + string(out))
+	}
+	return dir, nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if smokeBuild.dir != "" {
+		os.RemoveAll(smokeBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// smokeCase is one run of Smoke and what it must return.
+type smokeCase struct {
+	name    string
+	program string
+	cfg     SmokeConfig
+	msg     []string // substrings of the *SmokeError's message; none means success
+	output  []string // substrings of SmokeError.Output
+	args    bool     // the failure is in the run with cfg.Args
+}
+
+var aplugin = []SmokePlugin{{Path: "example.com/aplugin", Version: "v1.2.0"}}
+
+var smokeCases = []smokeCase{{
+	name:    "good",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0", SmokeEnv + "=stale"}, Want: aplugin},
+}, {
+	name:    "args",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--version"}},
+}, {
+	name:    "bad-args",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--bogus"}},
+	msg:     []string{`the new binary failed when run with ["--bogus"]: it exited with exit status 2; the host's own command must succeed`},
+	output:  []string{"unknown arguments [--bogus]"},
+	args:    true,
+}, {
+	name:    "missing-plugin",
+	program: "good",
+	cfg:     SmokeConfig{Want: aplugin},
+	msg:     []string{"plugin example.com/aplugin is not linked into it"},
+	output:  []string{"aplugin activated."},
+}, {
+	name:    "wrong-version",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.1.0"}, Want: aplugin},
+	msg:     []string{"plugin example.com/aplugin is at v1.1.0, want v1.2.0"},
+}, {
+	name:    "registered",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=old,new"}, Before: []string{"old"}, Added: []string{"example.com/new"}},
+}, {
+	name:    "not-registered",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=old,x"}, Before: []string{"old", "x"}, Added: []string{"example.com/new"}},
+	msg:     []string{`the host reports 0 new registration(s) [] for 1 new plugin(s) example.com/new`},
+}, {
+	name:    "not-registered-repeat",
+	program: "good",
+	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=sql,sql"}, Before: []string{"sql"}, Added: []string{"example.com/a", "example.com/b"}},
+	msg:     []string{`the host reports 1 new registration(s) ["sql"] for 2 new plugin(s)`},
+}, {
+	name:    "no-registration-check",
+	program: "good",
+	cfg:     SmokeConfig{Added: []string{"example.com/new"}},
+}, {
+	name:    "panics",
+	program: "panics",
+	msg:     []string{`smoke test of the new binary failed: it crashed during init (exit status 2) with "panic: plugin exploded"`},
+	output:  []string{"about to fail", "goroutine 1"},
+}, {
+	name:    "exits",
+	program: "exits",
+	msg:     []string{"it exited with exit status 3 during init; a plugin's init may call os.Exit"},
+	output:  []string{"giving up"},
+}, {
+	name:    "hangs",
+	program: "hangs",
+	cfg:     SmokeConfig{Timeout: time.Second},
+	msg:     []string{"it did not exit within 1s: a plugin's init may block"},
+	output:  []string{"waiting for a server"},
+}, {
+	name:    "garbage",
+	program: "garbage",
+	msg:     []string{"it exited 0 without writing the smoke report"},
+	output:  []string{"...", "garbage 199"},
+}, {
+	name:    "forks",
+	program: "forks",
+	cfg:     SmokeConfig{Env: []string{"PATH=" + os.Getenv("PATH")}},
+	msg:     []string{"it exited, but a process it started kept its output open"},
+	output:  []string{"started "},
+}}
+
+// TestSmoke runs the smoke programs through Smoke. Each must end
+// promptly (a forked child holding stdout for 60 s must not hold Smoke)
+// with the expected message and output tail.
+func TestSmoke(t *testing.T) {
+	for _, c := range smokeCases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.program == "forks" {
+				if _, err := exec.LookPath("sleep"); err != nil {
+					t.Skip("no sleep command")
+				}
+			}
+			bin := smokeBinary(t, c.program)
+			rep, err := Smoke(context.Background(), bin, c.cfg)
+			if len(c.msg) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep == nil || len(rep.Nonce) != 32 {
+					t.Fatalf("report %+v", rep)
+				}
+				return
+			}
+			checkSmokeError(t, c, bin, err)
+		})
+	}
+}
+
+func checkSmokeError(t *testing.T, c smokeCase, bin string, err error) {
+	t.Helper()
+	var se *SmokeError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *SmokeError", err)
+	}
+	t.Log(err)
+	if se.Binary != bin || (se.Args != nil) != c.args {
+		t.Errorf("Binary %q Args %q", se.Binary, se.Args)
+	}
+	for _, s := range c.msg {
+		if !strings.Contains(se.Error(), s) {
+			t.Errorf("message lacks %q", s)
+		}
+	}
+	for _, s := range c.output {
+		if !strings.Contains(se.Output, s) {
+			t.Errorf("output lacks %q", s)
+		}
+	}
+	if len(se.Output) > outputTail+3 {
+		t.Errorf("output is %d bytes, more than the tail", len(se.Output))
+	}
+	if c.program == "forks" {
+		checkChildGone(t, se.Output)
+	}
+}
+
+// TestSmokeContext checks that a ctx ending first is reported as ctx's
+// error, not blamed on the binary.
+func TestSmokeContext(t *testing.T) {
+	bin := smokeBinary(t, "hangs")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := Smoke(ctx, bin, SmokeConfig{})
+	var se *SmokeError
+	if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &se) {
+		t.Fatalf("err = %v, want the context's error", err)
+	}
+}
+
+// TestSmokeNotFound checks a binary that cannot start.
+func TestSmokeNotFound(t *testing.T) {
+	_, err := Smoke(context.Background(), filepath.Join(t.TempDir(), "missing"), SmokeConfig{})
+	var se *SmokeError
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "it could not be run") {
+		t.Fatalf("err = %v", err)
+	}
+}
