@@ -365,8 +365,8 @@ func (r *rebuild) verify(ctx context.Context) error {
 		paths = append(paths, a.Path)
 	}
 	reports, err := verify.Plugins(ctx, verify.Config{
-		Dir:        r.srcDir,
-		Env:        r.goRun.Environ(),
+		Dir:           r.srcDir,
+		Env:           r.goRun.Environ(),
 		GoBinDir:      filepath.Dir(r.gobin),
 		BuildFlags:    r.buildFlags,
 		RegisterFuncs: r.opts.RegisterFuncs,

@@ -47,9 +47,13 @@ func BenchmarkRebuild(b *testing.B) {
 		goEnv := append(hostGoEnv(), "GOPROXY="+shared.proxyURL, "GONOSUMDB=example.com", "GOFLAGS=-mod=mod")
 		run(b, true, src, goEnv, "go", "get", "example.com/aplugin@v1.2.0")
 		coldGoEnv := append(goEnv, "GOCACHE="+filepath.Join(dir, "gocache"))
-		coldBuild := timeIt(b, func() { run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain1"), "./example/abinary") })
+		coldBuild := timeIt(b, func() {
+			run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain1"), "./example/abinary")
+		})
 		run(b, true, src, goEnv, "go", "get", "example.com/aplugin@v1.3.0")
-		warmBuild := timeIt(b, func() { run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain2"), "./example/abinary") })
+		warmBuild := timeIt(b, func() {
+			run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain2"), "./example/abinary")
+		})
 
 		b.ReportMetric(coldRebuild.Seconds(), "cold-rebuild-s")
 		b.ReportMetric(coldBuild.Seconds(), "cold-gobuild-s")
