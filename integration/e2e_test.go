@@ -189,11 +189,16 @@ func TestRefusedPluginLeavesBinaryUntouched(t *testing.T) {
 		{"example.com/aplugin@v1.9.9", []string{"modgen:", "example.com/aplugin", "v1.9.9"}},
 		{"example.com/aplugin@v2.0.0", []string{"prepare:", "example.com/aplugin/v2"}},
 		{"example.com/aplugin@@v1", []string{"prepare:", "more than one '@'"}},
+		{"example.com/noinit@v1.0.0", []string{"verify:", "example.com/noinit", "no init code"}},
+		{"example.com/noregister@v1.0.0", []string{"verify:", "example.com/noregister", "registry.Register", "noregister.go:12"}},
+		{"example.com/panicinit@v1.0.0", []string{"smoke:", "panic", "panicinit: cannot start"}},
+		{"example.com/exitinit@v1.0.0", []string{"smoke:", "exit status 3"}},
+		{"example.com/hanginit@v1.0.0", []string{"smoke:", "did not exit within 3s"}},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			bin := install(t, exampleBinary(t))
 			before := snapshot(t, filepath.Dir(bin))
-			out := run(t, false, filepath.Dir(bin), env(), bin, "--plugin", tc.spec)
+			out := run(t, false, filepath.Dir(bin), env(), bin, "--smoke-timeout", "3s", "--plugin", tc.spec)
 			mustContain(t, out, tc.want...)
 			if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
 				t.Errorf("directory changed by a failed run:\nbefore %v\nafter  %v", before, after)

@@ -31,6 +31,7 @@ func main() {
 	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
 	flag.Var(&remove, "remove", "remove the plugin with this module or package `PATH`; repeatable")
 	output := flag.String("output", "", "write the rebuilt binary to this `FILE` instead of replacing this one")
+	smokeTimeout := flag.Duration("smoke-timeout", 0, "how long the new binary may take to start in the smoke test (default 30s)")
 	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
 	flag.Parse()
 
@@ -50,7 +51,10 @@ func main() {
 		Remove:      remove,
 		Output:      *output,
 		KeepWorkDir: *keep,
-		Progress:    os.Stderr,
+		// A plugin must register with this binary's registry from init.
+		RegisterFuncs: []string{"github.com/selfcompile/go-selfcompile/example/abinary/registry.Register"},
+		SmokeTimeout:  *smokeTimeout,
+		Progress:      os.Stderr,
 	}).Run(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "abinary: %v\n", err)
