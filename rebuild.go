@@ -47,10 +47,11 @@ type rebuild struct {
 	buildFlags []string
 	buildEnv   []string
 
-	plugins  []bundle.Plugin // the new binary's plugin set
-	added    []modgen.Resolved
-	binary   string // the built binary in the work directory
-	finished bool
+	plugins     []bundle.Plugin // the new binary's plugin set
+	hostVersion string          // the host module's version, from its build info
+	added       []modgen.Resolved
+	binary      string // the built binary in the work directory
+	finished    bool
 }
 
 func (r *rebuild) stages() []orchestrator.Stage {
@@ -170,6 +171,7 @@ func (r *rebuild) readBuildInfo() error {
 	if !ok {
 		return errors.New("the running binary has no build information: build it with module support")
 	}
+	r.hostVersion = bi.Main.Version
 	r.buildFlags = []string{"-buildvcs=false"}
 	for _, s := range bi.Settings {
 		switch s.Key {
@@ -280,25 +282,54 @@ func extractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
 	return nil
 }
 
-// modgen resolves the specs, computes the new plugin set and writes go.mod
-// and the plugin imports.
+// modgen resolves the specs, computes the new plugin set, writes go.mod
+// and the plugin imports, and reports how the plugins move the host's
+// dependencies; a drift the policy refuses stops the rebuild here, before
+// anything is built.
 func (r *rebuild) modgen(ctx context.Context) error {
-	res := &modgen.Resolver{Go: r.goRun, ModDir: r.srcDir, HostModule: r.manifest.Module}
-	byPath := map[string]bundle.Plugin{}
-	for _, p := range r.manifest.Plugins {
-		byPath[p.Path] = p
+	if err := r.resolve(ctx); err != nil {
+		return err
 	}
-	for _, rm := range r.opts.Remove {
-		found := false
-		for path, p := range byPath {
-			if path == rm || p.Module == rm {
-				delete(byPath, path)
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("cannot remove %s: it is not installed (installed: %s)", rm, pluginList(r.manifest.Plugins))
-		}
+	installed := make([]modgen.Plugin, len(r.manifest.Plugins))
+	for i, p := range r.manifest.Plugins {
+		installed[i] = modgen.Plugin(p)
+	}
+	set, err := modgen.NewSet(installed, r.added, r.opts.Remove)
+	if err != nil {
+		return err
+	}
+	before, err := modgen.ReadGraph(ctx, r.goRun, r.srcDir)
+	if err != nil {
+		return err
+	}
+	if err := modgen.ApplyEdit(r.srcDir, modgen.Edit{Plugins: set}); err != nil {
+		return err
+	}
+	if err := r.loadAdded(ctx); err != nil {
+		return err
+	}
+	if err := r.drift(ctx, before.BuildList(), set); err != nil {
+		return err
+	}
+	r.plugins = make([]bundle.Plugin, len(set))
+	paths := make([]string, len(set))
+	for i, p := range set {
+		r.plugins[i] = bundle.Plugin(p)
+		paths[i] = p.Path
+	}
+	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
+	return os.WriteFile(filepath.Join(mainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644)
+}
+
+// resolve resolves every spec; their warnings (a retracted version, a
+// local module's ignored replaces) go into the Result.
+func (r *rebuild) resolve(ctx context.Context) error {
+	res := &modgen.Resolver{
+		Go:              r.goRun,
+		ModDir:          r.srcDir,
+		HostModule:      r.manifest.Module,
+		BaseDir:         r.opts.Dir,
+		RefuseRetracted: r.opts.RefuseRetracted,
 	}
 	for _, s := range r.specs {
 		rv, err := res.Resolve(ctx, s)
@@ -306,56 +337,47 @@ func (r *rebuild) modgen(ctx context.Context) error {
 			return err
 		}
 		r.added = append(r.added, rv)
-		// A plugin moved to another version drops the plugins of its old module version.
-		byPath[rv.Path] = bundle.Plugin{Path: rv.Path, Module: rv.Module, Version: rv.Version, Query: s.Query}
-	}
-	var all []modgen.Resolved
-	r.plugins = r.plugins[:0]
-	for _, p := range byPath {
-		r.plugins = append(r.plugins, p)
-		all = append(all, modgen.Resolved{Path: p.Path, Module: p.Module, Version: p.Version})
-	}
-	// Every plugin of a module must agree on its version: the newest asked wins.
-	for _, a := range r.added {
-		for i := range r.plugins {
-			if r.plugins[i].Module == a.Module {
-				r.plugins[i].Version = a.Version
-				all[i].Version = a.Version
-			}
+		for _, w := range rv.Warnings {
+			r.warn("%s", w)
 		}
 	}
-	if err := modgen.Apply(r.srcDir, all); err != nil {
-		return err
-	}
-	// Load the new module graph once through the runner, so that a module
-	// that cannot be fetched is reported with the go command's own words
-	// (go/packages would hide them), and go.sum gets the new modules' sums.
-	if len(r.added) > 0 {
-		args := append([]string{"-deps", "-e=false"}, r.buildFlags...)
-		for _, a := range r.added {
-			args = append(args, a.Path)
-		}
-		if _, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: r.srcDir}); err != nil {
-			return err
-		}
-	}
-	paths := make([]string, len(r.plugins))
-	for i, p := range r.plugins {
-		paths[i] = p.Path
-	}
-	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
-	return os.WriteFile(filepath.Join(mainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644)
+	return nil
 }
 
-func pluginList(ps []bundle.Plugin) string {
-	if len(ps) == 0 {
-		return "none"
+// loadAdded loads the new module graph once through the runner, so that a
+// module that cannot be fetched is reported with the go command's own
+// words (go/packages would hide them), and go.sum gets the new modules'
+// sums.
+func (r *rebuild) loadAdded(ctx context.Context) error {
+	if len(r.added) == 0 {
+		return nil
 	}
-	var names []string
-	for _, p := range ps {
-		names = append(names, p.Path)
+	args := append([]string{"-deps", "-e=false"}, r.buildFlags...)
+	for _, a := range r.added {
+		args = append(args, a.Path)
 	}
-	return strings.Join(names, ", ")
+	_, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: r.srcDir})
+	return err
+}
+
+// drift compares the host's build list before and after the plugins,
+// reports every change, and applies the drift policy.
+func (r *rebuild) drift(ctx context.Context, before modgen.BuildList, set []modgen.Plugin) error {
+	graph, err := modgen.ReadGraph(ctx, r.goRun, r.srcDir)
+	if err != nil {
+		return err
+	}
+	mods := make([]string, len(set))
+	for i, p := range set {
+		mods[i] = p.Module
+	}
+	r.res.Drift = modgen.Compare(modgen.DriftInput{Before: before, After: graph.BuildList(), Graph: graph, Plugins: mods, HostVersion: r.hostVersion})
+	for _, d := range r.res.Drift {
+		if r.opts.Progress != nil {
+			fmt.Fprintf(r.opts.Progress, "selfcompile: drift: %v\n", d)
+		}
+	}
+	return r.opts.DriftPolicy.Check(r.res.Drift)
 }
 
 // verify type-checks every added plugin with the build's settings.

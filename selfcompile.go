@@ -23,6 +23,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -63,6 +64,16 @@ type Options struct {
 	// SmokeArgs, when set, are arguments the new binary is run with once
 	// more after its smoke report (e.g. "--version"); it must exit 0.
 	SmokeArgs []string
+	// Dir is the directory that relative local-directory plugin specs
+	// (./x, ../x) are taken from. Empty means the working directory.
+	Dir string
+	// DriftPolicy says which changes to the host's dependencies stop the
+	// rebuild. The zero value, AllowDrift, reports them in Result.Drift
+	// and goes on.
+	DriftPolicy DriftPolicy
+	// RefuseRetracted refuses a plugin version its authors retracted; by
+	// default it is installed with a warning in Result.Warnings.
+	RefuseRetracted bool
 	// Env holds extra KEY=VALUE settings for the go command, applied after
 	// the process environment (e.g. GOPROXY or GONOSUMDB).
 	Env []string
@@ -87,6 +98,19 @@ type Plugin struct {
 	Dir     string // local directory it was installed from, if any
 }
 
+// DriftPolicy says which dependency drift stops a rebuild.
+type DriftPolicy = modgen.DriftPolicy
+
+// The drift policies.
+const (
+	AllowDrift        = modgen.AllowDrift        // report drift, refuse none (the default)
+	RefuseDrift       = modgen.RefuseDrift       // refuse any drift
+	RefuseBeyondPatch = modgen.RefuseBeyondPatch // refuse drift beyond the patch level
+)
+
+// Drift is one change the plugins make to the host's dependencies.
+type Drift = modgen.Drift
+
 // StageTiming is how long one stage ran.
 type StageTiming = orchestrator.Timing
 
@@ -108,6 +132,10 @@ type Result struct {
 	Stages []StageTiming
 	// GoVersion is the version of the bundled toolchain.
 	GoVersion string
+	// Drift lists every change the plugins make to the host's
+	// dependencies: module, old and new version, and the plugins that
+	// pulled it.
+	Drift []Drift
 	// Warnings are things the rebuild did differently from the original
 	// build, or noticed, without failing.
 	Warnings []string

@@ -1,0 +1,72 @@
+package modgen
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/goproxytest"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+)
+
+// testEnv is a host module in a temporary directory and a runner that
+// reaches only the test proxy.
+type testEnv struct {
+	Go      *gocmd.Runner
+	HostDir string
+}
+
+const testHostGoMod = `module example.com/host
+
+go 1.21
+
+require example.com/shared v1.0.0
+`
+
+const testHostMain = `package main
+
+import (
+	_ "example.com/host/registry"
+	_ "example.com/shared"
+)
+
+func main() {}
+`
+
+// newTestEnv starts a module proxy serving testdata/mod (one txtar
+// archive per module version, named PATH_VERSION.txt with the slashes of
+// PATH as underscores) and writes the host module example.com/host,
+// which requires example.com/shared v1.0.0.
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	url := goproxytest.NewTestServer(t, filepath.Join("testdata", "mod"), "").URL
+	host := t.TempDir()
+	writeFiles(t, host, map[string]string{
+		"go.mod":               testHostGoMod,
+		"main.go":              testHostMain,
+		"registry/registry.go": "// Package registry is where plugins register.\npackage registry\n",
+	})
+	return &testEnv{
+		HostDir: host,
+		Go: &gocmd.Runner{Env: []string{
+			"GOPROXY=" + url,
+			"GONOSUMDB=example.com",
+			"GOFLAGS=-mod=mod -modcacherw",
+			"GOMODCACHE=" + t.TempDir(),
+		}},
+	}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		name = filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package modgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+)
+
+// Resolved is a spec resolved to the module that provides its package.
+type Resolved struct {
+	Spec   Spec
+	Path   string // package import path
+	Module string // module path; the host module for its own packages
+	// Version is the module version: the one resolved, the zero
+	// pseudo-version for a local directory, empty for a package of the
+	// host module.
+	Version string
+	// Dir is, for a local directory, the absolute root directory of its
+	// module: go.mod replaces Module with it, and the new binary's bundle
+	// must carry a copy of it. Empty otherwise.
+	Dir string
+	// Warnings are one-line notes for the user, e.g. that the version is
+	// retracted or that the module's own replace directives are ignored.
+	Warnings []string
+}
+
+// Plugin returns r as a member of a plugin set.
+func (r Resolved) Plugin() Plugin {
+	return Plugin{Path: r.Path, Module: r.Module, Version: r.Version, Query: r.Spec.Query, Dir: r.Dir}
+}
+
+// Resolver resolves specs with the go command, in the host module.
+// Calls do not modify it.
+type Resolver struct {
+	// Go runs the go command; its environment chooses the proxy.
+	Go *gocmd.Runner
+	// ModDir is the directory holding the host's go.mod.
+	ModDir string
+	// HostModule is the host's module path.
+	HostModule string
+	// BaseDir is the directory that relative local-directory specs are
+	// taken from: the user's working directory. Empty means the process's
+	// working directory.
+	BaseDir string
+	// RefuseRetracted refuses a version that its authors retracted. By
+	// default it is resolved and a warning is put in Resolved.Warnings.
+	RefuseRetracted bool
+}
+
+type listedModule struct {
+	Path      string
+	Version   string
+	Versions  []string
+	Retracted []string
+	Dir       string
+	Error     *struct{ Err string }
+}
+
+// Resolve finds the module providing s.Path and the version s asks for.
+// Like the go command, it takes the longest module path that provides
+// the package. A spec that cannot be used gives a *SpecError; a failure
+// of the go command itself (no network, a cancelled ctx) is returned
+// as it is.
+func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
+	switch {
+	case s.Kind == LocalDir:
+		return r.resolveLocal(s)
+	case s.Path == r.HostModule || strings.HasPrefix(s.Path, r.HostModule+"/"):
+		return r.resolveHostPackage(s)
+	case !strings.Contains(strings.Split(s.Path, "/")[0], "."):
+		return Resolved{}, specErr(s.Raw, ErrNoModule, "%s is a standard library package or lacks a domain name: a plugin is a package of a downloadable module, e.g. example.com/plugin", s.Path)
+	}
+	return r.resolveRemote(ctx, s)
+}
+
+func (r *Resolver) resolveHostPackage(s Spec) (Resolved, error) {
+	if s.Kind != Latest {
+		return Resolved{}, specErr(s.Raw, ErrHostPkg, "package %s is part of the host module %s, which is always built at its bundled version: drop %q", s.Path, r.HostModule, "@"+s.Query)
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, r.HostModule), "/")
+	if !hasGoFiles(filepath.Join(r.ModDir, filepath.FromSlash(rel))) {
+		return Resolved{}, specErr(s.Raw, ErrNoPackage, "package %s is not in the bundled source of the host module %s: check the path", s.Path, r.HostModule)
+	}
+	return Resolved{Spec: s, Path: s.Path, Module: r.HostModule}, nil
+}
+
+// resolveRemote tries every prefix of s.Path as a module path, longest
+// first.
+func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) {
+	var telling error // the failure to explain if no prefix provides the package
+	for _, mod := range modulePrefixes(s.Path) {
+		rv, err := r.resolveIn(ctx, mod, s)
+		if err == nil {
+			return rv, nil
+		}
+		var se *SpecError
+		if errors.As(err, &se) {
+			return Resolved{}, err
+		}
+		if !isNotFound(err) {
+			return Resolved{}, fmt.Errorf("resolving plugin %q: %w", s.Raw, err)
+		}
+		var np *noPackageError
+		if telling == nil || errors.As(err, &np) && !errors.As(telling, &np) {
+			telling = err
+		}
+	}
+	return Resolved{}, r.explain(ctx, s, telling)
+}
+
+// modulePrefixes returns p and its parent paths, longest first: the
+// module paths that may provide package p.
+func modulePrefixes(p string) []string {
+	var out []string
+	for ; strings.Contains(p, "/"); p = path.Dir(p) {
+		out = append(out, p)
+	}
+	return append(out, p)
+}
+
+// noPackageError is a module found at the asked version without the
+// package in it.
+type noPackageError struct{ Module, Version, Path string }
+
+func (e *noPackageError) Error() string {
+	return fmt.Sprintf("module %s@%s found, but does not contain package %s", e.Module, e.Version, e.Path)
+}
+
+// resolveIn resolves s against module mod.
+func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved, error) {
+	m, err := r.pickVersion(ctx, mod, s)
+	if err != nil {
+		return Resolved{}, err
+	}
+	dir, err := r.download(ctx, mod, m.Version)
+	if err != nil {
+		return Resolved{}, err
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, mod), "/")
+	if !hasGoFiles(filepath.Join(dir, filepath.FromSlash(rel))) {
+		return Resolved{}, &noPackageError{Module: mod, Version: m.Version, Path: s.Path}
+	}
+	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version}
+	if len(m.Retracted) == 0 {
+		return rv, nil
+	}
+	why := strings.Join(m.Retracted, "; ")
+	if r.RefuseRetracted {
+		return Resolved{}, specErr(s.Raw, ErrRetracted, "%s@%s is retracted by its authors (%s): ask another version, e.g. %s@latest", mod, m.Version, why, s.Path)
+	}
+	rv.Warnings = append(rv.Warnings, fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, m.Version, why))
+	return rv, nil
+}
+
+// pickVersion resolves s's query against module mod. Only an exact
+// version can be retracted: the go command leaves retracted versions out
+// of latest and of version lists.
+func (r *Resolver) pickVersion(ctx context.Context, mod string, s Spec) (*listedModule, error) {
+	switch s.Kind {
+	case Exact:
+		return r.listModule(ctx, "-retracted", mod+"@"+s.Query)
+	case Constraint:
+		return r.pickConstraint(ctx, mod, s)
+	default:
+		return r.listModule(ctx, mod+"@latest")
+	}
+}
+
+func (r *Resolver) pickConstraint(ctx context.Context, mod string, s Spec) (*listedModule, error) {
+	m, err := r.listModule(ctx, "-versions", mod)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Versions) == 0 {
+		return nil, &noVersionsError{mod}
+	}
+	best := ""
+	for _, v := range m.Versions {
+		if s.Allows(v) && (best == "" || semver.Compare(v, best) > 0) {
+			best = v
+		}
+	}
+	if best == "" {
+		return nil, specErr(s.Raw, ErrNoMatch, "no version of %s satisfies %s (available: %s)%s", mod, s.Query, versionList(m.Versions), majorHint(mod, s))
+	}
+	return &listedModule{Path: mod, Version: best}, nil
+}
+
+// noVersionsError is a module with no tagged version, which no
+// constraint can select from.
+type noVersionsError struct{ Module string }
+
+func (e *noVersionsError) Error() string { return "module " + e.Module + " has no tagged versions" }
+
+// majorHint explains Go's major version rule when a constraint can only
+// be met by a major version that lives at another module path.
+func majorHint(mod string, s Spec) string {
+	low := s.MinMajor()
+	prefix, pathMajor, ok := module.SplitPathVersion(mod)
+	if !ok || low < 2 || strings.HasPrefix(pathMajor, ".") || pathMajor == fmt.Sprintf("/v%d", low) {
+		return ""
+	}
+	alt := fmt.Sprintf("%s/v%d%s", prefix, low, strings.TrimPrefix(s.Path, mod))
+	return fmt.Sprintf("; major version %d lives at module path %s/v%d: write %s@%s", low, prefix, low, alt, s.Query)
+}
+
+// maxListed is how many versions a message lists.
+const maxListed = 10
+
+// versionList lists the highest versions of vs, which is sorted.
+func versionList(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	if len(vs) > maxListed {
+		return fmt.Sprintf("%d versions, the highest %s", len(vs), strings.Join(vs[len(vs)-maxListed:], ", "))
+	}
+	return strings.Join(vs, ", ")
+}
+
+// explain turns the failure to find s's module into a SpecError.
+func (r *Resolver) explain(ctx context.Context, s Spec, err error) error {
+	var np *noPackageError
+	if errors.As(err, &np) {
+		return specErr(s.Raw, ErrNoPackage, "%v: check the path, or ask a version that has the package", np)
+	}
+	if s.Kind == Exact {
+		if m := r.knownModule(ctx, s.Path); m != nil {
+			return specErr(s.Raw, ErrNoVersion, "module %s has no version %s (available: %s): ask one of those, or @latest", m.Path, s.Query, versionList(m.Versions))
+		}
+	}
+	return specErr(s.Raw, ErrNoModule, "no module provides package %s: check the path (%s)", s.Path, oneLine(err))
+}
+
+// knownModule returns the longest prefix of p that the proxy knows as a
+// module, with its versions, or nil.
+func (r *Resolver) knownModule(ctx context.Context, p string) *listedModule {
+	for _, mod := range modulePrefixes(p) {
+		if m, err := r.listModule(ctx, "-versions", mod); err == nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// isNotFound reports whether err says a module or version does not exist,
+// as opposed to the go command failing to ask (network, ctx, a bug). A
+// lookup of an unknown host counts as not found: it is far more often a
+// typo in the path than a network failure, and the message quotes it.
+func isNotFound(err error) bool {
+	var np *noPackageError
+	var nv *noVersionsError
+	if errors.As(err, &np) || errors.As(err, &nv) {
+		return true
+	}
+	var ge *gocmd.Error
+	if !errors.As(err, &ge) || ge.ExitCode != 1 {
+		return false
+	}
+	for _, s := range []string{"404 Not Found", "410 Gone", "not found", "unknown revision", "no matching versions", "invalid version", "malformed module path", "disabled by GOPROXY=off", "unrecognized import path", "no such host", "terminal prompts disabled"} {
+		if strings.Contains(ge.Stderr, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Resolver) listModule(ctx context.Context, args ...string) (*listedModule, error) {
+	return r.goJSON(ctx, "list", append([]string{"-m", "-json"}, args...)...)
+}
+
+// download fetches mod@v into the module cache and returns its directory.
+func (r *Resolver) download(ctx context.Context, mod, v string) (string, error) {
+	m, err := r.goJSON(ctx, "mod", "download", "-json", mod+"@"+v)
+	if err != nil {
+		return "", err
+	}
+	return m.Dir, nil
+}
+
+func (r *Resolver) goJSON(ctx context.Context, verb string, args ...string) (*listedModule, error) {
+	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: verb, Args: args, WorkingDir: r.ModDir})
+	if err != nil {
+		return nil, err
+	}
+	var m listedModule
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, fmt.Errorf("parsing the output of go %s %s: %w", verb, strings.Join(args, " "), err)
+	}
+	if m.Error != nil {
+		return nil, errors.New(m.Error.Err)
+	}
+	return &m, nil
+}
+
+// hasGoFiles reports whether dir holds a Go source file that is not a
+// test: the least a package needs. The verify stage checks the rest.
+func hasGoFiles(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			return true
+		}
+	}
+	return false
+}
