@@ -15,8 +15,11 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"golang.org/x/mod/module"
+
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/swap"
@@ -36,13 +39,14 @@ type rebuild struct {
 	target   string // the file to replace: the real executable, or Output
 	swapping bool   // target is the running executable
 
-	cache    string // toolchains, build cache, work directories
-	work     string // work directory (0700)
-	srcDir   string // unpacked host module
-	modCache string // GOMODCACHE of this rebuild, filled from the bundle
-	goroot   string
-	gobin    string
-	goRun    *gocmd.Runner
+	cache     string // toolchains, build cache, work directories
+	work      string // work directory (0700)
+	srcDir    string // unpacked host module
+	modCache  string // GOMODCACHE of this rebuild, filled from the bundle
+	hostGoMod []byte // the bundled go.mod, before plugins are added
+	goroot    string
+	gobin     string
+	goRun     *gocmd.Runner
 
 	buildFlags []string
 	buildEnv   []string
@@ -264,7 +268,12 @@ func (r *rebuild) source(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// The new bundle carries the host's own go.mod: plugins are applied
+	// anew from the manifest at every rebuild, so removing one leaves no
+	// trace of it.
+	var err error
+	r.hostGoMod, err = os.ReadFile(filepath.Join(r.srcDir, "go.mod"))
+	return err
 }
 
 func extractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
@@ -302,7 +311,11 @@ func (r *rebuild) modgen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := modgen.ApplyEdit(r.srcDir, modgen.Edit{Plugins: set}); err != nil {
+	edit, err := r.localCopies(ctx, set)
+	if err != nil {
+		return err
+	}
+	if err := modgen.ApplyEdit(r.srcDir, modgen.Edit{Plugins: edit}); err != nil {
 		return err
 	}
 	if err := r.loadAdded(ctx); err != nil {
@@ -319,6 +332,47 @@ func (r *rebuild) modgen(ctx context.Context) error {
 	}
 	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
 	return os.WriteFile(filepath.Join(mainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644)
+}
+
+// localDir is where, inside the module cache that the modules part of a
+// bundle carries, copies of local-directory plugins live: a rebuilt binary
+// can rebuild again after the directory is gone. The name has no dot, so
+// it cannot be the first element of a module path.
+const localDir = "selfcompile-local"
+
+// localCopies returns set with each local-directory plugin pointing at its
+// copy in the module cache: a fresh copy for a plugin installed from its
+// directory now, the bundled copy for one installed before.
+func (r *rebuild) localCopies(ctx context.Context, set []modgen.Plugin) ([]modgen.Plugin, error) {
+	fresh := map[string]string{} // module -> directory given now
+	for _, a := range r.added {
+		if a.Dir != "" {
+			fresh[a.Module] = a.Dir
+		}
+	}
+	out := append([]modgen.Plugin(nil), set...)
+	for i, p := range out {
+		if p.Dir == "" {
+			continue
+		}
+		esc, err := module.EscapePath(p.Module)
+		if err != nil {
+			return nil, err
+		}
+		cp := filepath.Join(r.modCache, localDir, filepath.FromSlash(esc))
+		if src, ok := fresh[p.Module]; ok {
+			if err := removeAll(cp); err != nil {
+				return nil, err
+			}
+			if err := srctree.Copy(ctx, r.goRun, src, cp); err != nil {
+				return nil, fmt.Errorf("copying local plugin %s from %s: %w", p.Path, src, err)
+			}
+		} else if _, err := os.Stat(filepath.Join(cp, "go.mod")); err != nil {
+			return nil, fmt.Errorf("the bundle has no copy of local plugin %s (installed from %s): install it again from its directory", p.Path, p.Dir)
+		}
+		out[i].Dir = cp
+	}
+	return out, nil
 }
 
 // resolve resolves every spec; their warnings (a retracted version, a
@@ -427,23 +481,30 @@ func (r *rebuild) writeBundle() error {
 	m := *r.manifest
 	m.Plugins = r.plugins
 	m.Parts = map[string]bundle.Part{}
-	for _, part := range []string{bundle.ToolchainFile, bundle.SourceFile} {
-		if err := copyFromFS(r.fsys, part, filepath.Join(mainDir, part)); err != nil {
+	if err := copyFromFS(r.fsys, bundle.ToolchainFile, filepath.Join(mainDir, bundle.ToolchainFile)); err != nil {
+		return err
+	}
+	m.Parts[bundle.ToolchainFile] = r.manifest.Parts[bundle.ToolchainFile]
+	src, err := r.sourceEntries()
+	if err != nil {
+		return err
+	}
+	mods, err := bundle.ModuleEntries(r.modCache)
+	if err != nil {
+		return err
+	}
+	for _, a := range []struct {
+		name    string
+		entries []bundle.Entry
+	}{{bundle.SourceFile, src}, {bundle.ModulesFile, mods}} {
+		err := bundle.CreateAtomic(filepath.Join(mainDir, a.name), 0o644, func(w io.Writer) error {
+			p, err := bundle.WriteArchive(w, a.entries, bundle.LevelDefault)
+			m.Parts[a.name] = p
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		m.Parts[part] = r.manifest.Parts[part]
-	}
-	entries, err := bundle.ModuleEntries(r.modCache)
-	if err != nil {
-		return err
-	}
-	err = bundle.CreateAtomic(filepath.Join(mainDir, bundle.ModulesFile), 0o644, func(w io.Writer) error {
-		p, err := bundle.WriteArchive(w, entries, bundle.LevelDefault)
-		m.Parts[bundle.ModulesFile] = p
-		return err
-	})
-	if err != nil {
-		return err
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -453,6 +514,34 @@ func (r *rebuild) writeBundle() error {
 		return err
 	}
 	return bundle.WriteStub(mainDir)
+}
+
+// sourceEntries is the unpacked source as the new bundle carries it: the
+// host's own go.mod, the go.sum that now also holds the plugins' sums (so
+// the next rebuild verifies them offline), and no generated files.
+func (r *rebuild) sourceEntries() ([]bundle.Entry, error) {
+	root := filepath.Join(r.work, "src")
+	gomod := filepath.Join(r.work, "host.go.mod")
+	if err := os.WriteFile(gomod, r.hostGoMod, 0o600); err != nil {
+		return nil, err
+	}
+	var entries []bundle.Entry
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || srctree.Skip(d.Name()) {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		e := bundle.Entry{Name: filepath.ToSlash(rel), Src: p}
+		if e.Name == "module/go.mod" {
+			e.Src = gomod
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, err
 }
 
 func copyFromFS(fsys fs.FS, name, dst string) error {

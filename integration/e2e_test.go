@@ -171,6 +171,67 @@ func TestPinnedVersion(t *testing.T) {
 	})
 }
 
+// TestVersionsMoveAndGo installs by constraint, re-pins to an older
+// version, and removes the plugin again.
+func TestVersionsMoveAndGo(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	run(t, true, dir, env(), bin, "--plugin", "example.com/aplugin@>=1.0,<1.3")
+	mustContain(t, run(t, true, dir, env(), bin), "aplugin v1.2.0 activated.", "plugin example.com/aplugin v1.2.0")
+
+	run(t, true, dir, env(), bin, "--plugin", "example.com/aplugin@v1.0.0")
+	out := run(t, true, dir, env(), bin)
+	mustContain(t, out, "aplugin v1.0.0 activated.", "plugin example.com/aplugin v1.0.0")
+	mustNotContain(t, out, "v1.2.0")
+
+	run(t, true, dir, env(), bin, "--remove", "example.com/aplugin")
+	out = run(t, true, dir, env(), bin)
+	mustContain(t, out, "Just doing binary things", "registered: []")
+	mustNotContain(t, out, "aplugin")
+	mustNotContain(t, run(t, true, "", env(), "go", "version", "-m", bin), "example.com/aplugin")
+
+	out = run(t, false, dir, env(), bin, "--remove", "example.com/aplugin")
+	mustContain(t, out, "example.com/aplugin", "not installed")
+}
+
+// TestLocalDirectoryPlugin installs a plugin from a directory, deletes the
+// directory, and rebuilds again: the bundle carries a copy.
+func TestLocalDirectoryPlugin(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	plug := filepath.Join(dir, "localplug")
+	writeFile(filepath.Join(plug, "go.mod"), []byte("module example.com/localplug\n\ngo 1.26\n"))
+	writeFile(filepath.Join(plug, "localplug.go"), []byte(`package localplug
+
+import (
+	"fmt"
+
+	"github.com/selfcompile/go-selfcompile/example/abinary/registry"
+)
+
+func init() {
+	fmt.Println("localplug activated.")
+	registry.Register("localplug")
+}
+`))
+	run(t, true, dir, env(), bin, "--plugin", "./localplug")
+	mustContain(t, run(t, true, dir, env(), bin), "localplug activated.", "registered: [localplug]")
+	if err := os.RemoveAll(plug); err != nil {
+		t.Fatal(err)
+	}
+	run(t, true, dir, env(), bin, "--plugin", "example.com/bplugin@v1.0.0")
+	mustContain(t, run(t, true, dir, env(), bin), "localplug activated.", "bplugin v1.0.0 activated.", "registered: [bplugin localplug]")
+}
+
+// TestRetractedVersionWarns installs a retracted version: it works, with
+// a warning naming the retraction.
+func TestRetractedVersionWarns(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	out := run(t, true, filepath.Dir(bin), env(), bin, "--plugin", "example.com/retracted@v1.0.0")
+	mustContain(t, out, "warning:", "retracted")
+	mustContain(t, run(t, true, "", env(), bin), "registered: [retracted v1.0.0]")
+}
+
 func TestLatest(t *testing.T) {
 	bin := install(t, exampleBinary(t))
 	run(t, true, filepath.Dir(bin), env(), bin, "--plugin", "example.com/aplugin@latest")
@@ -188,7 +249,12 @@ func TestRefusedPluginLeavesBinaryUntouched(t *testing.T) {
 		{"example.com/nosuchplugin@v1.0.0", []string{"modgen:", "example.com/nosuchplugin"}},
 		{"example.com/aplugin@v1.9.9", []string{"modgen:", "example.com/aplugin", "v1.9.9"}},
 		{"example.com/aplugin@v2.0.0", []string{"prepare:", "example.com/aplugin/v2"}},
-		{"example.com/aplugin@@v1", []string{"prepare:", "more than one '@'"}},
+		{"example.com/aplugin@@v1", []string{"prepare:", "example.com/aplugin@@v1"}},
+		{"example.com/a plugin", []string{"prepare:", "example.com/a plugin"}},
+		{"example.com/aplugin;rm", []string{"prepare:", "example.com/aplugin;rm"}},
+		{"@v1.0.0", []string{"prepare:", "@v1.0.0"}},
+		{"example.com/aplugin@>=2.0,<3", []string{"modgen:", "example.com/aplugin@>=2.0,<3", "v1.3.0", "example.com/aplugin/v2"}},
+		{"./no/such/dir", []string{"modgen:", "./no/such/dir"}},
 		{"example.com/noinit@v1.0.0", []string{"verify:", "example.com/noinit", "no init code"}},
 		{"example.com/noregister@v1.0.0", []string{"verify:", "example.com/noregister", "registry.Register", "noregister.go:12"}},
 		{"example.com/panicinit@v1.0.0", []string{"smoke:", "panic", "panicinit: cannot start"}},
@@ -209,8 +275,39 @@ func TestRefusedPluginLeavesBinaryUntouched(t *testing.T) {
 
 // TestSeparateHostModule builds a host that lives in its own module and
 // reaches go-selfcompile through a local replace, and installs a plugin
-// from the module proxy into it.
+// from the module proxy into it. The plugin needs a newer version of a
+// dependency the host has: the drift is reported, and refused on request.
 func TestSeparateHostModule(t *testing.T) {
+	bin := buildHost(t, "")
+	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.0.0 and []")
+	before := snapshot(t, filepath.Dir(bin))
+	out := run(t, false, filepath.Dir(bin), env(), bin, "install-strict", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "modgen:", "example.com/shared v1.0.0 -> v1.1.0", "beyond the patch level")
+	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+		t.Errorf("a refused drift changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "selfcompile: drift: example.com/shared v1.0.0 -> v1.1.0 (pulled by example.com/hostplugin)")
+	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.1.0 and [hostplugin v1.0.0 with shared v1.1.0]")
+}
+
+// TestChecksumMismatchStopsTheRun gives the host a go.sum line for the
+// plugin that the proxy's copy does not match, as a tampered module would.
+func TestChecksumMismatchStopsTheRun(t *testing.T) {
+	bin := buildHost(t, "example.com/hostplugin v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+	before := snapshot(t, filepath.Dir(bin))
+	out := run(t, false, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "modgen:", "example.com/hostplugin@v1.0.0", "checksum mismatch")
+	mustNotContain(t, out, "selfcompile: build")
+	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+		t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// buildHost generates and builds testdata/host.txtar, with extraSum added
+// to its go.sum, and returns the binary in a directory of its own.
+func buildHost(t *testing.T, extraSum string) string {
+	t.Helper()
 	exampleBinary(t) // the module copy the host replaces to
 	dir := filepath.Join(t.TempDir(), "host")
 	ar, err := txtar.ParseFile("testdata/host.txtar")
@@ -224,13 +321,21 @@ func TestSeparateHostModule(t *testing.T) {
 		}
 	}
 	inheritRequirements(t, shared.repo, dir)
-	hostEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if extraSum != "" {
+		f, err := os.OpenFile(filepath.Join(dir, "go.sum"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(extraSum)
+		f.Close()
+	}
+	// Modules of go-selfcompile come from the module cache; example.com
+	// ones from the test proxy.
+	hostEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY="+shared.proxyURL+",off", "GONOSUMDB=example.com")
 	run(t, true, dir, hostEnv, "go", "generate")
 	bin := filepath.Join(t.TempDir(), "host")
 	run(t, true, dir, hostEnv, "go", "build", "-o", bin, ".")
-	mustContain(t, run(t, true, "", env(), bin), "host running with []")
-	run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
-	mustContain(t, run(t, true, "", env(), bin), "host running with [hostplugin v1.0.0]")
+	return bin
 }
 
 // inheritRequirements gives the host module at dir the requirements and

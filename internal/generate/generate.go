@@ -22,6 +22,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 )
 
@@ -256,7 +257,7 @@ func (g *generator) sourceEntries(ctx context.Context, modRoot, tmp string) ([]b
 	if err != nil {
 		return nil, err
 	}
-	entries, err := g.treeEntries(ctx, modRoot, "module", true)
+	entries, err := g.treeEntries(ctx, modRoot, "module")
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +275,7 @@ func (g *generator) sourceEntries(ctx context.Context, modRoot, tmp string) ([]b
 		if !ok {
 			prefix = fmt.Sprintf("replace/%d", len(seen))
 			seen[src] = prefix
-			es, err := g.treeEntries(ctx, src, prefix, false)
+			es, err := g.treeEntries(ctx, src, prefix)
 			if err != nil {
 				return nil, fmt.Errorf("bundling replace directory %s for %s: %w", r.New.Path, r.Old.Path, err)
 			}
@@ -297,63 +298,16 @@ func (g *generator) sourceEntries(ctx context.Context, modRoot, tmp string) ([]b
 	return append(entries, bundle.Entry{Name: "module/go.mod", Src: gomod}), nil
 }
 
-// sourceExts are the files the go command reads when building a package.
-var sourceExts = map[string]bool{
-	".go": true, ".s": true, ".S": true, ".sx": true, ".c": true, ".h": true, ".cc": true,
-	".cpp": true, ".cxx": true, ".hh": true, ".hpp": true, ".hxx": true, ".m": true,
-	".f": true, ".F": true, ".for": true, ".f90": true, ".syso": true, ".swig": true,
-	".swigcxx": true, ".pgo": true,
-}
-
-// treeEntries lists a module tree's build inputs: Go and other source
-// files, go.mod and go.sum, and the files its packages embed. Nested
-// modules, VCS and hidden directories, testdata, tests and earlier bundle
-// files are left out.
-func (g *generator) treeEntries(ctx context.Context, root, prefix string, isMain bool) ([]bundle.Entry, error) {
-	files := map[string]bool{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p == root {
-				return nil
-			}
-			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" || fileExists(filepath.Join(p, "go.mod")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, "selfcompile_bundle") {
-			return nil
-		}
-		if name == "go.mod" || name == "go.sum" || sourceExts[filepath.Ext(name)] {
-			files[p] = true
-		}
-		return nil
-	})
+// treeEntries lists a module tree's build inputs (see srctree.Files)
+// under prefix in the archive.
+func (g *generator) treeEntries(ctx context.Context, root, prefix string) ([]bundle.Entry, error) {
+	files, err := srctree.Files(ctx, g.run, root)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := g.list(ctx, root, nil, "-find", "./...")
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range pkgs {
-		for _, f := range p.EmbedFiles {
-			if !strings.HasPrefix(path.Base(f), "selfcompile_bundle") {
-				files[filepath.Join(p.Dir, filepath.FromSlash(f))] = true
-			}
-		}
-	}
-	var out []bundle.Entry
-	for f := range files {
-		rel, err := filepath.Rel(root, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, bundle.Entry{Name: path.Join(prefix, filepath.ToSlash(rel)), Src: f})
+	out := make([]bundle.Entry, len(files))
+	for i, f := range files {
+		out[i] = bundle.Entry{Name: path.Join(prefix, f), Src: filepath.Join(root, filepath.FromSlash(f))}
 	}
 	return out, nil
 }

@@ -1,0 +1,149 @@
+// Package srctree decides which files of a module tree are build inputs:
+// what the generator bundles of the host module and its local replace
+// directories, and what a rebuild copies of a local-directory plugin.
+package srctree
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+)
+
+// sourceExts are the files the go command reads when building a package.
+var sourceExts = map[string]bool{
+	".go": true, ".s": true, ".S": true, ".sx": true, ".c": true, ".h": true, ".cc": true,
+	".cpp": true, ".cxx": true, ".hh": true, ".hpp": true, ".hxx": true, ".m": true,
+	".f": true, ".F": true, ".for": true, ".f90": true, ".syso": true, ".swig": true,
+	".swigcxx": true, ".pgo": true,
+}
+
+// Skip reports whether a file name is never a build input we carry:
+// tests, and bundle files (a bundle must not contain itself).
+func Skip(name string) bool {
+	return strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, "selfcompile_bundle")
+}
+
+// Files lists the build inputs of the module tree at root, as
+// slash-separated paths relative to root, sorted: Go and other source
+// files, go.mod and go.sum, and the files its packages embed (asked of the
+// go command run by g). Nested modules, VCS and hidden directories,
+// testdata, vendor, tests and bundle files are left out.
+func Files(ctx context.Context, g *gocmd.Runner, root string) ([]string, error) {
+	files := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && skipDir(p, name) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && !Skip(name) && (name == "go.mod" || name == "go.sum" || sourceExts[filepath.Ext(name)]) {
+			files[p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	embeds, err := embedFiles(ctx, g, root)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range embeds {
+		if !Skip(filepath.Base(f)) {
+			files[f] = true
+		}
+	}
+	out := make([]string, 0, len(files))
+	for f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, filepath.ToSlash(rel))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func skipDir(p, name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(p, "go.mod"))
+	return err == nil // a nested module
+}
+
+// embedFiles asks the go command which files the packages under root embed.
+func embedFiles(ctx context.Context, g *gocmd.Runner, root string) ([]string, error) {
+	out, err := g.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-e", "-find", "-json=Dir,EmbedFiles", "./..."}, WorkingDir: root})
+	if err != nil {
+		return nil, fmt.Errorf("listing the files %s embeds: %w", root, err)
+	}
+	var files []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p struct {
+			Dir        string
+			EmbedFiles []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("parsing go list output: %w", err)
+		}
+		for _, f := range p.EmbedFiles {
+			files = append(files, filepath.Join(p.Dir, filepath.FromSlash(path.Clean(f))))
+		}
+	}
+	return files, nil
+}
+
+// Copy copies the build inputs of the module tree at src (see Files) to
+// dst, which must not exist.
+func Copy(ctx context.Context, g *gocmd.Runner, src, dst string) error {
+	files, err := Files(ctx, g, src)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := copyFile(filepath.Join(src, filepath.FromSlash(f)), filepath.Join(dst, filepath.FromSlash(f))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
