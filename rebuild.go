@@ -111,6 +111,19 @@ func (r *rebuild) prepare(ctx context.Context) error {
 		return err
 	}
 	r.orch.Defer("unlock", unlock)
+	if r.swapping {
+		// A rebuild that waited for the lock may find the executable
+		// replaced by the one it waited for; building from this process's
+		// bundle would drop that one's plugins.
+		if err := swap.CheckRunning(r.target); err != nil {
+			return fmt.Errorf("%w: another rebuild replaced it while this one waited; run the new binary to rebuild again", err)
+		}
+	}
+	// Leftovers of an interrupted rebuild: staged files, half-written
+	// backups, a missing target restored from its backup.
+	if _, err := swap.Recover(r.target); err != nil {
+		return err
+	}
 	if r.cache, err = cacheDir(r.opts.CacheDir); err != nil {
 		return err
 	}
@@ -600,13 +613,12 @@ func smokeEnv() []string {
 
 // swap stages the new binary beside the target and renames it into place.
 func (r *rebuild) swap(ctx context.Context) error {
-	staged, err := swap.Stage(r.target, r.binary, 0o755)
-	if err != nil {
-		return err
+	keep := r.opts.Backups
+	if !r.swapping {
+		keep = -1 // Output: a file of the caller's, not an executable to roll back
 	}
-	backup, err := swap.Replace(r.target, staged, r.swapping)
+	backup, err := swap.Install(r.target, r.binary, swap.Options{Backups: keep, Mode: 0o755})
 	if err != nil {
-		os.Remove(staged)
 		return err
 	}
 	r.finished = true

@@ -55,6 +55,10 @@ type Options struct {
 	// KeepWorkDir keeps the work directory when Run fails, for debugging;
 	// Result or the error names it.
 	KeepWorkDir bool
+	// Backups is how many previous binaries to keep beside the executable
+	// (NAME.selfcompile-backup, then .2, .3, ...). Zero means 1; negative
+	// keeps none.
+	Backups int
 	// NoWait makes Run fail at once when another rebuild of the same
 	// binary holds the lock, instead of waiting for it.
 	NoWait bool

@@ -1,10 +1,5 @@
 //go:build e2e
 
-// Package integration holds the end-to-end tests: real binaries built
-// with the real generator rebuild themselves with the bundled toolchain,
-// fetching plugins from a module proxy served locally from testdata/mod.
-//
-// Run with: go test -tags e2e ./integration/
 package integration
 
 import (

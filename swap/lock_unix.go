@@ -26,3 +26,7 @@ func tryLock(f *os.File) (bool, error) {
 }
 
 func unlockFile(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// removeLockFile removes the lock file of a held lock; Lock retries when
+// it locked a file that was removed meanwhile.
+func removeLockFile(name string) error { return ignoreNotExist(os.Remove(name)) }

@@ -22,3 +22,8 @@ func tryLock(f *os.File) (bool, error) {
 func unlockFile(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
+
+// removeLockFile keeps the lock file on Windows: it cannot be removed
+// while open, and removing it after unlocking could remove a file that
+// another process has just locked.
+func removeLockFile(string) error { return nil }

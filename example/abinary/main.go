@@ -4,6 +4,7 @@
 //	abinary                      do binary things, list the plugins
 //	abinary --plugin SPEC ...    rebuild with the plugin added
 //	abinary --remove PATH ...    rebuild without it
+//	abinary --rollback           go back to the previous binary
 package main
 
 //go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
@@ -31,21 +32,39 @@ func main() {
 	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
 	flag.Var(&remove, "remove", "remove the plugin with this module or package `PATH`; repeatable")
 	output := flag.String("output", "", "write the rebuilt binary to this `FILE` instead of replacing this one")
+	rollback := flag.Bool("rollback", false, "restore the previous binary (run again to undo)")
 	smokeTimeout := flag.Duration("smoke-timeout", 0, "how long the new binary may take to start in the smoke test (default 30s)")
 	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
 	flag.Parse()
 
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if *rollback {
+		exe, err := selfcompile.Rollback(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "abinary: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "abinary: rolled back %s\n", exe)
+		return
+	}
 	if len(plugins) == 0 && len(remove) == 0 {
 		fmt.Println("Just doing binary things")
 		for _, p := range selfcompile.Installed() {
-			fmt.Printf("plugin %s %s\n", p.Path, p.Version)
+			switch {
+			case p.Dir != "":
+				fmt.Printf("plugin %s from %s\n", p.Path, p.Dir)
+			case p.Version == "":
+				fmt.Printf("plugin %s (part of this program's module)\n", p.Path)
+			default:
+				fmt.Printf("plugin %s %s\n", p.Path, p.Version)
+			}
 		}
 		fmt.Printf("registered: [%s]\n", strings.Join(registry.Names(), " "))
 		return
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	res, err := selfcompile.New(selfcompile.Options{
 		Plugins:     plugins,
 		Remove:      remove,
