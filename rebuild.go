@@ -115,8 +115,8 @@ func (r *rebuild) prepare(ctx context.Context) error {
 		// A rebuild that waited for the lock may find the executable
 		// replaced by the one it waited for; building from this process's
 		// bundle would drop that one's plugins.
-		if err := swap.CheckRunning(r.target); err != nil {
-			return fmt.Errorf("%w: another rebuild replaced it while this one waited; run the new binary to rebuild again", err)
+		if err := checkStillRunning(r.target); err != nil {
+			return err
 		}
 	}
 	// Leftovers of an interrupted rebuild: staged files, half-written
@@ -620,6 +620,9 @@ func (r *rebuild) swap(ctx context.Context) error {
 	backup, err := swap.Install(r.target, r.binary, swap.Options{Backups: keep, Mode: 0o755})
 	if err != nil {
 		return err
+	}
+	if r.swapping {
+		installedExe(r.target)
 	}
 	r.finished = true
 	r.res.Binary = r.target

@@ -18,6 +18,11 @@ var registered struct {
 	manifest *bundle.Manifest
 	err      error
 	report   func() []string
+	// exe is the executable file as it was when the bundle registered
+	// (during init), or as this process last replaced it: a rebuild must
+	// start from the file this process is, not from one another rebuild
+	// put at the path meanwhile.
+	exe os.FileInfo
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from
@@ -33,6 +38,41 @@ func RegisterBundle(fsys fs.FS) {
 	registered.Unlock()
 	if nonce, ok := os.LookupEnv(verify.SmokeEnv); ok {
 		os.Exit(smokeReport(nonce, m, err, report))
+	}
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			registered.Lock()
+			registered.exe = fi
+			registered.Unlock()
+		}
+	}
+}
+
+// checkStillRunning reports an error when the file at target is no longer
+// the one this process runs (or last installed there).
+func checkStillRunning(target string) error {
+	registered.Lock()
+	want := registered.exe
+	registered.Unlock()
+	if want == nil {
+		return nil // could not be recorded at start; nothing to compare
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(fi, want) {
+		return fmt.Errorf("%s was replaced by another rebuild while this one waited: run the new binary to rebuild again", target)
+	}
+	return nil
+}
+
+// installedExe records the file this process just put at target.
+func installedExe(target string) {
+	if fi, err := os.Stat(target); err == nil {
+		registered.Lock()
+		registered.exe = fi
+		registered.Unlock()
 	}
 }
 

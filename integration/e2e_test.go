@@ -186,7 +186,7 @@ func TestVersionsMoveAndGo(t *testing.T) {
 	mustNotContain(t, run(t, true, "", env(), "go", "version", "-m", bin), "example.com/aplugin")
 
 	out = run(t, false, dir, env(), bin, "--remove", "example.com/aplugin")
-	mustContain(t, out, "example.com/aplugin", "not installed")
+	mustContain(t, out, "modgen:", "cannot remove example.com/aplugin")
 }
 
 // TestLocalDirectoryPlugin installs a plugin from a directory, deletes the

@@ -138,7 +138,7 @@ func TestConcurrentRuns(t *testing.T) {
 		if errs[i] == nil {
 			ok++
 		} else {
-			mustContain(t, outs[i], "another rebuild replaced it")
+			mustContain(t, outs[i], "was replaced by another rebuild while this one waited")
 		}
 	}
 	if ok != 1 {
