@@ -4,6 +4,7 @@
 //
 //	go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
 //	go-selfcompile inspect [DIR]
+//	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
 // "bundle" runs in the host's main package directory, normally through
 //
@@ -11,6 +12,9 @@
 //
 // and writes the selfcompile_bundle* files that the next go build embeds.
 // "inspect" prints the manifest of the bundle in DIR (default ".").
+// "verify" checks plugins against the host module in DIR (default ".")
+// the way a rebuild would, without building and without touching the
+// host's go.mod or go.sum: for plugin authors.
 package main
 
 import (
@@ -41,7 +45,8 @@ func main() {
 
 const usage = `usage:
   go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
-  go-selfcompile inspect [DIR]`
+  go-selfcompile inspect [DIR]
+  go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -53,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBundle(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		return cmdInspect(args[1:], stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/goproxytest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -21,23 +22,32 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI against the txtar scripts in testdata/script.
-// The scripts run the real go command from PATH.
+// The scripts run the real go command from PATH, with a module proxy that
+// serves the modules in testdata/mod (a script that must not download
+// sets GOPROXY=off itself).
 func TestScripts(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH: ", err)
 	}
-	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
+	proxy := goproxytest.NewTestServer(t, "testdata/mod", "")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			// The scripts' modules need no downloads; keep the real module
-			// cache and go env out of the work directory.
-			e.Setenv("GOMODCACHE", string(trim(gomodcache)))
-			e.Setenv("GOPROXY", "off")
+			// Each script downloads the test modules into its own module
+			// cache, so that the developer's holds no example.com modules
+			// (nor stale copies of them after a fixture changes); the
+			// build cache is shared, or every script would compile the
+			// standard library again.
+			e.Setenv("GOMODCACHE", e.WorkDir+"/modcache")
+			e.Setenv("GOCACHE", string(trim(gocache)))
+			e.Setenv("GOPROXY", proxy.URL)
+			e.Setenv("GONOSUMDB", "example.com")
+			e.Setenv("GOTOOLCHAIN", "local")
 			e.Setenv("GOFLAGS", "")
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("XDG_CACHE_HOME", e.WorkDir+"/cache")

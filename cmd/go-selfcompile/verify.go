@@ -1,0 +1,459 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"go/token"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+const verifyUsage = `usage: go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
+
+verify checks plugins against a host before anyone builds with them: it
+resolves each SPEC (PATH[@VERSION], or a local directory ./dir) as a
+rebuild of the host would, and type-checks each plugin with the rebuild's
+checks (a package, not a command; compiles; has init code; calls a
+-register-func from it). It builds nothing and leaves the host's go.mod
+and go.sum as they are; it runs the go command found on PATH, in the
+host's module (DIR, default "."). Relative directories in SPECs are taken
+from the current directory. It exits non-zero when any plugin is refused.`
+
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("verify", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, verifyUsage)
+		fmt.Fprintln(stderr, "\nflags:")
+		flags.PrintDefaults()
+	}
+	dir := flags.String("C", ".", "run in `DIR`, the host's main package directory or any other directory of its module")
+	var funcs listFlag
+	flags.Var(&funcs, "register-func", "a fully qualified function `FUNC` that each plugin must call from its init code, e.g. example.com/host/registry.Register or (*example.com/host.Registry).Add; repeat to accept any of several")
+	tags := flags.String("tags", "", "comma-separated build `TAGS` the host is built with")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if err := checkVerifyArgs(flags.Args(), funcs); err != nil {
+		return err
+	}
+	specs, err := parseSpecs(flags.Args(), stderr)
+	if err != nil {
+		return err
+	}
+	h, err := openHost(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	v := &verification{host: h, stdout: stdout, stderr: stderr, registerFuncs: funcs}
+	v.buildFlags = []string{"-mod=mod", "-modfile=" + h.modFile}
+	if *tags != "" {
+		v.buildFlags = append(v.buildFlags, "-tags="+*tags)
+	}
+	return v.run(ctx, specs)
+}
+
+// listFlag is a flag that may be given more than once.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// checkVerifyArgs catches the usage errors that would otherwise surface
+// as confusing spec errors, or only after the plugins were resolved.
+func checkVerifyArgs(specs, funcs []string) error {
+	if len(specs) == 0 {
+		return errors.New("verify needs at least one plugin spec, e.g. go-selfcompile verify example.com/plugin@v1.2.0 (or ./dir for a plugin in a local directory)")
+	}
+	for _, s := range specs {
+		if strings.HasPrefix(s, "-") {
+			return fmt.Errorf("flag %s after a plugin spec: give flags before the specs, e.g. go-selfcompile verify %s SPEC...", s, s)
+		}
+	}
+	for _, f := range funcs {
+		if !validRegisterFunc(f) {
+			return fmt.Errorf("-register-func %q: want a fully qualified function, import/path.Func or (*import/path.Type).Method, e.g. example.com/host/registry.Register", f)
+		}
+	}
+	return nil
+}
+
+// validRegisterFunc checks the shape verify.Config.RegisterFuncs
+// documents, so that a typo is a usage error before any go command runs.
+func validRegisterFunc(s string) bool {
+	qual, name := s, ""
+	if strings.HasPrefix(s, "(") {
+		end := strings.Index(s, ").")
+		if end < 0 {
+			return false
+		}
+		qual, name = strings.TrimPrefix(s[1:end], "*"), s[end+2:]
+	}
+	i := strings.LastIndexByte(qual, '.')
+	if i <= strings.LastIndexByte(qual, '/')+1 {
+		return false
+	}
+	if name == "" {
+		name = qual[i+1:]
+	} else if !token.IsIdentifier(qual[i+1:]) {
+		return false
+	}
+	return token.IsIdentifier(name)
+}
+
+// parseSpecs parses every spec. The malformed ones are printed, one line
+// each, and stop the command before the go command runs.
+func parseSpecs(raw []string, stderr io.Writer) ([]modgen.Spec, error) {
+	var specs []modgen.Spec
+	bad := 0
+	for _, r := range raw {
+		s, err := modgen.ParseSpec(r)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			bad++
+			continue
+		}
+		specs = append(specs, s)
+	}
+	if bad > 0 {
+		return nil, fmt.Errorf("%s malformed: nothing was checked", count(bad, len(raw), "plugin spec"))
+	}
+	return specs, nil
+}
+
+// count says "1 plugin", "2 of 3 plugins".
+func count(n, of int, noun string) string {
+	if of > 1 {
+		noun += "s"
+		return fmt.Sprintf("%d of %d %s", n, of, noun)
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}
+
+// host is the user's host module, seen through a private copy of its
+// go.mod and go.sum: every go command runs with -modfile naming the copy,
+// so the user's files are never written.
+type host struct {
+	module  string // module path
+	root    string // directory holding the user's go.mod
+	tmp     string // directory holding the copies
+	modFile string // the copy of go.mod; the go command pairs it with go.sum beside it
+	goRun   *gocmd.Runner
+}
+
+// openHost finds the module holding dir with the go command on PATH and
+// copies its go.mod and go.sum.
+func openHost(ctx context.Context, dir string) (*host, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		why := "not a directory"
+		if errors.Is(err, fs.ErrNotExist) {
+			why = "no such directory"
+		}
+		return nil, fmt.Errorf("-C %s: %s: give a directory of the host's module", dir, why)
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return nil, fmt.Errorf("the go command is not on PATH (%v): verify runs your Go installation; install Go or add it to PATH", err)
+	}
+	// The developer's own settings (GOFLAGS from go env -w, GOPROXY,
+	// GOOS, ...) apply, as to their go build; a go.work would forbid
+	// -modfile, and the host is checked on its own anyway.
+	probe := &gocmd.Runner{InheritEnv: true, Env: []string{"GOWORK=off"}}
+	out, err := probe.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"GOMOD", "GOFLAGS"}, WorkingDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	gomod, goflags, _ := strings.Cut(strings.TrimRight(string(out), "\r\n"), "\n")
+	gomod, goflags = strings.TrimSpace(gomod), strings.TrimSpace(goflags)
+	switch gomod {
+	case "":
+		return nil, fmt.Errorf("the go command is not in module mode (GO111MODULE=off?): verify checks plugins against a host module")
+	case os.DevNull:
+		return nil, fmt.Errorf("%s is not inside a Go module (no go.mod at or above it): run verify in the host's source directory, or give it with -C", dir)
+	}
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return nil, err
+	}
+	mod := modfile.ModulePath(data)
+	if mod == "" {
+		return nil, fmt.Errorf("%s has no module line", gomod)
+	}
+	h := &host{module: mod, root: filepath.Dir(gomod)}
+	if h.tmp, err = os.MkdirTemp("", "go-selfcompile-verify-"); err != nil {
+		return nil, err
+	}
+	if err := h.copyModFiles(data); err != nil {
+		h.close()
+		return nil, err
+	}
+	flagsVal, err := goFlags(goflags, "-mod=mod", "-modfile="+h.modFile)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	h.goRun = &gocmd.Runner{InheritEnv: true, Env: []string{"GOWORK=off", "GOFLAGS=" + flagsVal}}
+	return h, nil
+}
+
+// copyModFiles writes the copies of go.mod (given) and go.sum (when the
+// host has one).
+func (h *host) copyModFiles(gomod []byte) error {
+	h.modFile = filepath.Join(h.tmp, "go.mod")
+	if err := os.WriteFile(h.modFile, gomod, 0o644); err != nil {
+		return err
+	}
+	sum, err := os.ReadFile(filepath.Join(h.root, "go.sum"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(h.tmp, "go.sum"), sum, 0o644)
+}
+
+func (h *host) close() { os.RemoveAll(h.tmp) }
+
+// goFlags appends flags to a GOFLAGS value, quoting each one that holds a
+// space as the go command's GOFLAGS parser (cmd/internal/quoted) accepts.
+func goFlags(user string, flags ...string) (string, error) {
+	out := user
+	for _, f := range flags {
+		if strings.ContainsAny(f, " \t\n\r") {
+			switch {
+			case !strings.Contains(f, "'"):
+				f = "'" + f + "'"
+			case !strings.Contains(f, `"`):
+				f = `"` + f + `"`
+			default:
+				return "", fmt.Errorf("cannot pass %s in GOFLAGS: it holds spaces and both kinds of quote; set TMPDIR to a simpler directory", f)
+			}
+		}
+		if out != "" {
+			out += " "
+		}
+		out += f
+	}
+	return out, nil
+}
+
+// verification is one run of verify over a host.
+type verification struct {
+	host          *host
+	stdout        io.Writer
+	stderr        io.Writer
+	registerFuncs []string
+	buildFlags    []string
+}
+
+// outcome is what became of one spec: checked, or refused.
+type outcome struct {
+	spec     modgen.Spec
+	resolved modgen.Resolved
+	report   *verify.Report // a plugin that passed
+	err      error          // a refusal: *modgen.SpecError or *verify.PluginError
+}
+
+// run resolves the specs, puts them into the copy of go.mod as a rebuild
+// does, checks them and prints one line per spec: "ok ..." on stdout, or
+// the refusal on stderr.
+func (v *verification) run(ctx context.Context, specs []modgen.Spec) error {
+	outs, err := v.resolve(ctx, specs)
+	if err != nil {
+		return err
+	}
+	var added []modgen.Resolved
+	for _, o := range outs {
+		if o.err == nil {
+			added = append(added, o.resolved)
+		}
+	}
+	results, err := v.check(ctx, added)
+	if err != nil {
+		return err
+	}
+	refused := 0
+	for _, o := range outs {
+		if o.err == nil {
+			r := results[o.resolved.Path]
+			o.report, o.err = r.report, r.err
+		}
+		if o.err != nil {
+			fmt.Fprintln(v.stderr, o.err)
+			refused++
+			continue
+		}
+		fmt.Fprintln(v.stdout, okLine(o))
+	}
+	if refused > 0 {
+		return fmt.Errorf("%s refused", count(refused, len(outs), "plugin"))
+	}
+	return nil
+}
+
+// resolve resolves every spec as a rebuild does. A spec that cannot be
+// used is its outcome; a failure of the go command stops the run.
+func (v *verification) resolve(ctx context.Context, specs []modgen.Spec) ([]outcome, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	res := &modgen.Resolver{Go: v.host.goRun, ModDir: v.host.root, HostModule: v.host.module, BaseDir: wd}
+	outs := make([]outcome, len(specs))
+	for i, s := range specs {
+		outs[i].spec = s
+		rv, err := res.Resolve(ctx, s)
+		var se *modgen.SpecError
+		switch {
+		case errors.As(err, &se):
+			outs[i].err = err
+			continue
+		case err != nil:
+			return nil, err
+		}
+		outs[i].resolved = rv
+		for _, w := range rv.Warnings {
+			fmt.Fprintf(v.stderr, "warning: %s\n", w)
+		}
+	}
+	return outs, nil
+}
+
+// result is the verify stage's word on one plugin package.
+type result struct {
+	report *verify.Report
+	err    error
+}
+
+// check requires the resolved plugins in the copy of go.mod, loads them
+// once through the go command (so that a module it cannot fetch is
+// reported in its own words, and the sums go into the copy of go.sum) and
+// runs the verify stage's checks, as a rebuild's modgen and verify stages
+// do. It returns the result of every plugin path; any error is not about
+// one plugin.
+func (v *verification) check(ctx context.Context, added []modgen.Resolved) (map[string]result, error) {
+	if len(added) == 0 {
+		return nil, nil
+	}
+	set, err := modgen.NewSet(nil, added, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := modgen.ApplyEdit(v.host.tmp, modgen.Edit{Plugins: set}); err != nil {
+		return nil, err
+	}
+	paths := uniquePaths(added)
+	args := append(append([]string{"-deps", "-e=false"}, v.buildFlags...), paths...)
+	if _, err := v.host.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: v.host.root}); err != nil {
+		return nil, err
+	}
+	reports, err := verify.Plugins(ctx, verify.Config{
+		Dir:           v.host.root,
+		Env:           v.host.goRun.Environ(),
+		BuildFlags:    v.buildFlags,
+		RegisterFuncs: v.registerFuncs,
+	}, paths)
+	results := map[string]result{}
+	for i := range reports {
+		results[reports[i].Path] = result{report: &reports[i]}
+	}
+	for _, e := range flatten(err) {
+		var pe *verify.PluginError
+		if !errors.As(e, &pe) {
+			return nil, err // not a refusal: the go command failed
+		}
+		results[pe.Plugin] = result{err: pe}
+	}
+	for _, p := range paths {
+		if _, ok := results[p]; !ok {
+			return nil, fmt.Errorf("verify reported nothing about plugin %s", p)
+		}
+	}
+	return results, nil
+}
+
+func uniquePaths(rs []modgen.Resolved) []string {
+	seen := map[string]bool{}
+	var paths []string
+	for _, r := range rs {
+		if !seen[r.Path] {
+			seen[r.Path] = true
+			paths = append(paths, r.Path)
+		}
+	}
+	return paths
+}
+
+// flatten returns the errors errors.Join put together, or err alone.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// okLine describes a plugin that passed: where it comes from, its init
+// code and its registration calls, e.g.
+//
+//	ok example.com/aplugin@v1.2.0: init at aplugin.go:12; registers with example.com/host/registry.Register at aplugin.go:14
+func okLine(o outcome) string {
+	name := o.resolved.Path
+	switch {
+	case o.resolved.Dir != "":
+		name += " (directory " + o.spec.Path + ")"
+	case o.resolved.Version != "":
+		name += "@" + o.resolved.Version
+	default:
+		name += " (host module)"
+	}
+	r := o.report
+	var parts []string
+	if len(r.Inits) > 0 {
+		parts = append(parts, "init at "+positions(r.Inits))
+	}
+	if len(r.VarInits) > 0 {
+		parts = append(parts, "package-level initialiser at "+positions(r.VarInits))
+	}
+	var funcs []string
+	byFunc := map[string][]token.Position{}
+	for _, reg := range r.Registrations {
+		if byFunc[reg.Func] == nil {
+			funcs = append(funcs, reg.Func)
+		}
+		byFunc[reg.Func] = append(byFunc[reg.Func], reg.Pos)
+	}
+	for _, f := range funcs {
+		parts = append(parts, "registers with "+f+" at "+positions(byFunc[f]))
+	}
+	return "ok " + name + ": " + strings.Join(parts, "; ")
+}
+
+// positions lists positions as file:line. The files of one package share
+// a directory, so the base name is enough.
+func positions(ps []token.Position) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+	}
+	return strings.Join(s, ", ")
+}
