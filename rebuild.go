@@ -127,7 +127,7 @@ func (r *rebuild) prepare(ctx context.Context) error {
 	if r.cache, err = cacheDir(r.opts.CacheDir); err != nil {
 		return err
 	}
-	if err := r.makeWorkDir(); err != nil {
+	if err := r.makeWorkDir(ctx); err != nil {
 		return err
 	}
 	r.orch.Defer("workdir", r.removeWork)
@@ -138,23 +138,39 @@ func (r *rebuild) prepare(ctx context.Context) error {
 }
 
 // makeWorkDir makes the work directory, at a path that stays the same
-// between rebuilds of one target: the go command's build cache keys
+// between rebuilds of one program: the go command's build cache keys
 // depend on source paths (unless -trimpath), so a fresh path every time
-// would recompile the host and every dependency. The target's lock, held
-// since the start of prepare, makes the directory ours alone.
-func (r *rebuild) makeWorkDir() error {
+// would recompile the host and every dependency. The path is keyed by the
+// running executable, so rebuilds writing to different Outputs share it;
+// a lock beside it makes it ours alone, and a rebuild that finds it busy
+// works in a fresh directory instead (correct, only slower).
+func (r *rebuild) makeWorkDir(ctx context.Context) error {
 	parent := r.opts.WorkDir
 	if parent == "" {
 		parent = filepath.Join(r.cache, "work")
 	}
-	sum := sha256.Sum256([]byte(r.target))
-	r.work = filepath.Join(parent, hex.EncodeToString(sum[:8]))
-	// A directory left by an interrupted rebuild of this target.
-	if err := removeAll(r.work); err != nil {
-		return fmt.Errorf("removing the leftover work directory: %w", err)
-	}
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	key := r.target
+	if exe, err := os.Executable(); err == nil {
+		key = exe
+	}
+	sum := sha256.Sum256([]byte(key))
+	work := filepath.Join(parent, hex.EncodeToString(sum[:8]))
+	unlock, err := swap.Lock(ctx, work, false)
+	if errors.Is(err, swap.ErrBusy) {
+		r.work, err = os.MkdirTemp(parent, "tmp-*")
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	r.orch.Defer("unlock work directory", unlock)
+	r.work = work
+	// A directory left by an interrupted rebuild.
+	if err := removeAll(r.work); err != nil {
+		return fmt.Errorf("removing the leftover work directory: %w", err)
 	}
 	if err := os.Mkdir(r.work, 0o700); err != nil {
 		return fmt.Errorf("creating the work directory: %w", err)

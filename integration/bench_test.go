@@ -30,7 +30,7 @@ func BenchmarkRebuild(b *testing.B) {
 			run(b, true, dir, env("XDG_CACHE_HOME="+coldCache), abinary, "--output", out, "--plugin", "example.com/aplugin@v1.2.0")
 		})
 		warmRebuild := timeIt(b, func() {
-			run(b, true, dir, env("XDG_CACHE_HOME="+coldCache), abinary, "--output", out+"2", "--plugin", "example.com/aplugin@v1.3.0")
+			run(b, true, dir, env("XDG_CACHE_HOME="+coldCache), abinary, "--output", out, "--plugin", "example.com/aplugin@v1.3.0")
 		})
 
 		// The same final program built by plain go build: the module copy
