@@ -9,11 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 
 	"golang.org/x/mod/module"
 
@@ -239,17 +237,9 @@ func (r *rebuild) checkCgo() {
 	if v, _ := gocmd.Lookup(r.buildEnv, "CGO_ENABLED"); v != "1" {
 		return
 	}
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "gcc"
-		if r.manifest.GOOS == "darwin" || r.manifest.GOOS == "freebsd" || r.manifest.GOOS == "openbsd" {
-			cc = "clang"
-		}
-	}
-	if fields := strings.Fields(cc); len(fields) > 0 {
-		if _, err := exec.LookPath(fields[0]); err == nil {
-			return
-		}
+	cc, found := verify.CCompiler(append(os.Environ(), r.buildEnv...))
+	if found {
+		return
 	}
 	r.buildEnv = append(r.buildEnv, "CGO_ENABLED=0")
 	r.warn("the original build had CGO_ENABLED=1 but no C compiler (%s) is on PATH: building with CGO_ENABLED=0, as the go command does by default; install a C compiler to keep cgo", cc)

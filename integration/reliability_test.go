@@ -150,3 +150,17 @@ func TestConcurrentRuns(t *testing.T) {
 	}
 	mustHaveOnly(t, dir, filepath.Base(bin), filepath.Base(bin)+".selfcompile-backup")
 }
+
+// TestNoCCompiler rebuilds a binary that was built with cgo on, on a PATH
+// without a C compiler: it builds with cgo off and says so.
+func TestNoCCompiler(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	if !strings.Contains(run(t, true, "", env(), "go", "version", "-m", bin), "CGO_ENABLED=1") {
+		t.Skip("the example was built with cgo off (no C compiler on this machine): nothing to fall back from")
+	}
+	empty := t.TempDir()
+	out := run(t, true, filepath.Dir(bin), env("PATH="+empty), bin, "--plugin", "example.com/bplugin@v1.0.0")
+	mustContain(t, out, "warning:", "no C compiler", "CGO_ENABLED=0")
+	mustContain(t, run(t, true, "", env(), "go", "version", "-m", bin), "CGO_ENABLED=0")
+	mustContain(t, run(t, true, "", env(), bin), "registered: [bplugin]")
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/packages"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
 // target is the platform and cgo setting of the build, read from
@@ -41,10 +43,18 @@ func newTarget(cfg Config) target {
 	return t
 }
 
+// CCompiler returns the C compiler the go command would run for a build
+// with environment env (CC, or the target platform's default) and whether
+// it is on env's PATH.
+func CCompiler(env []string) (cc string, found bool) {
+	t := newTarget(Config{Env: env})
+	return t.cc, t.ccFound
+}
+
 // cgoSetting mirrors the go command: CGO_ENABLED when set, otherwise on
 // for a native build that finds its C compiler.
 func (t target) cgoSetting(env []string) (bool, string) {
-	switch v, _ := lookupEnv(env, "CGO_ENABLED"); v {
+	switch v, _ := gocmd.Lookup(env, "CGO_ENABLED"); v {
 	case "1":
 		return true, ""
 	case "0":
@@ -172,20 +182,9 @@ func buildTags(flags []string) []string {
 	return strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// lookupEnv returns the value of key in env, the last one winning.
-func lookupEnv(env []string, key string) (string, bool) {
-	val, found := "", false
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			val, found = v, true
-		}
-	}
-	return val, found
-}
-
 // envOr returns the value of key in env when it is set and not empty, or def.
 func envOr(env []string, key, def string) string {
-	if v, _ := lookupEnv(env, key); v != "" {
+	if v, _ := gocmd.Lookup(env, key); v != "" {
 		return v
 	}
 	return def
