@@ -72,54 +72,20 @@ func (r *rebuild) stages() []orchestrator.Stage {
 // prepare checks the request and the bundle, resolves the target once,
 // takes the lock beside it and makes the work directory.
 func (r *rebuild) prepare(ctx context.Context) error {
-	for _, raw := range r.opts.Plugins {
-		s, err := modgen.ParseSpec(raw)
-		if err != nil {
-			return err
-		}
-		r.specs = append(r.specs, s)
-	}
-	if len(r.specs) == 0 && len(r.opts.Remove) == 0 {
-		return errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
-	}
-	var err error
-	r.fsys, r.manifest, err = registeredBundle()
-	if err != nil {
+	if err := r.parseSpecs(); err != nil {
 		return err
 	}
-	if r.opts.Output != "" {
-		if r.target, err = filepath.Abs(r.opts.Output); err != nil {
-			return err
-		}
-	} else {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("finding the running executable: %w; set Options.Output", err)
-		}
-		if r.target, err = swap.ResolveTarget(exe); err != nil {
-			return err
-		}
-		r.swapping = true
+	var err error
+	if r.fsys, r.manifest, err = registeredBundle(); err != nil {
+		return err
+	}
+	if err := r.resolveTarget(); err != nil {
+		return err
 	}
 	if err := r.readBuildInfo(); err != nil {
 		return err
 	}
-	unlock, err := swap.Lock(ctx, r.target, !r.opts.NoWait)
-	if err != nil {
-		return err
-	}
-	r.orch.Defer("unlock", unlock)
-	if r.swapping {
-		// A rebuild that waited for the lock may find the executable
-		// replaced by the one it waited for; building from this process's
-		// bundle would drop that one's plugins.
-		if err := checkStillRunning(r.target); err != nil {
-			return err
-		}
-	}
-	// Leftovers of an interrupted rebuild: staged files, half-written
-	// backups, a missing target restored from its backup.
-	if _, err := swap.Recover(r.target); err != nil {
+	if err := r.lockTarget(ctx); err != nil {
 		return err
 	}
 	if r.cache, err = cacheDir(r.opts.CacheDir); err != nil {
@@ -133,6 +99,63 @@ func (r *rebuild) prepare(ctx context.Context) error {
 	r.modCache = filepath.Join(r.work, "mod")
 	r.binary = filepath.Join(r.work, "out", filepath.Base(r.target))
 	return nil
+}
+
+// parseSpecs refuses a malformed spec before anything else happens.
+func (r *rebuild) parseSpecs() error {
+	for _, raw := range r.opts.Plugins {
+		s, err := modgen.ParseSpec(raw)
+		if err != nil {
+			return err
+		}
+		r.specs = append(r.specs, s)
+	}
+	if len(r.specs) == 0 && len(r.opts.Remove) == 0 {
+		return errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	}
+	return nil
+}
+
+// resolveTarget fixes, once, the file the run replaces: Output, or the real
+// file behind the running executable (after a swap /proc/self/exe may name
+// the backup).
+func (r *rebuild) resolveTarget() error {
+	var err error
+	if r.opts.Output != "" {
+		r.target, err = filepath.Abs(r.opts.Output)
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the running executable: %w; set Options.Output", err)
+	}
+	if r.target, err = swap.ResolveTarget(exe); err != nil {
+		return err
+	}
+	r.swapping = true
+	return nil
+}
+
+// lockTarget takes the lock beside the target, checks the target is still
+// the binary this process runs, and recovers what an interrupted rebuild
+// left: staged files, half-written backups, a target missing while its
+// backup exists.
+func (r *rebuild) lockTarget(ctx context.Context) error {
+	unlock, err := swap.Lock(ctx, r.target, !r.opts.NoWait)
+	if err != nil {
+		return err
+	}
+	r.orch.Defer("unlock", unlock)
+	if r.swapping {
+		// A rebuild that waited for the lock may find the executable
+		// replaced by the one it waited for; building from this process's
+		// bundle would drop that one's plugins.
+		if err := checkStillRunning(r.target); err != nil {
+			return err
+		}
+	}
+	_, err = swap.Recover(r.target)
+	return err
 }
 
 // makeWorkDir makes the work directory, at a path that stays the same
@@ -203,21 +226,7 @@ func (r *rebuild) readBuildInfo() error {
 		return errors.New("the running binary has no build information: build it with module support")
 	}
 	r.hostVersion = bi.Main.Version
-	r.buildFlags = []string{"-buildvcs=false"}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "-buildmode", "-compiler", "-gcflags", "-ldflags", "-asmflags", "-tags":
-			r.buildFlags = append(r.buildFlags, s.Key+"="+s.Value)
-		case "-trimpath", "-race", "-msan", "-asan":
-			if s.Value == "true" {
-				r.buildFlags = append(r.buildFlags, s.Key)
-			}
-		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
-			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
-			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
-			r.buildEnv = append(r.buildEnv, s.Key+"="+s.Value)
-		}
-	}
+	r.buildFlags, r.buildEnv = buildSettings(bi.Settings)
 	goos, _ := gocmd.Lookup(r.buildEnv, "GOOS")
 	goarch, _ := gocmd.Lookup(r.buildEnv, "GOARCH")
 	if (goos != "" && goos != r.manifest.GOOS) || (goarch != "" && goarch != r.manifest.GOARCH) {
@@ -225,6 +234,28 @@ func (r *rebuild) readBuildInfo() error {
 	}
 	r.checkCgo()
 	return nil
+}
+
+// buildSettings turns recorded build settings into go build flags and
+// environment. VCS stamps are not build inputs, and the unpacked source
+// has no VCS: -buildvcs=false.
+func buildSettings(settings []debug.BuildSetting) (flags, env []string) {
+	flags = []string{"-buildvcs=false"}
+	for _, s := range settings {
+		switch s.Key {
+		case "-buildmode", "-compiler", "-gcflags", "-ldflags", "-asmflags", "-tags":
+			flags = append(flags, s.Key+"="+s.Value)
+		case "-trimpath", "-race", "-msan", "-asan":
+			if s.Value == "true" {
+				flags = append(flags, s.Key)
+			}
+		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
+			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
+			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
+			env = append(env, s.Key+"="+s.Value)
+		}
+	}
+	return flags, env
 }
 
 // checkCgo follows the go command's own default when the original build
@@ -475,7 +506,10 @@ func (r *rebuild) verify(ctx context.Context) error {
 
 // build writes the bundle the new binary carries and runs go build.
 func (r *rebuild) build(ctx context.Context) error {
-	mainPkg := "./" + path.Clean(r.manifest.MainDir)
+	mainPkg := "."
+	if d := path.Clean(r.manifest.MainDir); d != "." {
+		mainPkg = "./" + d
+	}
 	// Load every package once so that the module cache holds all that the
 	// build needs before the modules archive is written.
 	if _, err := r.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(append([]string{"-deps"}, r.buildFlags...), mainPkg), WorkingDir: r.srcDir}); err != nil {
