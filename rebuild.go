@@ -451,12 +451,13 @@ func (r *rebuild) resolve(ctx context.Context) error {
 // loadAdded loads the new module graph once through the runner, so that a
 // module that cannot be fetched is reported with the go command's own
 // words (go/packages would hide them), and go.sum gets the new modules'
-// sums.
+// sums. Problems of a plugin package itself (no files for the target, a
+// missing import) are left to verify, which explains them (-e).
 func (r *rebuild) loadAdded(ctx context.Context) error {
 	if len(r.added) == 0 {
 		return nil
 	}
-	args := append([]string{"-deps", "-e=false"}, r.buildFlags...)
+	args := append([]string{"-deps", "-e"}, r.buildFlags...)
 	for _, a := range r.added {
 		args = append(args, a.Path)
 	}

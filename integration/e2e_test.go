@@ -250,6 +250,7 @@ func TestRefusedPluginLeavesBinaryUntouched(t *testing.T) {
 		{"@v1.0.0", []string{"prepare:", "@v1.0.0"}},
 		{"example.com/aplugin@>=2.0,<3", []string{"modgen:", "example.com/aplugin@>=2.0,<3", "v1.3.0", "example.com/aplugin/v2"}},
 		{"./no/such/dir", []string{"modgen:", "./no/such/dir"}},
+		{"example.com/wrongos@v1.0.0", []string{"verify:", "example.com/wrongos", "linux/amd64"}},
 		{"example.com/noinit@v1.0.0", []string{"verify:", "example.com/noinit", "no init code"}},
 		{"example.com/noregister@v1.0.0", []string{"verify:", "example.com/noregister", "registry.Register", "noregister.go:12"}},
 		{"example.com/panicinit@v1.0.0", []string{"smoke:", "panic", "panicinit: cannot start"}},
