@@ -282,9 +282,11 @@ func TestSeparateHostModule(t *testing.T) {
 	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
 		t.Errorf("a refused drift changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
-	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
+	// Two rebuilds in a row from one process: the second starts from the
+	// binary the first installed.
+	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0", "example.com/hostplugin2@v1.0.0")
 	mustContain(t, out, "selfcompile: drift: example.com/shared v1.0.0 -> v1.1.0 (pulled by example.com/hostplugin)")
-	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.1.0 and [hostplugin v1.0.0 with shared v1.1.0]")
+	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.1.0 and [hostplugin v1.0.0 with shared v1.1.0 hostplugin2]")
 }
 
 // TestChecksumMismatchStopsTheRun gives the host a go.sum line for the
