@@ -52,7 +52,8 @@ type rebuild struct {
 	plugins     []bundle.Plugin // the new binary's plugin set
 	hostVersion string          // the host module's version, from its build info
 	added       []modgen.Resolved
-	binary      string // the built binary in the work directory
+	binary      string           // the built binary in the work directory
+	newManifest *bundle.Manifest // the manifest the new binary carries
 	finished    bool
 }
 
@@ -380,7 +381,7 @@ func (r *rebuild) modgen(ctx context.Context) error {
 		r.plugins[i] = bundle.Plugin(p)
 		paths[i] = p.Path
 	}
-	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
+	mainDir := r.mainDir()
 	return os.WriteFile(filepath.Join(mainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644)
 }
 
@@ -531,7 +532,7 @@ func (r *rebuild) build(ctx context.Context) error {
 // package: the same toolchain and source, the modules this build used and
 // a manifest with the new plugin set.
 func (r *rebuild) writeBundle() error {
-	mainDir := filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
+	mainDir := r.mainDir()
 	m := *r.manifest
 	m.Plugins = r.plugins
 	m.Parts = map[string]bundle.Part{}
@@ -567,6 +568,7 @@ func (r *rebuild) writeBundle() error {
 	if err := os.WriteFile(filepath.Join(mainDir, bundle.ManifestFile), data, 0o644); err != nil {
 		return err
 	}
+	r.newManifest = &m
 	return bundle.WriteStub(mainDir)
 }
 
@@ -664,6 +666,9 @@ func (r *rebuild) swap(ctx context.Context) error {
 	}
 	if r.swapping {
 		installedExe(r.target)
+		if err := installedBundle(r.mainDir(), r.newManifest); err != nil {
+			r.warn("a second rebuild from this process will start from its original bundle: %v", err)
+		}
 	}
 	r.finished = true
 	r.res.Binary = r.target
@@ -675,6 +680,11 @@ func (r *rebuild) swap(ctx context.Context) error {
 		r.res.Added = append(r.res.Added, Plugin{Path: a.Path, Module: a.Module, Version: a.Version, Query: a.Spec.Query})
 	}
 	return nil
+}
+
+// mainDir is the host's main package directory in the unpacked source.
+func (r *rebuild) mainDir() string {
+	return filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
 }
 
 // removeAll removes a tree that may hold read-only module cache files.

@@ -1,12 +1,16 @@
 package selfcompile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/verify"
@@ -23,6 +27,11 @@ var registered struct {
 	// start from the file this process is, not from one another rebuild
 	// put at the path meanwhile.
 	exe os.FileInfo
+	// next is the bundle of the binary this process last installed at the
+	// executable's path: a second Run in the same process starts from it,
+	// so it keeps the first Run's plugins.
+	next     fs.FS
+	nextMani *bundle.Manifest
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from
@@ -159,11 +168,71 @@ func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
 }
 
 // registeredBundle returns the running binary's bundle.
+// registeredBundle returns the bundle a rebuild starts from: the running
+// binary's own, or that of the binary this process installed since.
 func registeredBundle() (fs.FS, *bundle.Manifest, error) {
 	registered.Lock()
 	defer registered.Unlock()
 	if registered.fsys == nil {
 		return nil, nil, ErrNoBundle
 	}
+	if registered.next != nil {
+		return registered.next, registered.nextMani, nil
+	}
 	return registered.fsys, registered.manifest, registered.err
 }
+
+// installedBundle records the bundle of the binary this process just
+// installed: the parts that changed are read from dir into memory (a few
+// MiB: source and modules), the toolchain stays the embedded one.
+func installedBundle(dir string, m *bundle.Manifest) error {
+	files := map[string][]byte{}
+	for _, name := range []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		files[name] = data
+	}
+	registered.Lock()
+	defer registered.Unlock()
+	registered.next = overlayFS{base: registered.fsys, files: files}
+	registered.nextMani = m
+	return nil
+}
+
+// overlayFS serves some files from memory and the rest from base.
+type overlayFS struct {
+	base  fs.FS
+	files map[string][]byte
+}
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	data, ok := o.files[name]
+	if !ok {
+		return o.base.Open(name)
+	}
+	return &memFile{Reader: bytes.NewReader(data), name: name, size: int64(len(data))}, nil
+}
+
+// memFile is an open file of an overlayFS.
+type memFile struct {
+	*bytes.Reader
+	name string
+	size int64
+}
+
+func (f *memFile) Stat() (fs.FileInfo, error) { return memInfo{f.name, f.size}, nil }
+func (f *memFile) Close() error               { return nil }
+
+type memInfo struct {
+	name string
+	size int64
+}
+
+func (i memInfo) Name() string       { return path.Base(i.name) }
+func (i memInfo) Size() int64        { return i.size }
+func (i memInfo) Mode() fs.FileMode  { return 0o444 }
+func (i memInfo) ModTime() time.Time { return time.Time{} }
+func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) Sys() any           { return nil }
