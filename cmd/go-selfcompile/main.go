@@ -77,7 +77,7 @@ var levels = map[string]bundle.Level{
 func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	level := fs.String("level", "better", "zstd level of the toolchain archive: fastest, default, better or best")
+	level := fs.String("level", "best", "zstd level of the toolchain archive: fastest, default, better or best")
 	cache := fs.String("cache", "", "directory that keeps toolchain archives between runs (default: go-selfcompile in the user cache directory)")
 	if err := fs.Parse(args); err != nil {
 		return err

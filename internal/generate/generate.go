@@ -32,7 +32,9 @@ type Options struct {
 	// Dir is the host's main package directory. Empty means the current directory.
 	Dir string
 	// Level is the zstd level of the toolchain archive, the largest part.
-	// Zero means bundle.LevelBetter.
+	// Zero means bundle.LevelBest: the archive is built once per Go
+	// version and cached, and decompresses as fast as the lower levels
+	// (0.1 s for the 112 MB tree), while it is 2 MiB smaller than at better.
 	Level bundle.Level
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
@@ -61,7 +63,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if opts.Level == 0 {
-		opts.Level = bundle.LevelBetter
+		opts.Level = bundle.LevelBest
 	}
 	if opts.CacheDir == "" {
 		if opts.CacheDir, err = defaultCacheDir(); err != nil {
