@@ -80,7 +80,7 @@ func main() {
 		os.Exit(1)
 	}
 	for _, p := range res.Added {
-		fmt.Fprintf(os.Stderr, "abinary: installed %s %s\n", p.Path, p.Version)
+		fmt.Fprintf(os.Stderr, "abinary: installed %s\n", strings.TrimSpace(p.Path+" "+p.Version))
 	}
 	fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)
 }

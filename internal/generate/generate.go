@@ -53,7 +53,7 @@ type Report struct {
 
 // goEnv is the subset of `go env` the generator uses.
 type goEnv struct {
-	GOROOT, GOOS, GOARCH, GOVERSION, GOMOD, GOMODCACHE, GOPROXY, GOFLAGS string
+	GOROOT, GOOS, GOARCH, GOHOSTOS, GOHOSTARCH, GOVERSION, GOMOD, GOMODCACHE, GOPROXY, GOFLAGS string
 }
 
 // Run writes the bundle for the main package in opts.Dir.
@@ -94,12 +94,15 @@ type listedPackage struct {
 }
 
 func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
-	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
+	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOHOSTOS", "GOHOSTARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(envJSON, &g.env); err != nil {
 		return nil, fmt.Errorf("parsing go env: %w", err)
+	}
+	if g.env.GOOS != g.env.GOHOSTOS || g.env.GOARCH != g.env.GOHOSTARCH {
+		return nil, fmt.Errorf("bundling for %s/%s on %s/%s is not supported: the bundle carries this machine's toolchain; run go generate on a %s/%s machine, or with GOOS and GOARCH unset", g.env.GOOS, g.env.GOARCH, g.env.GOHOSTOS, g.env.GOHOSTARCH, g.env.GOOS, g.env.GOARCH)
 	}
 	if g.env.GOMOD == "" || g.env.GOMOD == os.DevNull {
 		return nil, fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
