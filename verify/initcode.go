@@ -91,7 +91,7 @@ func checkInit(p *packages.Package, funcs []registerFunc) (Report, error) {
 	c := findInitCode(p)
 	r := Report{Path: p.PkgPath, Name: p.Name, Inits: c.inits, VarInits: c.varInits}
 	if p.Module != nil {
-		r.Module, r.Version = p.Module.Path, p.Module.Version
+		r.Module, r.Version = p.Module.Path, moduleVersion(p)
 	}
 	if len(c.inits)+len(c.varInits) == 0 {
 		return Report{}, refuse(p, NoInitCode, "", "has no init code (no func init with a body, no package-level variable initialised by a function call), so importing it registers nothing. Register the plugin from func init%s", callHint(funcs))

@@ -143,10 +143,17 @@ func relPaths(msg string) string {
 // refuse builds the PluginError for p.
 func refuse(p *packages.Package, why Reason, pos string, format string, args ...any) *PluginError {
 	e := &PluginError{Plugin: p.PkgPath, Reason: why, Pos: pos, Msg: fmt.Sprintf(format, args...)}
-	if p.Module != nil {
-		e.Version = p.Module.Version
-	}
+	e.Version = moduleVersion(p)
 	return e
+}
+
+// moduleVersion is the version of p's module as people know it: none for
+// a module replaced by a directory (its required version is a placeholder).
+func moduleVersion(p *packages.Package) string {
+	if p.Module == nil || (p.Module.Replace != nil && p.Module.Replace.Version == "") {
+		return ""
+	}
+	return p.Module.Version
 }
 
 // packageClause is the position of the package clause of p's first file.
