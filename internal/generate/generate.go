@@ -94,42 +94,9 @@ type listedPackage struct {
 }
 
 func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
-	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOHOSTOS", "GOHOSTARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
+	m, modRoot, err := g.loadHost(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(envJSON, &g.env); err != nil {
-		return nil, fmt.Errorf("parsing go env: %w", err)
-	}
-	if g.env.GOOS != g.env.GOHOSTOS || g.env.GOARCH != g.env.GOHOSTARCH {
-		return nil, fmt.Errorf("bundling for %s/%s on %s/%s is not supported: the bundle carries this machine's toolchain; run go generate on a %s/%s machine, or with GOOS and GOARCH unset", g.env.GOOS, g.env.GOARCH, g.env.GOHOSTOS, g.env.GOHOSTARCH, g.env.GOOS, g.env.GOARCH)
-	}
-	if g.env.GOMOD == "" || g.env.GOMOD == os.DevNull {
-		return nil, fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
-	}
-	main, err := g.listOne(ctx, g.dir, ".")
-	if err != nil {
-		return nil, err
-	}
-	if main.Name != "main" {
-		return nil, fmt.Errorf("package %s in %s is package %s, not main: run go-selfcompile bundle in the host's main package directory", main.ImportPath, g.dir, main.Name)
-	}
-	modRoot := filepath.Dir(g.env.GOMOD)
-	mainDir, err := filepath.Rel(modRoot, g.dir)
-	if err != nil {
-		return nil, err
-	}
-	m := &bundle.Manifest{
-		Format:      bundle.FormatVersion,
-		GoVersion:   g.env.GOVERSION,
-		GOOS:        g.env.GOOS,
-		GOARCH:      g.env.GOARCH,
-		MainPackage: main.ImportPath,
-		MainDir:     filepath.ToSlash(mainDir),
-		Parts:       map[string]bundle.Part{},
-	}
-	if main.Module != nil {
-		m.Module = main.Module.Path
 	}
 	tmp, err := os.MkdirTemp("", "go-selfcompile-bundle-*")
 	if err != nil {
@@ -146,16 +113,9 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
-	tcPath, tcPart, cached, err := g.toolchainArchive(pgo)
-	if err != nil {
+	if rep.Cached, err = g.writeToolchain(m); err != nil {
 		return nil, err
 	}
-	rep.Cached = cached
-	if err := copyFileAtomic(tcPath, filepath.Join(g.dir, bundle.ToolchainFile)); err != nil {
-		return nil, err
-	}
-	m.Parts[bundle.ToolchainFile] = tcPart
 	for _, p := range []struct {
 		name    string
 		entries []bundle.Entry
@@ -172,6 +132,64 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	}
 	printReport(out, rep)
 	return rep, nil
+}
+
+// loadHost reads the go environment and the main package, refuses what
+// cannot be bundled, and returns the manifest to fill and the module root.
+func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, error) {
+	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOHOSTOS", "GOHOSTARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := json.Unmarshal(envJSON, &g.env); err != nil {
+		return nil, "", fmt.Errorf("parsing go env: %w", err)
+	}
+	if g.env.GOOS != g.env.GOHOSTOS || g.env.GOARCH != g.env.GOHOSTARCH {
+		return nil, "", fmt.Errorf("bundling for %s/%s on %s/%s is not supported: the bundle carries this machine's toolchain; run go generate on a %s/%s machine, or with GOOS and GOARCH unset", g.env.GOOS, g.env.GOARCH, g.env.GOHOSTOS, g.env.GOHOSTARCH, g.env.GOOS, g.env.GOARCH)
+	}
+	if g.env.GOMOD == "" || g.env.GOMOD == os.DevNull {
+		return nil, "", fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
+	}
+	main, err := g.listOne(ctx, g.dir, ".")
+	if err != nil {
+		return nil, "", err
+	}
+	if main.Name != "main" {
+		return nil, "", fmt.Errorf("package %s in %s is package %s, not main: run go-selfcompile bundle in the host's main package directory", main.ImportPath, g.dir, main.Name)
+	}
+	modRoot := filepath.Dir(g.env.GOMOD)
+	mainDir, err := filepath.Rel(modRoot, g.dir)
+	if err != nil {
+		return nil, "", err
+	}
+	m := &bundle.Manifest{
+		Format:      bundle.FormatVersion,
+		GoVersion:   g.env.GOVERSION,
+		GOOS:        g.env.GOOS,
+		GOARCH:      g.env.GOARCH,
+		MainPackage: main.ImportPath,
+		MainDir:     filepath.ToSlash(mainDir),
+		Parts:       map[string]bundle.Part{},
+	}
+	if main.Module != nil {
+		m.Module = main.Module.Path
+	}
+	return m, modRoot, nil
+}
+
+// writeToolchain puts the toolchain archive beside the host, from the
+// cache when it holds one; it reports whether it did.
+func (g *generator) writeToolchain(m *bundle.Manifest) (cached bool, err error) {
+	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
+	path, part, cached, err := g.toolchainArchive(pgo)
+	if err != nil {
+		return false, err
+	}
+	if err := copyFileAtomic(path, filepath.Join(g.dir, bundle.ToolchainFile)); err != nil {
+		return false, err
+	}
+	m.Parts[bundle.ToolchainFile] = part
+	return cached, nil
 }
 
 // WriteBundle writes the manifest and stub into dir, whose archives are
