@@ -193,7 +193,7 @@ func (r *rebuild) makeWorkDir(ctx context.Context) error {
 	r.orch.Defer("unlock work directory", unlock)
 	r.work = work
 	// A directory left by an interrupted rebuild.
-	if err := removeAll(r.work); err != nil {
+	if err := srctree.RemoveAll(r.work); err != nil {
 		return fmt.Errorf("removing the leftover work directory: %w", err)
 	}
 	if err := os.Mkdir(r.work, 0o700); err != nil {
@@ -218,7 +218,7 @@ func (r *rebuild) removeWork() error {
 	if !r.finished && r.opts.KeepWorkDir {
 		return fmt.Errorf("work directory kept for inspection: %s", r.work)
 	}
-	return removeAll(r.work)
+	return srctree.RemoveAll(r.work)
 }
 
 // readBuildInfo turns the running binary's build settings into the flags
@@ -414,7 +414,7 @@ func (r *rebuild) localCopies(ctx context.Context, set []modgen.Plugin) ([]modge
 		}
 		cp := filepath.Join(r.modCache, localDir, filepath.FromSlash(esc))
 		if src, ok := fresh[p.Module]; ok {
-			if err := removeAll(cp); err != nil {
+			if err := srctree.RemoveAll(cp); err != nil {
 				return nil, err
 			}
 			if err := srctree.Copy(ctx, r.goRun, src, cp); err != nil {
@@ -764,15 +764,4 @@ func (r *rebuild) swap(ctx context.Context) error {
 // mainDir is the host's main package directory in the unpacked source.
 func (r *rebuild) mainDir() string {
 	return filepath.Join(r.srcDir, filepath.FromSlash(r.manifest.MainDir))
-}
-
-// removeAll removes a tree that may hold read-only module cache files.
-func removeAll(dir string) error {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }

@@ -8,10 +8,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -433,15 +431,10 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// removeAll removes a tree that may hold read-only module cache files.
+// removeAll removes the generator's temporary tree; a failure to clean up
+// does not fail the bundle, it is reported.
 func removeAll(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := srctree.RemoveAll(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: warning: %v\n", err)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -182,9 +181,4 @@ func Lookup(env []string, key string) (string, bool) {
 		}
 	}
 	return val, found
-}
-
-// GoBinIn returns the path of the go binary inside goroot.
-func GoBinIn(goroot string) string {
-	return filepath.Join(goroot, "bin", "go"+exeSuffix)
 }

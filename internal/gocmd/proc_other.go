@@ -5,15 +5,7 @@ package gocmd
 import (
 	"os"
 	"os/exec"
-	"runtime"
 )
-
-var exeSuffix = func() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
-}()
 
 func setProcessGroup(*exec.Cmd) {}
 

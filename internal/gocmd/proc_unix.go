@@ -7,8 +7,6 @@ import (
 	"syscall"
 )
 
-const exeSuffix = ""
-
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }

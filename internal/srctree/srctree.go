@@ -147,3 +147,15 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// RemoveAll removes a tree that may hold module cache files, which the go
+// command makes read-only: directories are made writable first.
+func RemoveAll(dir string) error {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
