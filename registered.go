@@ -2,7 +2,6 @@ package selfcompile
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/verify"
+	"github.com/selfcompile/go-selfcompile/smoke"
 )
 
 var registered struct {
@@ -35,18 +34,19 @@ var registered struct {
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from
-// its init function; programs do not call it. It records the bundle and,
-// when the binary runs under the smoke protocol (GO_SELFCOMPILE_SMOKE set),
-// writes the smoke report to stdout and exits 0: every package's init has
-// run by then and the host's main has not.
-func RegisterBundle(fsys fs.FS) {
+// its init function; programs do not call it. It records the bundle. When
+// the binary was started under the smoke protocol (package smoke), it
+// writes the smoke report to stdout and returns exit true with the code
+// the process must exit with: the stub exits, after every package's init
+// has run and before the host's main.
+func RegisterBundle(fsys fs.FS) (code int, exit bool) {
 	m, err := bundle.ReadManifest(fsys)
 	registered.Lock()
 	registered.fsys, registered.manifest, registered.err = fsys, m, err
 	report := registered.report
 	registered.Unlock()
-	if nonce, ok := os.LookupEnv(verify.SmokeEnv); ok {
-		os.Exit(smokeReport(nonce, m, err, report))
+	if nonce, ok := smoke.Requested(); ok {
+		return smokeReport(nonce, m, err, report), true
 	}
 	if exe, err := os.Executable(); err == nil {
 		if fi, err := os.Stat(exe); err == nil {
@@ -55,6 +55,7 @@ func RegisterBundle(fsys fs.FS) {
 			registered.Unlock()
 		}
 	}
+	return 0, false
 }
 
 // checkStillRunning reports an error when the file at target is no longer
@@ -110,28 +111,27 @@ func registrationsNow() (names []string, ok bool) {
 	return names, true
 }
 
+// smokeReport writes the smoke report and returns the exit code.
 func smokeReport(nonce string, m *bundle.Manifest, err error, report func() []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)
 		return 1
 	}
-	rep := verify.SmokeReport{Nonce: nonce, Plugins: []verify.SmokePlugin{}}
+	rep := smoke.Report{Nonce: nonce}
 	bi, _ := debug.ReadBuildInfo()
 	if bi != nil {
 		rep.GoVersion = bi.GoVersion
 	}
 	for _, p := range installedFrom(m, bi) {
-		rep.Plugins = append(rep.Plugins, verify.SmokePlugin{Path: p.Path, Version: p.Version})
+		rep.Plugins = append(rep.Plugins, Plugin{Path: p.Path, Version: p.Version})
 	}
 	if report != nil {
 		rep.Registered = report()
 	}
-	line, err := json.Marshal(rep)
-	if err != nil {
+	if err := smoke.Write(os.Stdout, rep); err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)
 		return 1
 	}
-	fmt.Printf("\n%s\n", line)
 	return 0
 }
 
@@ -158,7 +158,7 @@ func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
 	}
 	var out []Plugin
 	for _, p := range m.Plugins {
-		pl := Plugin(p)
+		pl := p
 		if v, ok := linked[p.Module]; ok {
 			pl.Version = v
 		}
@@ -167,7 +167,6 @@ func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
 	return out
 }
 
-// registeredBundle returns the running binary's bundle.
 // registeredBundle returns the bundle a rebuild starts from: the running
 // binary's own, or that of the binary this process installed since.
 func registeredBundle() (fs.FS, *bundle.Manifest, error) {

@@ -12,19 +12,20 @@
 //	res, err := selfcompile.New(selfcompile.Options{Plugins: []string{"example.com/aplugin@v1.2.0"}}).Run(ctx)
 //
 // Run works through a pipeline of stages (prepare, toolchain, source,
-// modgen, verify, build, smoke, swap, cleanup); a failure is reported as a
-// *StageError naming the stage, and leaves the running binary untouched.
+// modgen, verify, build, smoke, swap, cleanup), wired in run.go; a failure
+// is reported as a *StageError naming the stage, and leaves the running
+// binary untouched.
 package selfcompile
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
+	"github.com/selfcompile/go-selfcompile/smoke"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
@@ -93,14 +94,11 @@ type Event = orchestrator.Event
 // StageError is the error Run returns: the stage that failed and why.
 type StageError = orchestrator.StageError
 
-// Plugin is one installed plugin.
-type Plugin struct {
-	Path    string // package import path
-	Module  string // module providing it
-	Version string // resolved version; empty for a package of the host module
-	Query   string // the query it was installed with, e.g. "latest"
-	Dir     string // local directory it was installed from, if any
-}
+// Plugin is one plugin of a binary: its package path, the module providing
+// it and the version, the query it was installed with, and the local
+// directory it was installed from, if any. It is the record the bundle
+// manifest keeps.
+type Plugin = bundle.Plugin
 
 // DriftPolicy says which dependency drift stops a rebuild.
 type DriftPolicy = modgen.DriftPolicy
@@ -131,7 +129,7 @@ type Result struct {
 	// Checks is what verify found in each added plugin.
 	Checks []verify.Report
 	// Smoke is the report the new binary gave under the smoke protocol.
-	Smoke *verify.SmokeReport
+	Smoke *smoke.Report
 	// Stages lists each stage's duration in order.
 	Stages []StageTiming
 	// GoVersion is the version of the bundled toolchain.
@@ -163,33 +161,3 @@ func New(opts Options) *Compiler {
 
 // ErrNoBundle is returned when the running binary carries no bundle.
 var ErrNoBundle = errors.New("this binary carries no go-selfcompile bundle: run go generate with go-selfcompile bundle in its main package, then build it again")
-
-// Run rebuilds the binary with the requested plugin set, checks it, and
-// puts it in place. On failure the running binary and its directory are
-// as they were.
-func (c *Compiler) Run(ctx context.Context) (*Result, error) {
-	r := &rebuild{opts: c.opts, res: &Result{}}
-	orch := &orchestrator.Runner{OnEvent: r.onEvent}
-	r.orch = orch
-	timings, err := orch.Run(ctx, r.stages()...)
-	r.res.Stages = timings
-	if err != nil {
-		return nil, err
-	}
-	return r.res, nil
-}
-
-func (r *rebuild) onEvent(e Event) {
-	if r.opts.OnEvent != nil {
-		r.opts.OnEvent(e)
-	}
-	if r.opts.Progress == nil {
-		return
-	}
-	switch e.Kind {
-	case orchestrator.StageDone:
-		fmt.Fprintf(r.opts.Progress, "selfcompile: %-9s done in %v\n", e.Stage, e.Duration.Round(time.Millisecond))
-	case orchestrator.StageFailed:
-		fmt.Fprintf(r.opts.Progress, "selfcompile: %-9s FAILED after %v\n", e.Stage, e.Duration.Round(time.Millisecond))
-	}
-}

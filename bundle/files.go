@@ -19,14 +19,22 @@ package main
 
 import (
 	"embed"
+	"os"
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
 
-//go:embed ` + ManifestFile + ` ` + ToolchainFile + ` ` + SourceFile + ` ` + ModulesFile + `
+//go:embed ` + ManifestFile + ` ` + ToolchainFile + ` ` + HelperFile + ` ` + SourceFile + ` ` + ModulesFile + `
 var selfcompileBundle embed.FS
 
-func init() { selfcompile.RegisterBundle(selfcompileBundle) }
+// init registers the bundle. Started by a rebuild to be smoke-tested, the
+// binary writes its report and exits here, after every other package's
+// init and before main.
+func init() {
+	if code, exit := selfcompile.RegisterBundle(selfcompileBundle); exit {
+		os.Exit(code)
+	}
+}
 `
 
 // WriteStub writes the generated Go file that embeds the bundle into dir.

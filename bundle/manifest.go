@@ -1,10 +1,14 @@
 // Package bundle owns the format of what a host binary carries to rebuild
-// itself: a manifest and three zstd-compressed tar archives, embedded by the
-// generated selfcompile_bundle.go file.
+// itself: a manifest and four zstd-compressed tar archives, embedded by the
+// generated selfcompile_bundle.go file, and the one writer of a bundle
+// ([Write]), used by the generator and by every rebuild.
 //
 // The parts are:
 //
 //   - toolchain: a trimmed GOROOT (see package toolchain for the file set);
+//   - helper: the go-selfcompile command built for the host's platform
+//     ([HelperPackage]), which runs what only a rebuild needs outside the
+//     host's process (see internal/helper);
 //   - source: the host module under "module/" and every local replace
 //     directory under "replace/N/", with the archived go.mod rewritten to
 //     point at those copies, so the tree builds wherever it is unpacked;
@@ -32,15 +36,24 @@ const (
 	PluginsFile   = "selfcompile_bundle_plugins.go"
 	ManifestFile  = "selfcompile_bundle_manifest.json"
 	ToolchainFile = "selfcompile_bundle_toolchain.tar.zst"
+	HelperFile    = "selfcompile_bundle_helper.tar.zst"
 	SourceFile    = "selfcompile_bundle_source.tar.zst"
 	ModulesFile   = "selfcompile_bundle_modules.tar.zst"
 )
 
 // Parts lists the archive files of a bundle in the order they are used.
-var Parts = []string{ToolchainFile, SourceFile, ModulesFile}
+var Parts = []string{ToolchainFile, HelperFile, SourceFile, ModulesFile}
+
+// HelperPackage is the command the helper part holds, and HelperName its
+// file name in the archive (with ".exe" on Windows).
+const (
+	HelperPackage = "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile"
+	HelperName    = "go-selfcompile"
+)
 
 // FormatVersion is the manifest format this package reads and writes.
-const FormatVersion = 1
+// Format 2 added the helper part.
+const FormatVersion = 2
 
 // Manifest describes a bundle.
 type Manifest struct {

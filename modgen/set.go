@@ -1,20 +1,15 @@
 package modgen
 
 import (
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"slices"
 	"strings"
 )
 
-// Plugin is one plugin package of a binary's plugin set. Its fields are
-// those of bundle.Plugin, in the same order, so that each converts to the
-// other with a type conversion.
-type Plugin struct {
-	Path    string // package import path
-	Module  string // module providing it
-	Version string // module version; empty for a package of the host module
-	Query   string // the query it was asked with, e.g. "latest"
-	Dir     string // for a local directory plugin, its module's root directory
-}
+// Plugin is one plugin package of a binary's plugin set: the type the
+// bundle manifest records. For a local directory plugin, Dir is its
+// module's root directory.
+type Plugin = bundle.Plugin
 
 // NewSet returns the plugin set of the new binary, sorted by path: the
 // installed set less remove, then with added put in or moved to their new

@@ -1,7 +1,16 @@
-// Package orchestrator runs the stages of a rebuild in order: it times
-// each stage, reports an event when a stage starts and ends, wraps a
-// failure as a *StageError naming the stage, and always runs the cleanup
-// functions registered along the way, last registered first.
+// Package orchestrator runs the stages of a rebuild: it times each stage,
+// reports an event when a stage starts and ends, wraps a failure as a
+// *StageError naming the stage, and runs the cleanup functions registered
+// along the way as a last stage of its own ([CleanupStage]), whatever the
+// outcome.
+//
+// A stage is a function from values the caller holds to a value the next
+// stages use; [Do] runs one, so that the caller's wiring reads as the
+// pipeline:
+//
+//	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
+//		return modgen.MakePlan(ctx, req)
+//	})
 package orchestrator
 
 import (
@@ -11,24 +20,8 @@ import (
 	"time"
 )
 
-// Stage is one step of the pipeline.
-type Stage interface {
-	// Name is a short lower-case word, e.g. "build".
-	Name() string
-	// Run does the stage's work. It must return promptly when ctx is done.
-	Run(ctx context.Context) error
-}
-
-// Func adapts a function to a Stage.
-func Func(name string, run func(ctx context.Context) error) Stage { return funcStage{name, run} }
-
-type funcStage struct {
-	name string
-	run  func(ctx context.Context) error
-}
-
-func (s funcStage) Name() string                  { return s.name }
-func (s funcStage) Run(ctx context.Context) error { return s.run(ctx) }
+// CleanupStage is the name of the stage [Runner.Cleanup] runs.
+const CleanupStage = "cleanup"
 
 // EventKind says what an Event reports.
 type EventKind int
@@ -39,6 +32,19 @@ const (
 	StageDone
 	StageFailed
 )
+
+// String returns "start", "done" or "failed".
+func (k EventKind) String() string {
+	switch k {
+	case StageStart:
+		return "start"
+	case StageDone:
+		return "done"
+	case StageFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
 
 // Event reports progress. For StageStart, Duration is zero; for StageDone
 // and StageFailed it is the stage's run time, and Err is set on failure.
@@ -64,11 +70,13 @@ type StageError struct {
 func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
 func (e *StageError) Unwrap() error { return e.Err }
 
-// Runner runs stages. The zero value runs them without reporting events.
+// Runner runs the stages of one pipeline run. The zero value runs them
+// without reporting events. A Runner is not safe for concurrent use.
 type Runner struct {
 	// OnEvent, when set, is called synchronously for every event.
 	OnEvent func(Event)
 
+	timings  []Timing
 	cleanups []cleanup
 }
 
@@ -77,46 +85,69 @@ type cleanup struct {
 	fn   func() error
 }
 
-// Defer registers fn to run when Run returns, whatever the outcome.
-// Cleanups run last-registered first; their errors are joined into the
-// error Run returns.
+// Do runs one stage: it checks ctx, reports the start, runs fn, records
+// its time and reports the end. A failure is returned as a *StageError
+// naming the stage (an error that already is one is returned as it is).
+func Do[T any](ctx context.Context, r *Runner, name string, fn func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := r.Stage(ctx, name, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	})
+	return out, err
+}
+
+// Stage runs one stage that produces no value; see [Do].
+func (r *Runner) Stage(ctx context.Context, name string, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return &StageError{Stage: name, Err: err}
+	}
+	r.emit(Event{Kind: StageStart, Stage: name})
+	start := time.Now()
+	err := fn(ctx)
+	d := time.Since(start)
+	r.timings = append(r.timings, Timing{Stage: name, Duration: d})
+	if err != nil {
+		r.emit(Event{Kind: StageFailed, Stage: name, Duration: d, Err: err})
+		if se := (*StageError)(nil); errors.As(err, &se) {
+			return err
+		}
+		return &StageError{Stage: name, Err: err}
+	}
+	r.emit(Event{Kind: StageDone, Stage: name, Duration: d})
+	return nil
+}
+
+// Defer registers fn to run in the cleanup stage. Cleanups run
+// last-registered first.
 func (r *Runner) Defer(name string, fn func() error) {
 	r.cleanups = append(r.cleanups, cleanup{name, fn})
 }
 
-// Run runs stages in order until one fails or ctx is done, then the
-// cleanups. It returns the timing of every stage that ran.
-func (r *Runner) Run(ctx context.Context, stages ...Stage) (timings []Timing, err error) {
-	defer func() {
-		for i := len(r.cleanups) - 1; i >= 0; i-- {
-			c := r.cleanups[i]
-			if cerr := c.fn(); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleanup %s: %w", c.name, cerr))
-			}
-		}
-		r.cleanups = nil
-	}()
-	for _, s := range stages {
-		if cerr := ctx.Err(); cerr != nil {
-			return timings, &StageError{Stage: s.Name(), Err: cerr}
-		}
-		r.emit(Event{Kind: StageStart, Stage: s.Name()})
-		start := time.Now()
-		serr := s.Run(ctx)
-		d := time.Since(start)
-		timings = append(timings, Timing{Stage: s.Name(), Duration: d})
-		if serr != nil {
-			r.emit(Event{Kind: StageFailed, Stage: s.Name(), Duration: d, Err: serr})
-			var se *StageError
-			if errors.As(serr, &se) {
-				return timings, serr
-			}
-			return timings, &StageError{Stage: s.Name(), Err: serr}
-		}
-		r.emit(Event{Kind: StageDone, Stage: s.Name(), Duration: d})
+// Cleanup runs the cleanup stage: every function given to Defer, each
+// once, even when an earlier one fails or ctx is done. Their errors are
+// joined, each naming its cleanup, in a *StageError for CleanupStage. With
+// nothing deferred it reports no stage and returns nil.
+func (r *Runner) Cleanup() error {
+	if len(r.cleanups) == 0 {
+		return nil
 	}
-	return timings, nil
+	cleanups := r.cleanups
+	r.cleanups = nil
+	return r.Stage(context.WithoutCancel(context.Background()), CleanupStage, func(context.Context) error {
+		var errs []error
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			if err := cleanups[i].fn(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", cleanups[i].name, err))
+			}
+		}
+		return errors.Join(errs...)
+	})
 }
+
+// Timings returns how long each stage run so far took, in order.
+func (r *Runner) Timings() []Timing { return append([]Timing(nil), r.timings...) }
 
 func (r *Runner) emit(e Event) {
 	if r.OnEvent != nil {

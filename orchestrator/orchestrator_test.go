@@ -7,58 +7,79 @@ import (
 	"testing"
 )
 
-func TestRunOrderEventsAndCleanup(t *testing.T) {
+func TestStagesEventsAndCleanup(t *testing.T) {
 	var log []string
-	r := &Runner{OnEvent: func(e Event) {
-		kind := map[EventKind]string{StageStart: "start", StageDone: "done", StageFailed: "failed"}[e.Kind]
-		log = append(log, kind+" "+e.Stage)
-	}}
+	r := &Runner{OnEvent: func(e Event) { log = append(log, e.Kind.String()+" "+e.Stage) }}
 	boom := errors.New("boom")
-	stage := func(name string, err error) Stage {
-		return Func(name, func(context.Context) error {
+	stage := func(name string, err error) (string, error) {
+		return Do(context.Background(), r, name, func(context.Context) (string, error) {
 			log = append(log, "run "+name)
 			r.Defer("undo "+name, func() error { log = append(log, "undo "+name); return nil })
-			return err
+			return name + " out", err
 		})
 	}
-	timings, err := r.Run(context.Background(), stage("a", nil), stage("b", boom), stage("c", nil))
+	if out, err := stage("a", nil); err != nil || out != "a out" {
+		t.Fatalf("stage a: %q, %v", out, err)
+	}
+	_, err := stage("b", boom)
 	var se *StageError
 	if !errors.As(err, &se) || se.Stage != "b" || !errors.Is(err, boom) {
-		t.Fatalf("Run error %v, want a *StageError for stage b wrapping boom", err)
+		t.Fatalf("stage b error %v, want a *StageError for stage b wrapping boom", err)
 	}
 	if err.Error() != "b: boom" {
 		t.Errorf("error text %q", err.Error())
 	}
-	want := []string{"start a", "run a", "done a", "start b", "run b", "failed b", "undo b", "undo a"}
+	if err := r.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start a", "run a", "done a", "start b", "run b", "failed b", "start cleanup", "undo b", "undo a", "done cleanup"}
 	if !slices.Equal(log, want) {
 		t.Errorf("log %v\nwant %v", log, want)
 	}
-	if len(timings) != 2 || timings[0].Stage != "a" || timings[1].Stage != "b" {
-		t.Errorf("timings %+v", timings)
+	var names []string
+	for _, tm := range r.Timings() {
+		names = append(names, tm.Stage)
+	}
+	if !slices.Equal(names, []string{"a", "b", "cleanup"}) {
+		t.Errorf("timings of %v", names)
 	}
 }
 
-func TestCleanupErrorsJoin(t *testing.T) {
+func TestCleanupErrorsJoinAndAllRun(t *testing.T) {
 	r := &Runner{}
-	r.Defer("x", func() error { return errors.New("cannot remove") })
-	_, err := r.Run(context.Background(), Func("ok", func(context.Context) error { return nil }))
-	if err == nil || err.Error() != "cleanup x: cannot remove" {
-		t.Errorf("Run error %v, want the cleanup error", err)
+	ran := 0
+	r.Defer("x", func() error { ran++; return errors.New("cannot remove") })
+	r.Defer("y", func() error { ran++; return errors.New("cannot unlock") })
+	err := r.Cleanup()
+	var se *StageError
+	if !errors.As(err, &se) || se.Stage != CleanupStage {
+		t.Fatalf("Cleanup error %v, want a *StageError for %s", err, CleanupStage)
+	}
+	if err.Error() != "cleanup: y: cannot unlock\nx: cannot remove" || ran != 2 {
+		t.Errorf("Cleanup error %q after %d cleanups", err, ran)
+	}
+	if err := r.Cleanup(); err != nil {
+		t.Errorf("a second Cleanup ran the cleanups again: %v", err)
 	}
 }
 
-func TestCancelledContextStopsBeforeNextStage(t *testing.T) {
+func TestNoCleanupNoStage(t *testing.T) {
+	r := &Runner{OnEvent: func(e Event) { t.Errorf("event %v with nothing deferred", e) }}
+	if err := r.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCancelledContextStopsBeforeTheStage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
 	ran := false
-	r := &Runner{}
-	_, err := r.Run(ctx,
-		Func("first", func(context.Context) error { cancel(); return nil }),
-		Func("second", func(context.Context) error { ran = true; return nil }))
+	err := (&Runner{}).Stage(ctx, "second", func(context.Context) error { ran = true; return nil })
 	var se *StageError
 	if !errors.As(err, &se) || se.Stage != "second" || !errors.Is(err, context.Canceled) {
-		t.Errorf("Run error %v, want context.Canceled at stage second", err)
+		t.Errorf("Stage error %v, want context.Canceled at stage second", err)
 	}
 	if ran {
-		t.Error("the second stage ran after cancel")
+		t.Error("the stage ran after cancel")
 	}
 }

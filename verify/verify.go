@@ -1,5 +1,5 @@
-// Package verify owns the two checks that stand between a plugin spec and
-// a swapped binary.
+// Package verify owns the check that stands between a resolved plugin and
+// the build.
 //
 // Before the build, [Plugins] loads each plugin package with
 // golang.org/x/tools/go/packages under the build's own settings (flags,
@@ -11,11 +11,7 @@
 // [Config.RegisterFuncs] is set) never reaches a registration call from its
 // init code. A plugin that passes is described by a [Report].
 //
-// After the build, [Smoke] starts the new binary under the smoke protocol
-// ([SmokeEnv]) and refuses, with a [*SmokeError] quoting the tail of its
-// output, a binary that panics, exits, hangs, prints no report, leaves a
-// process holding its output, lacks a requested plugin, or (when asked)
-// fails to run with the host's own arguments or shows no new registration.
+// The smoke check after the build lives in package smoke.
 package verify
 
 import (
@@ -26,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -34,6 +29,12 @@ import (
 // Config describes the build the plugins must fit. The zero value loads
 // with "go" from PATH in the current directory and the process
 // environment; Plugins does not modify it.
+//
+// go/packages runs the go command found on the process's PATH: a PATH in
+// Env does not choose it, and Plugins never changes the process
+// environment. To check with another go (a rebuild's bundled toolchain),
+// call Plugins in a process started with that go first on its PATH; a
+// rebuild does so in its helper process (package internal/helper).
 type Config struct {
 	// Dir is the host module directory.
 	Dir string
@@ -41,10 +42,6 @@ type Config struct {
 	// Nil means the process environment. Plugins also reads GOOS, GOARCH,
 	// CGO_ENABLED, CC and PATH from it for the cgo check.
 	Env []string
-	// GoBinDir is the directory of the bundled go binary. go/packages runs
-	// "go" from the process PATH, so it is put first on PATH while loading.
-	// Empty means "go" from PATH as it is.
-	GoBinDir string
 	// BuildFlags are the build's flags (-tags, -trimpath, ...), so that the
 	// type-check fills the same build cache entries the build uses.
 	BuildFlags []string
@@ -186,7 +183,7 @@ func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []strin
 		Env:        setEnv(env, "GOPACKAGESDRIVER", "off"),
 		BuildFlags: cfg.BuildFlags,
 	}
-	pkgs, err := loadWithPath(pcfg, cfg.GoBinDir, paths)
+	pkgs, err := packages.Load(pcfg, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("loading plugins %s: %w", strings.Join(paths, ", "), err)
 	}
@@ -206,30 +203,6 @@ func setEnv(env []string, key, val string) []string {
 		}
 	}
 	return append(out, key+"="+val)
-}
-
-// pathMu serialises changes to the process PATH; see Config.GoBinDir.
-var pathMu sync.Mutex
-
-// loadWithPath runs packages.Load with goBinDir first on the process PATH.
-// go/packages resolves "go" with exec.LookPath on the process PATH and a
-// PATH in Config.Env does not change that.
-func loadWithPath(cfg *packages.Config, goBinDir string, patterns []string) ([]*packages.Package, error) {
-	pathMu.Lock()
-	defer pathMu.Unlock()
-	if goBinDir != "" {
-		old, had := os.LookupEnv("PATH")
-		os.Setenv("PATH", goBinDir+string(os.PathListSeparator)+old)
-		defer func() {
-			if had {
-				os.Setenv("PATH", old)
-			} else {
-				os.Unsetenv("PATH")
-			}
-		}()
-		cfg.Env = setEnv(cfg.Env, "PATH", goBinDir+string(os.PathListSeparator)+old)
-	}
-	return packages.Load(cfg, patterns...)
 }
 
 // rel shortens a position's file name to its last two elements, which is

@@ -29,6 +29,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
 )
 
 func main() {
@@ -60,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdInspect(args[1:], stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, args[1:], stdout, stderr)
+	case helper.Verb:
+		// Not for people: a rebuilding binary runs its bundled copy of
+		// this command to do what must not run in its own process.
+		return helper.Serve(ctx, os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

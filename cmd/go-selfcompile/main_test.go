@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/goproxytest"
@@ -33,6 +34,14 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxy := goproxytest.NewTestServer(t, "testdata/mod", "")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -51,6 +60,11 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GOFLAGS", "")
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("XDG_CACHE_HOME", e.WorkDir+"/cache")
+			// A host requires go-selfcompile (its stub imports it); the
+			// scripts that bundle one replace it with this checkout and
+			// read its dependencies from the developer's module cache.
+			e.Setenv("REPO", repo)
+			e.Setenv("REALMODCACHE", string(trim(modcache)))
 			return nil
 		},
 	})

@@ -263,130 +263,81 @@ type verification struct {
 	buildFlags    []string
 }
 
-// outcome is what became of one spec: checked, or refused.
-type outcome struct {
-	spec     modgen.Spec
-	resolved modgen.Resolved
-	report   *verify.Report // a plugin that passed
-	err      error          // a refusal: *modgen.SpecError or *verify.PluginError
-}
-
-// run resolves the specs, puts them into the copy of go.mod as a rebuild
-// does, checks them and prints one line per spec: "ok ..." on stdout, or
-// the refusal on stderr.
+// run makes the plan a rebuild makes (resolve, require in the copy of
+// go.mod, load, drift) with the same code, every spec resolved even when
+// another is refused, then runs the rebuild's checks, and prints one line
+// per spec: "ok ..." on stdout, or the refusal on stderr.
 func (v *verification) run(ctx context.Context, specs []modgen.Spec) error {
-	outs, err := v.resolve(ctx, specs)
-	if err != nil {
-		return err
-	}
-	var added []modgen.Resolved
-	for _, o := range outs {
-		if o.err == nil {
-			added = append(added, o.resolved)
-		}
-	}
-	results, err := v.check(ctx, added)
-	if err != nil {
-		return err
-	}
-	refused := 0
-	for _, o := range outs {
-		if o.err == nil {
-			r := results[o.resolved.Path]
-			o.report, o.err = r.report, r.err
-		}
-		if o.err != nil {
-			fmt.Fprintln(v.stderr, o.err)
-			refused++
-			continue
-		}
-		fmt.Fprintln(v.stdout, okLine(o))
-	}
-	if refused > 0 {
-		return fmt.Errorf("%s refused", count(refused, len(outs), "plugin"))
-	}
-	return nil
-}
-
-// resolve resolves every spec as a rebuild does. A spec that cannot be
-// used is its outcome; a failure of the go command stops the run.
-func (v *verification) resolve(ctx context.Context, specs []modgen.Spec) ([]outcome, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &modgen.Resolver{Go: v.host.goRun, ModDir: v.host.root, HostModule: v.host.module, BaseDir: wd}
-	outs := make([]outcome, len(specs))
-	for i, s := range specs {
-		outs[i].spec = s
-		rv, err := res.Resolve(ctx, s)
-		var se *modgen.SpecError
-		switch {
-		case errors.As(err, &se):
-			outs[i].err = err
-			continue
-		case err != nil:
-			return nil, err
-		}
-		outs[i].resolved = rv
-		for _, w := range rv.Warnings {
-			fmt.Fprintf(v.stderr, "warning: %s\n", w)
-		}
-	}
-	return outs, nil
-}
-
-// result is the verify stage's word on one plugin package.
-type result struct {
-	report *verify.Report
-	err    error
-}
-
-// check requires the resolved plugins in the copy of go.mod, loads them
-// once through the go command (so that a module it cannot fetch is
-// reported in its own words, and the sums go into the copy of go.sum) and
-// runs the verify stage's checks, as a rebuild's modgen and verify stages
-// do. It returns the result of every plugin path; any error is not about
-// one plugin.
-func (v *verification) check(ctx context.Context, added []modgen.Resolved) (map[string]result, error) {
-	if len(added) == 0 {
-		return nil, nil
-	}
-	set, err := modgen.NewSet(nil, added, nil)
+	plan, err := modgen.MakePlan(ctx, modgen.Request{
+		Go: v.host.goRun, Dir: v.host.root, GoModDir: v.host.tmp, HostModule: v.host.module,
+		Specs: specs, BaseDir: wd, BuildFlags: v.buildFlags, KeepGoing: true,
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := modgen.ApplyEdit(v.host.tmp, modgen.Edit{Plugins: set}); err != nil {
-		return nil, err
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(v.stderr, "warning: %s\n", w)
 	}
-	paths := uniquePaths(added)
-	args := append(append([]string{"-deps", "-e=false"}, v.buildFlags...), paths...)
-	if _, err := v.host.goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: v.host.root}); err != nil {
-		return nil, err
+	for _, d := range plan.Drift {
+		fmt.Fprintf(v.stderr, "drift: %v\n", d)
 	}
 	reports, err := verify.Plugins(ctx, verify.Config{
 		Dir:           v.host.root,
 		Env:           v.host.goRun.Environ(),
 		BuildFlags:    v.buildFlags,
 		RegisterFuncs: v.registerFuncs,
-	}, paths)
-	results := map[string]result{}
-	for i := range reports {
-		results[reports[i].Path] = result{report: &reports[i]}
+	}, uniquePaths(plan.Added))
+	refusals, err := byPlugin(err)
+	if err != nil {
+		return err // not a refusal: the go command failed
 	}
+	for _, e := range plan.Refused {
+		fmt.Fprintln(v.stderr, e)
+	}
+	refused := len(plan.Refused)
+	for _, a := range plan.Added {
+		if e, ok := refusals[a.Path]; ok {
+			fmt.Fprintln(v.stderr, e)
+			refused++
+			continue
+		}
+		r := reportOf(reports, a.Path)
+		if r == nil {
+			return fmt.Errorf("verify reported nothing about plugin %s", a.Path)
+		}
+		fmt.Fprintln(v.stdout, okLine(a, r))
+	}
+	if refused > 0 {
+		return fmt.Errorf("%s refused", count(refused, len(specs), "plugin"))
+	}
+	return nil
+}
+
+// byPlugin indexes the refusals verify.Plugins returned by plugin; any
+// other error is returned as it is.
+func byPlugin(err error) (map[string]*verify.PluginError, error) {
+	out := map[string]*verify.PluginError{}
 	for _, e := range flatten(err) {
 		var pe *verify.PluginError
 		if !errors.As(e, &pe) {
-			return nil, err // not a refusal: the go command failed
+			return nil, err
 		}
-		results[pe.Plugin] = result{err: pe}
+		out[pe.Plugin] = pe
 	}
-	for _, p := range paths {
-		if _, ok := results[p]; !ok {
-			return nil, fmt.Errorf("verify reported nothing about plugin %s", p)
+	return out, nil
+}
+
+func reportOf(reports []verify.Report, path string) *verify.Report {
+	for i := range reports {
+		if reports[i].Path == path {
+			return &reports[i]
 		}
 	}
-	return results, nil
+	return nil
 }
 
 func uniquePaths(rs []modgen.Resolved) []string {
@@ -416,17 +367,16 @@ func flatten(err error) []error {
 // code and its registration calls, e.g.
 //
 //	ok example.com/aplugin@v1.2.0: init at aplugin.go:12; registers with example.com/host/registry.Register at aplugin.go:14
-func okLine(o outcome) string {
-	name := o.resolved.Path
+func okLine(a modgen.Resolved, r *verify.Report) string {
+	name := a.Path
 	switch {
-	case o.resolved.Dir != "":
-		name += " (directory " + o.spec.Path + ")"
-	case o.resolved.Version != "":
-		name += "@" + o.resolved.Version
+	case a.Dir != "":
+		name += " (directory " + a.Spec.Path + ")"
+	case a.Version != "":
+		name += "@" + a.Version
 	default:
 		name += " (host module)"
 	}
-	r := o.report
 	var parts []string
 	if len(r.Inits) > 0 {
 		parts = append(parts, "init at "+positions(r.Inits))

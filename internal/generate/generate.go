@@ -102,7 +102,7 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	}
 	defer removeAll(tmp)
 
-	rep := &Report{Manifest: m, Dir: g.dir, Files: map[string]int{}}
+	rep := &Report{Dir: g.dir, Files: map[string]int{}}
 	srcEntries, err := g.sourceEntries(ctx, modRoot, tmp)
 	if err != nil {
 		return nil, err
@@ -111,21 +111,24 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	if rep.Cached, err = g.writeToolchain(m); err != nil {
+	helperEntries, err := g.buildHelper(ctx, tmp)
+	if err != nil {
 		return nil, err
 	}
-	for _, p := range []struct {
-		name    string
-		entries []bundle.Entry
-	}{{bundle.SourceFile, srcEntries}, {bundle.ModulesFile, modEntries}} {
-		part, err := writeArchiveFile(filepath.Join(g.dir, p.name), p.entries, bundle.LevelDefault)
-		if err != nil {
-			return nil, err
-		}
-		m.Parts[p.name] = part
-		rep.Files[p.name] = len(p.entries)
+	tcPath, tcPart, cached, err := g.toolchainArchive(fileExists(filepath.Join(g.dir, "default.pgo")))
+	if err != nil {
+		return nil, err
 	}
-	if err := WriteBundle(g.dir, m); err != nil {
+	rep.Cached = cached
+	rep.Files[bundle.SourceFile] = len(srcEntries)
+	rep.Files[bundle.ModulesFile] = len(modEntries)
+	rep.Manifest, err = bundle.Write(g.dir, *m, map[string]bundle.Source{
+		bundle.ToolchainFile: bundle.Copy(func() (io.ReadCloser, error) { return os.Open(tcPath) }, tcPart),
+		bundle.HelperFile:    bundle.Archive(helperEntries, bundle.LevelBest),
+		bundle.SourceFile:    bundle.Archive(srcEntries, bundle.LevelDefault),
+		bundle.ModulesFile:   bundle.Archive(modEntries, bundle.LevelDefault),
+	})
+	if err != nil {
 		return nil, err
 	}
 	printReport(out, rep)
@@ -175,32 +178,26 @@ func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, err
 	return m, modRoot, nil
 }
 
-// writeToolchain puts the toolchain archive beside the host, from the
-// cache when it holds one; it reports whether it did.
-func (g *generator) writeToolchain(m *bundle.Manifest) (cached bool, err error) {
-	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
-	path, part, cached, err := g.toolchainArchive(pgo)
+// buildHelper builds the helper (the go-selfcompile command) for the
+// host's platform, in the host's module so that it is the version of
+// go-selfcompile the host links, and lists it for the helper part.
+// CGO_ENABLED=0: it must run wherever the host runs.
+func (g *generator) buildHelper(ctx context.Context, tmp string) ([]bundle.Entry, error) {
+	name := bundle.HelperName
+	if g.env.GOOS == "windows" {
+		name += ".exe"
+	}
+	out := filepath.Join(tmp, "helper", name)
+	_, err := g.run.Run(ctx, gocmd.Invocation{
+		Verb:       "build",
+		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", out, bundle.HelperPackage},
+		Env:        []string{"CGO_ENABLED=0"},
+		WorkingDir: g.dir,
+	})
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("building the rebuild helper %s for %s/%s: %w", bundle.HelperPackage, g.env.GOOS, g.env.GOARCH, err)
 	}
-	if err := copyFileAtomic(path, filepath.Join(g.dir, bundle.ToolchainFile)); err != nil {
-		return false, err
-	}
-	m.Parts[bundle.ToolchainFile] = part
-	return cached, nil
-}
-
-// WriteBundle writes the manifest and stub into dir, whose archives are
-// already in place.
-func WriteBundle(dir string, m *bundle.Manifest) error {
-	data, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := bundle.WriteFileAtomic(filepath.Join(dir, bundle.ManifestFile), data, 0o644); err != nil {
-		return err
-	}
-	return bundle.WriteStub(dir)
+	return []bundle.Entry{{Name: name, Src: out}}, nil
 }
 
 func printReport(out io.Writer, rep *Report) {

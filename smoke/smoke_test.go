@@ -1,4 +1,4 @@
-package verify
+package smoke
 
 import (
 	"context"
@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // smokePrograms are tiny binaries that speak the smoke protocol directly,
@@ -223,62 +227,62 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// smokeCase is one run of Smoke and what it must return.
+// smokeCase is one run of Check and what it must return.
 type smokeCase struct {
 	name    string
 	program string
-	cfg     SmokeConfig
-	msg     []string // substrings of the *SmokeError's message; none means success
-	output  []string // substrings of SmokeError.Output
+	cfg     Config
+	msg     []string // substrings of the *Error's message; none means success
+	output  []string // substrings of Error.Output
 	args    bool     // the failure is in the run with cfg.Args
 }
 
-var aplugin = []SmokePlugin{{Path: "example.com/aplugin", Version: "v1.2.0"}}
+var aplugin = []bundle.Plugin{{Path: "example.com/aplugin", Version: "v1.2.0"}}
 
 var smokeCases = []smokeCase{{
 	name:    "good",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0", SmokeEnv + "=stale"}, Want: aplugin},
+	cfg:     Config{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0", Env + "=stale"}, Want: aplugin},
 }, {
 	name:    "args",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--version"}},
+	cfg:     Config{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--version"}},
 }, {
 	name:    "bad-args",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--bogus"}},
+	cfg:     Config{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.2.0"}, Want: aplugin, Args: []string{"--bogus"}},
 	msg:     []string{`the new binary failed when run with ["--bogus"]: it exited with exit status 2; the host's own command must succeed`},
 	output:  []string{"unknown arguments [--bogus]"},
 	args:    true,
 }, {
 	name:    "missing-plugin",
 	program: "good",
-	cfg:     SmokeConfig{Want: aplugin},
+	cfg:     Config{Want: aplugin},
 	msg:     []string{"plugin example.com/aplugin is not linked into it"},
 	output:  []string{"aplugin activated."},
 }, {
 	name:    "wrong-version",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.1.0"}, Want: aplugin},
+	cfg:     Config{Env: []string{"SMOKE_PLUGINS=example.com/aplugin@v1.1.0"}, Want: aplugin},
 	msg:     []string{"plugin example.com/aplugin is at v1.1.0, want v1.2.0"},
 }, {
 	name:    "registered",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=old,new"}, Before: []string{"old"}, Added: []string{"example.com/new"}},
+	cfg:     Config{Env: []string{"SMOKE_REGISTERED=old,new"}, Before: []string{"old"}, Added: []string{"example.com/new"}},
 }, {
 	name:    "not-registered",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=old,x"}, Before: []string{"old", "x"}, Added: []string{"example.com/new"}},
+	cfg:     Config{Env: []string{"SMOKE_REGISTERED=old,x"}, Before: []string{"old", "x"}, Added: []string{"example.com/new"}},
 	msg:     []string{`the host reports 0 new registration(s) [] for 1 new plugin(s) example.com/new`},
 }, {
 	name:    "not-registered-repeat",
 	program: "good",
-	cfg:     SmokeConfig{Env: []string{"SMOKE_REGISTERED=sql,sql"}, Before: []string{"sql"}, Added: []string{"example.com/a", "example.com/b"}},
+	cfg:     Config{Env: []string{"SMOKE_REGISTERED=sql,sql"}, Before: []string{"sql"}, Added: []string{"example.com/a", "example.com/b"}},
 	msg:     []string{`the host reports 1 new registration(s) ["sql"] for 2 new plugin(s)`},
 }, {
 	name:    "no-registration-check",
 	program: "good",
-	cfg:     SmokeConfig{Added: []string{"example.com/new"}},
+	cfg:     Config{Added: []string{"example.com/new"}},
 }, {
 	name:    "panics",
 	program: "panics",
@@ -292,7 +296,7 @@ var smokeCases = []smokeCase{{
 }, {
 	name:    "hangs",
 	program: "hangs",
-	cfg:     SmokeConfig{Timeout: time.Second},
+	cfg:     Config{Timeout: time.Second},
 	msg:     []string{"it did not exit within 1s: a plugin's init may block"},
 	output:  []string{"waiting for a server"},
 }, {
@@ -303,12 +307,12 @@ var smokeCases = []smokeCase{{
 }, {
 	name:    "forks",
 	program: "forks",
-	cfg:     SmokeConfig{Env: []string{"PATH=" + os.Getenv("PATH")}},
+	cfg:     Config{Env: []string{"PATH=" + os.Getenv("PATH")}},
 	msg:     []string{"it exited, but a process it started kept its output open"},
 	output:  []string{"started "},
 }}
 
-// TestSmoke runs the smoke programs through Smoke. Each must end
+// TestSmoke runs the smoke programs through Check. Each must end
 // promptly (a forked child holding stdout for 60 s must not hold Smoke)
 // with the expected message and output tail.
 func TestSmoke(t *testing.T) {
@@ -321,7 +325,7 @@ func TestSmoke(t *testing.T) {
 				}
 			}
 			bin := smokeBinary(t, c.program)
-			rep, err := Smoke(context.Background(), bin, c.cfg)
+			rep, err := Check(context.Background(), bin, c.cfg)
 			if len(c.msg) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -338,9 +342,9 @@ func TestSmoke(t *testing.T) {
 
 func checkSmokeError(t *testing.T, c smokeCase, bin string, err error) {
 	t.Helper()
-	var se *SmokeError
+	var se *Error
 	if !errors.As(err, &se) {
-		t.Fatalf("err = %v, want a *SmokeError", err)
+		t.Fatalf("err = %v, want a *Error", err)
 	}
 	t.Log(err)
 	if se.Binary != bin || (se.Args != nil) != c.args {
@@ -370,8 +374,8 @@ func TestSmokeContext(t *testing.T) {
 	bin := smokeBinary(t, "hangs")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := Smoke(ctx, bin, SmokeConfig{})
-	var se *SmokeError
+	_, err := Check(ctx, bin, Config{})
+	var se *Error
 	if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &se) {
 		t.Fatalf("err = %v, want the context's error", err)
 	}
@@ -379,9 +383,29 @@ func TestSmokeContext(t *testing.T) {
 
 // TestSmokeNotFound checks a binary that cannot start.
 func TestSmokeNotFound(t *testing.T) {
-	_, err := Smoke(context.Background(), filepath.Join(t.TempDir(), "missing"), SmokeConfig{})
-	var se *SmokeError
+	_, err := Check(context.Background(), filepath.Join(t.TempDir(), "missing"), Config{})
+	var se *Error
 	if !errors.As(err, &se) || !strings.Contains(se.Msg, "it could not be run") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// testEnv is the environment of a hermetic build of a temp module with
+// the go command on PATH.
+func testEnv(extra ...string) []string {
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	return append(env, extra...)
+}
+
+func writeFiles(dir, archive string) error {
+	for _, f := range txtar.Parse([]byte(archive)).Files {
+		path := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

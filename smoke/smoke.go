@@ -1,4 +1,20 @@
-package verify
+// Package smoke owns both ends of the smoke protocol, the last check
+// before a rebuilt binary replaces anything.
+//
+// The binary's end: a binary started with the environment variable [Env]
+// set to a nonce writes one [Report] as a JSON line of its own to stdout
+// and exits 0, after every package's init has run and before main. The
+// generated stub in the host's main package does it, being initialised
+// last: it calls [Requested] and [Write] (through the root package's
+// RegisterBundle) and exits.
+//
+// The rebuild's end: [Check] starts the new binary in smoke mode, finds
+// the line carrying the nonce among whatever plugins print, and refuses,
+// with an [*Error] quoting the tail of the output, a binary that panics,
+// exits, hangs, prints no report, leaves a process holding its output,
+// lacks a requested plugin, or (when asked) fails to run with the host's
+// own arguments or shows no new registration.
+package smoke
 
 import (
 	"context"
@@ -11,49 +27,48 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 )
 
-// SmokeEnv is the environment variable that puts a binary in smoke mode.
-const SmokeEnv = "GO_SELFCOMPILE_SMOKE"
+// Env is the environment variable that puts a binary in smoke mode.
+const Env = "GO_SELFCOMPILE_SMOKE"
 
-// DefaultSmokeTimeout bounds each run of the binary when
-// SmokeConfig.Timeout is zero.
-const DefaultSmokeTimeout = 30 * time.Second
+// DefaultTimeout bounds each run of the binary when
+// Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
 
 // pipeGrace is how long a binary that exited may leave its output open
 // (a process it started holds it) before the pipe is closed and the
 // process group killed; see exec.Cmd.WaitDelay.
 const pipeGrace = time.Second
 
-// SmokeReport is the JSON line a binary in smoke mode writes to stdout.
-type SmokeReport struct {
-	Nonce      string        `json:"go_selfcompile_smoke"`
-	GoVersion  string        `json:"go_version,omitempty"`
-	Plugins    []SmokePlugin `json:"plugins"`
-	Registered []string      `json:"registered,omitempty"`
+// Report is the JSON line a binary in smoke mode writes to stdout.
+type Report struct {
+	Nonce     string `json:"go_selfcompile_smoke"`
+	GoVersion string `json:"go_version,omitempty"`
+	// Plugins are the plugins the binary was built with, with the
+	// versions its build information gives.
+	Plugins    []bundle.Plugin `json:"plugins"`
+	Registered []string        `json:"registered,omitempty"`
 }
 
-// SmokePlugin is one plugin as the smoke report lists it.
-type SmokePlugin struct {
-	Path    string `json:"path"`
-	Version string `json:"version,omitempty"`
-}
-
-// SmokeConfig configures Smoke. The zero value runs the binary once in
+// Config configures Check. The zero value runs the binary once in
 // smoke mode with an empty environment and checks only that it reports;
-// Smoke does not modify it.
-type SmokeConfig struct {
-	// Env is the environment of the binary; any SmokeEnv in it is
-	// dropped, and Smoke sets its own for the smoke run.
+// Check does not modify it.
+type Config struct {
+	// Env is the environment of the binary; any Env in it is
+	// dropped, and Check sets its own for the smoke run.
 	Env []string
 	// Timeout bounds each run of the binary. Zero means
-	// DefaultSmokeTimeout.
+	// DefaultTimeout.
 	Timeout time.Duration
 	// Want lists the plugins the binary must report, at these versions
 	// (an empty version is not compared).
-	Want []SmokePlugin
+	Want []bundle.Plugin
 	// Args, when set, are arguments the binary is run with once more after
-	// its smoke report passed, without SmokeEnv: the host's own command
+	// its smoke report passed, without Env: the host's own command
 	// (e.g. "--version") must then exit 0 within Timeout.
 	Args []string
 	// Before is what the old binary reports as registered (the host's
@@ -68,15 +83,15 @@ type SmokeConfig struct {
 	Added []string
 }
 
-// SmokeError is a binary that failed the smoke test.
-type SmokeError struct {
+// Error is a binary that failed the smoke test.
+type Error struct {
 	Binary string
 	Args   []string // the arguments of the failed run; nil for the smoke run
 	Msg    string
 	Output string // tail of what the binary printed, stdout and stderr together
 }
 
-func (e *SmokeError) Error() string {
+func (e *Error) Error() string {
 	msg := "smoke test of the new binary failed: " + e.Msg
 	if e.Args != nil {
 		msg = fmt.Sprintf("the new binary failed when run with %q: %s", e.Args, e.Msg)
@@ -87,22 +102,22 @@ func (e *SmokeError) Error() string {
 	return msg
 }
 
-// Smoke starts binary in smoke mode, checks its report against cfg, and
+// Check starts binary in smoke mode, checks its report against cfg, and
 // then runs it with cfg.Args when they are set. A binary that fails is
-// reported as a *SmokeError; a ctx that ends first, as ctx's error.
-func Smoke(ctx context.Context, binary string, cfg SmokeConfig) (*SmokeReport, error) {
+// reported as a *Error; a ctx that ends first, as ctx's error.
+func Check(ctx context.Context, binary string, cfg Config) (*Report, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = DefaultSmokeTimeout
+		timeout = DefaultTimeout
 	}
-	env := withoutKey(cfg.Env, SmokeEnv)
+	env := withoutKey(cfg.Env, Env)
 	nonce := newNonce()
-	out, err := run(ctx, binary, nil, append(env, SmokeEnv+"="+nonce), timeout, nonce)
+	out, err := run(ctx, binary, nil, append(env, Env+"="+nonce), timeout, nonce)
 	if err != nil {
 		return nil, err
 	}
 	fail := func(msg string) error {
-		return &SmokeError{Binary: binary, Msg: msg, Output: out.tail()}
+		return &Error{Binary: binary, Msg: msg, Output: out.tail()}
 	}
 	rep, err := out.report()
 	if err != nil {
@@ -120,7 +135,7 @@ func Smoke(ctx context.Context, binary string, cfg SmokeConfig) (*SmokeReport, e
 }
 
 // checkReport compares a report with what cfg wants; "" means it passes.
-func checkReport(rep *SmokeReport, cfg SmokeConfig) string {
+func checkReport(rep *Report, cfg Config) string {
 	got := map[string]string{}
 	for _, p := range rep.Plugins {
 		got[p.Path] = p.Version
@@ -173,7 +188,7 @@ var errTimeout = errors.New("smoke timeout")
 // run runs binary with args and env, no stdin, its stdout and stderr
 // captured together, in its own process group on unix. Whatever the run
 // leaves behind is killed before run returns. A failed run is a
-// *SmokeError; a ctx that ends first, ctx's error.
+// *Error; a ctx that ends first, ctx's error.
 func run(ctx context.Context, binary string, args, env []string, timeout time.Duration, nonce string) (*capture, error) {
 	rctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
@@ -181,16 +196,16 @@ func run(ctx context.Context, binary string, args, env []string, timeout time.Du
 	cmd := exec.CommandContext(rctx, binary, args...)
 	cmd.Env = slices.Clip(env)
 	cmd.Stdout, cmd.Stderr = out, out // one pipe: writes keep their order
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return killProcessGroup(cmd) }
+	proc.Isolate(cmd)
+	cmd.Cancel = func() error { return proc.Kill(cmd) }
 	cmd.WaitDelay = pipeGrace
 	err := cmd.Run()
-	_ = killProcessGroup(cmd) // a process it started that outlived it
+	_ = proc.Kill(cmd) // a process it started that outlived it
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("running %s: %w", binary, ctx.Err())
 	}
 	if msg := runFailure(err, rctx, timeout, out, nonce != ""); msg != "" {
-		return nil, &SmokeError{Binary: binary, Args: args, Msg: msg, Output: out.tail()}
+		return nil, &Error{Binary: binary, Args: args, Msg: msg, Output: out.tail()}
 	}
 	return out, nil
 }
@@ -237,8 +252,8 @@ func newNonce() string {
 }
 
 // parseReport decodes a report line carrying nonce.
-func parseReport(line []byte, nonce string) (*SmokeReport, error) {
-	var rep SmokeReport
+func parseReport(line []byte, nonce string) (*Report, error) {
+	var rep Report
 	if err := json.Unmarshal(line, &rep); err != nil {
 		return nil, fmt.Errorf("its report line is not valid JSON (%v): a plugin may have printed on the same line", err)
 	}

@@ -1,4 +1,4 @@
-package verify
+package smoke
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// outputTail is how much of a binary's output a SmokeError quotes.
+// outputTail is how much of a binary's output an Error quotes.
 const outputTail = 2 << 10
 
 // maxLine is the longest line searched for the smoke report; a binary
@@ -16,7 +16,7 @@ const outputTail = 2 << 10
 const maxLine = 1 << 20
 
 // capture is the writer a binary's stdout and stderr go to. It keeps what
-// Smoke needs, in bounded memory: the first complete line that carries
+// Check needs, in bounded memory: the first complete line that carries
 // the nonce, the first line of a crash, and the tail of the output.
 type capture struct {
 	mu      sync.Mutex
@@ -84,7 +84,7 @@ func (c *capture) endLine() {
 
 // report returns the smoke report the binary printed. A last line
 // without a newline counts.
-func (c *capture) report() (*SmokeReport, error) {
+func (c *capture) report() (*Report, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.line) > 0 {

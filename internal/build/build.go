@@ -1,0 +1,172 @@
+// Package build owns the host's tree during a rebuild: the source stage
+// unpacks the bundled host source and dependency modules ([Unpack]), and
+// the build stage links the new plugin set into the host's main package,
+// writes the bundle the new binary carries and runs go build ([Run]).
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/modgen"
+)
+
+// LocalStoreDir is the directory, inside the module cache a bundle
+// carries, that holds copies of local-directory plugins (see
+// modgen.Request.LocalStore). The name has no dot, so it cannot be the
+// first element of a module path.
+const LocalStoreDir = "selfcompile-local"
+
+// Tree is the host's unpacked source and module cache.
+type Tree struct {
+	// Root holds the source part: the host module under "module", local
+	// replace directories under "replace".
+	Root string
+	// Module is the host module's root directory.
+	Module string
+	// MainDir is the host's main package directory.
+	MainDir string
+	// ModCache is the GOMODCACHE of the rebuild.
+	ModCache string
+	// GoMod is the host's go.mod as bundled, before any plugin: the new
+	// bundle carries it again, so plugins are applied anew at every
+	// rebuild and a removed one leaves no trace.
+	GoMod []byte
+}
+
+// LocalStore is where copies of local-directory plugins live in t.
+func (t *Tree) LocalStore() string { return filepath.Join(t.ModCache, LocalStoreDir) }
+
+// Unpack unpacks the source and modules parts of the bundle in fsys under
+// work, checking each against the manifest m.
+func Unpack(fsys fs.FS, m *bundle.Manifest, work string) (*Tree, error) {
+	t := &Tree{Root: filepath.Join(work, "src"), ModCache: filepath.Join(work, "mod")}
+	t.Module = filepath.Join(t.Root, "module")
+	t.MainDir = filepath.Join(t.Module, filepath.FromSlash(path.Clean(m.MainDir)))
+	for _, u := range []struct{ part, dir string }{
+		{bundle.SourceFile, t.Root},
+		{bundle.ModulesFile, t.ModCache},
+	} {
+		if err := ExtractPart(fsys, m, u.part, u.dir); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	t.GoMod, err = os.ReadFile(filepath.Join(t.Module, "go.mod"))
+	return t, err
+}
+
+// ExtractPart extracts the part named part of the bundle in fsys into dir,
+// checked against the manifest m.
+func ExtractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
+	f, err := fsys.Open(part)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := bundle.Extract(f, dir, m.Parts[part]); err != nil {
+		return fmt.Errorf("unpacking %s: %w", part, err)
+	}
+	return nil
+}
+
+// Input is what Run builds.
+type Input struct {
+	// Go runs the bundled go command with the build's environment.
+	Go *gocmd.Runner
+	// Tree is the unpacked host, its go.mod already holding the plugins.
+	Tree *Tree
+	// Bundle and Manifest are the running binary's bundle: the parts that
+	// do not change (toolchain, helper) are copied from it.
+	Bundle   fs.FS
+	Manifest *bundle.Manifest
+	// Plugins is the new plugin set; Graph the module graph with it (nil
+	// when go.mod did not change), which decides what modules the new
+	// bundle keeps.
+	Plugins []bundle.Plugin
+	Graph   *modgen.Graph
+	// Flags are the original build's flags.
+	Flags []string
+	// Output is the file to write the binary to; its directory must exist.
+	Output string
+}
+
+// Output is what Run built.
+type Output struct {
+	// Binary is the new binary, Input.Output.
+	Binary string
+	// Manifest is the manifest of the bundle it carries.
+	Manifest *bundle.Manifest
+	// BundleDir holds the new bundle's files, in the unpacked main package.
+	BundleDir string
+}
+
+// Run links in.Plugins into the main package by blank imports, writes the
+// new bundle beside them and builds the binary.
+func Run(ctx context.Context, in Input) (*Output, error) {
+	t := in.Tree
+	paths := make([]string, len(in.Plugins))
+	for i, p := range in.Plugins {
+		paths[i] = p.Path
+	}
+	if err := bundle.WriteFileAtomic(filepath.Join(t.MainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644); err != nil {
+		return nil, err
+	}
+	mainPkg := "."
+	if rel, err := filepath.Rel(t.Module, t.MainDir); err == nil && rel != "." {
+		mainPkg = "./" + filepath.ToSlash(rel)
+	}
+	// Load every package once so that the module cache holds all that the
+	// build needs before the modules part is written.
+	listArgs := append(append([]string{"-deps"}, in.Flags...), mainPkg)
+	if _, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: listArgs, WorkingDir: t.Module}); err != nil {
+		return nil, err
+	}
+	m, err := writeBundle(in)
+	if err != nil {
+		return nil, fmt.Errorf("writing the new bundle: %w", err)
+	}
+	buildArgs := append(append([]string{}, in.Flags...), "-o", in.Output, mainPkg)
+	if _, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "build", Args: buildArgs, WorkingDir: t.Module}); err != nil {
+		return nil, err
+	}
+	return &Output{Binary: in.Output, Manifest: m, BundleDir: t.MainDir}, nil
+}
+
+// writeBundle writes the new binary's bundle into the main package: the
+// same toolchain and helper, the source with the host's own go.mod and the
+// new go.sum, the modules the new build uses, and the new plugin set.
+func writeBundle(in Input) (*bundle.Manifest, error) {
+	src, err := sourceEntries(in.Tree)
+	if err != nil {
+		return nil, err
+	}
+	mods, err := bundle.ModuleEntries(in.Tree.ModCache)
+	if err != nil {
+		return nil, err
+	}
+	if mods, err = pruneModules(mods, in.Graph, in.Plugins); err != nil {
+		return nil, err
+	}
+	keep := func(name string) bundle.Source {
+		return bundle.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
+	}
+	m := *in.Manifest
+	m.Plugins = in.Plugins
+	return bundle.Write(in.Tree.MainDir, m, map[string]bundle.Source{
+		bundle.ToolchainFile: keep(bundle.ToolchainFile),
+		bundle.HelperFile:    keep(bundle.HelperFile),
+		bundle.SourceFile:    bundle.Archive(src, bundle.LevelDefault),
+		bundle.ModulesFile:   bundle.Archive(mods, bundle.LevelDefault),
+	})
+}
