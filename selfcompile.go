@@ -122,7 +122,8 @@ type Result struct {
 	Plugins []Plugin
 	// Added lists the plugins the specs resolved to.
 	Added []Plugin
-	// Binary is the path the new binary was written to.
+	// Binary is the path the new binary was written to; empty when the
+	// request was nothing to do (a warning says so).
 	Binary string
 	// Backup is where the previous binary was kept, if anywhere.
 	Backup string

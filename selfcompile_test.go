@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
 // The test binary carries no bundle: Run must say so, at prepare.
@@ -20,6 +21,40 @@ func TestRunWithoutBundle(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "go generate") {
 		t.Errorf("error does not say what to do: %v", err)
+	}
+}
+
+// A failed Run still returns what it learned: here, the stage that ran.
+func TestRunReturnsResultOnFailure(t *testing.T) {
+	res, err := New(Options{Remove: []string{"example.com/x"}}).Run(context.Background())
+	if err == nil {
+		t.Fatal("Run without a bundle succeeded")
+	}
+	if res == nil || len(res.Stages) != 1 || res.Stages[0].Stage != "prepare" {
+		t.Errorf("Result %+v, want the timing of prepare", res)
+	}
+}
+
+func TestAlreadySo(t *testing.T) {
+	installed := []Plugin{{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0", Query: "v1.2.0"}}
+	spec := func(raw string) modgen.Spec {
+		s, err := modgen.ParseSpec(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if why, err := alreadySo([]modgen.Spec{spec("example.com/a@v1.2.0")}, nil, installed); err != nil || !strings.Contains(why, "nothing to do: example.com/a@v1.2.0 already installed") {
+		t.Errorf("same version: %q, %v", why, err)
+	}
+	for _, raw := range []string{"example.com/a@v1.3.0", "example.com/a@>=1.2", "example.com/b@v1.2.0"} {
+		if why, err := alreadySo([]modgen.Spec{spec(raw)}, nil, installed); err != nil || why != "" {
+			t.Errorf("%s: %q, %v; want work to do", raw, why, err)
+		}
+	}
+	var nie *modgen.NotInstalledError
+	if _, err := alreadySo(nil, []string{"example.com/b"}, installed); !errors.As(err, &nie) {
+		t.Errorf("removing what is not installed: %v, want a *modgen.NotInstalledError", err)
 	}
 }
 

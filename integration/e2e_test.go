@@ -185,8 +185,20 @@ func TestVersionsMoveAndGo(t *testing.T) {
 	mustNotContain(t, out, "aplugin")
 	mustNotContain(t, run(t, true, "", env(), "go", "version", "-m", bin), "example.com/aplugin")
 
+	// Refused from the installed set alone, before anything is unpacked.
 	out = run(t, false, dir, env(), bin, "--remove", "example.com/aplugin")
-	mustContain(t, out, "modgen:", "cannot remove example.com/aplugin")
+	mustContain(t, out, "prepare: cannot remove example.com/aplugin")
+	mustNotContain(t, out, "toolchain", "source")
+
+	// Asking for what is installed is nothing to do, at once.
+	run(t, true, dir, env(), bin, "--plugin", "example.com/aplugin@v1.0.0")
+	before := snapshot(t, dir)
+	out = run(t, true, dir, env(), bin, "--plugin", "example.com/aplugin@v1.0.0")
+	mustContain(t, out, "nothing to do: example.com/aplugin@v1.0.0 already installed")
+	mustNotContain(t, out, "toolchain", "source")
+	if after := snapshot(t, dir); !maps2equal(before, after) {
+		t.Error("a rebuild with nothing to do changed the binary's directory")
+	}
 }
 
 // TestLocalDirectoryPlugin installs a plugin from a directory, deletes the

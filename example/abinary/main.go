@@ -82,5 +82,7 @@ func main() {
 	for _, p := range res.Added {
 		fmt.Fprintf(os.Stderr, "abinary: installed %s\n", strings.TrimSpace(p.Path+" "+p.Version))
 	}
-	fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)
+	if res.Binary != "" { // empty when there was nothing to do
+		fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)
+	}
 }

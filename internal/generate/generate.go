@@ -403,18 +403,6 @@ func writeArchiveFile(name string, entries []bundle.Entry, level bundle.Level) (
 	return part, err
 }
 
-func copyFileAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return bundle.CreateAtomic(dst, 0o644, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
-}
-
 func defaultCacheDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
