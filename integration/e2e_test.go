@@ -298,6 +298,7 @@ func TestSeparateHostModule(t *testing.T) {
 	// binary the first installed.
 	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0", "example.com/hostplugin2@v1.0.0")
 	mustContain(t, out, "selfcompile: drift: example.com/shared v1.0.0 -> v1.1.0 (pulled by example.com/hostplugin)")
+	mustNotContain(t, out, "changed during Run")
 	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.1.0 and [hostplugin v1.0.0 with shared v1.1.0 hostplugin2]")
 }
 

@@ -82,6 +82,9 @@ const stderrTail = 4 << 10
 // Verify runs verify.Plugins in the helper. Refusals come back as the
 // *verify.PluginError values (joined) that verify.Plugins returns.
 func (h Helper) Verify(ctx context.Context, cfg verify.Config, paths []string) ([]verify.Report, error) {
+	if len(paths) == 0 {
+		return nil, nil // nothing to check: no process to start
+	}
 	cfg.Env = nil
 	resp, err := h.call(ctx, Request{Version: Version, Verify: &VerifyRequest{Config: cfg, Paths: paths}})
 	if err != nil {
