@@ -1,0 +1,129 @@
+package build
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+)
+
+// TestUnpackAndRun takes a bundle through the source and build stages
+// with the go command on PATH: the host's source is unpacked, a plugin of
+// the host module is linked in, the new bundle carries the unchanged
+// parts byte for byte and the new plugin set, and the binary runs.
+func TestUnpackAndRun(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH: ", err)
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{
+		"module/go.mod":           "module example.com/host\n\ngo 1.26.0\n\nrequire github.com/selfcompile/go-selfcompile v0.0.0\n\nreplace github.com/selfcompile/go-selfcompile => " + repo + "\n",
+		"module/go.sum":           readFile(t, filepath.Join(repo, "go.sum")),
+		"module/cmd/host/main.go": "package main\n\nfunc main() { println(\"host main\") }\n",
+		"module/plug/plug.go":     "package plug\n\nfunc init() { println(\"plug init\") }\n",
+	})
+	fsys, m := testBundle(t, src)
+
+	work := t.TempDir()
+	tree, err := Unpack(fsys, m, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.MainDir != filepath.Join(work, "src", "module", "cmd", "host") || !strings.Contains(string(tree.GoMod), "module example.com/host") {
+		t.Fatalf("tree %+v", tree)
+	}
+	goRun := &gocmd.Runner{Env: []string{
+		"GOMODCACHE=" + tree.ModCache, "GOFLAGS=-mod=mod",
+		"GOPROXY=file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")),
+		"GONOSUMDB=*", "CGO_ENABLED=0",
+	}}
+	plugins := []bundle.Plugin{{Path: "example.com/host/plug", Module: "example.com/host"}}
+	out, err := Run(context.Background(), Input{
+		Go: goRun, Tree: tree, Bundle: fsys, Manifest: m, Plugins: plugins,
+		Flags: []string{"-buildvcs=false"}, Output: filepath.Join(work, "host"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{bundle.ToolchainFile, bundle.HelperFile} {
+		if out.Manifest.Parts[name] != m.Parts[name] {
+			t.Errorf("%s changed: %v, was %v", name, out.Manifest.Parts[name], m.Parts[name])
+		}
+	}
+	if len(out.Manifest.Plugins) != 1 || out.Manifest.Plugins[0].Path != "example.com/host/plug" {
+		t.Errorf("new manifest plugins %+v", out.Manifest.Plugins)
+	}
+	got, err := exec.Command(out.Binary).CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "plug init") || !strings.Contains(string(got), "host main") {
+		t.Errorf("the new binary printed %q (%v), want the plugin's init and main", got, err)
+	}
+}
+
+// testBundle writes a bundle of the source tree src (dummy toolchain and
+// helper parts) and returns it as a file system with its manifest.
+func testBundle(t *testing.T, src string) (fs.FS, *bundle.Manifest) {
+	t.Helper()
+	var entries []bundle.Entry
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		entries = append(entries, bundle.Entry{Name: filepath.ToSlash(rel), Src: p})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dummy := filepath.Join(t.TempDir(), "dummy")
+	if err := os.WriteFile(dummy, []byte("not a real tool"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := bundle.Write(dir, bundle.Manifest{Module: "example.com/host", MainPackage: "example.com/host/cmd/host", MainDir: "cmd/host"}, map[string]bundle.Source{
+		bundle.ToolchainFile: bundle.Archive([]bundle.Entry{{Name: "go/VERSION", Src: dummy}}, bundle.LevelFast),
+		bundle.HelperFile:    bundle.Archive([]bundle.Entry{{Name: "go-selfcompile", Src: dummy}}, bundle.LevelFast),
+		bundle.SourceFile:    bundle.Archive(entries, bundle.LevelFast),
+		bundle.ModulesFile:   bundle.Archive(nil, bundle.LevelFast),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os.DirFS(dir), m
+}
+
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
