@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 )
 
@@ -86,4 +87,20 @@ func copyChecked(w io.Writer, open func() (io.ReadCloser, error), want Part) (Pa
 		return Part{}, fmt.Errorf("%w: the archive to copy has sha256 %s (%d bytes), want %s (%d bytes)", ErrChecksum, got.SHA256, got.Size, want.SHA256, want.Size)
 	}
 	return got, nil
+}
+
+// FilePart returns the checksum and size of the file name, as a manifest
+// records a part.
+func FilePart(name string) (Part, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return Part{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return Part{}, err
+	}
+	return Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
 }

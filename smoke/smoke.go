@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/proc"
 )
 
@@ -110,7 +111,7 @@ func Check(ctx context.Context, binary string, cfg Config) (*Report, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	env := withoutKey(cfg.Env, Env)
+	env := gocmd.Without(cfg.Env, Env)
 	nonce := newNonce()
 	out, err := run(ctx, binary, nil, append(env, Env+"="+nonce), timeout, nonce)
 	if err != nil {
@@ -232,17 +233,6 @@ func runFailure(err error, rctx context.Context, timeout time.Duration, out *cap
 		return fmt.Sprintf("it could not be run: %v", err)
 	}
 	return ""
-}
-
-// withoutKey returns env without any key= entry, in a new slice.
-func withoutKey(env []string, key string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func newNonce() string {

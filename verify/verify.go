@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -180,7 +181,7 @@ func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []strin
 		Context:    ctx,
 		Mode:       mode,
 		Dir:        cfg.Dir,
-		Env:        setEnv(env, "GOPACKAGESDRIVER", "off"),
+		Env:        gocmd.Set(env, "GOPACKAGESDRIVER", "off"),
 		BuildFlags: cfg.BuildFlags,
 	}
 	pkgs, err := packages.Load(pcfg, paths...)
@@ -192,17 +193,6 @@ func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []strin
 		byPath[p.PkgPath] = p
 	}
 	return byPath, nil
-}
-
-// setEnv returns env without any key= entry, then key=val.
-func setEnv(env []string, key, val string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, key+"="+val)
 }
 
 // rel shortens a position's file name to its last two elements, which is

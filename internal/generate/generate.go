@@ -47,6 +47,9 @@ type Report struct {
 	Dir      string
 	Files    map[string]int // part file name -> number of files archived
 	Cached   bool           // toolchain archive came from the cache
+	// Replaced names a cached toolchain archive that did not match its
+	// recorded checksum and was rebuilt.
+	Replaced string
 }
 
 // goEnv is the subset of `go env` the generator uses.
@@ -115,11 +118,12 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	tcPath, tcPart, cached, err := g.toolchainArchive(fileExists(filepath.Join(g.dir, "default.pgo")))
+	tc, err := g.toolchainArchive(fileExists(filepath.Join(g.dir, "default.pgo")))
 	if err != nil {
 		return nil, err
 	}
-	rep.Cached = cached
+	tcPath, tcPart := tc.path, tc.part
+	rep.Cached, rep.Replaced = tc.cached, tc.replaced
 	rep.Files[bundle.SourceFile] = len(srcEntries)
 	rep.Files[bundle.ModulesFile] = len(modEntries)
 	rep.Manifest, err = bundle.Write(g.dir, *m, map[string]bundle.Source{
@@ -202,6 +206,9 @@ func (g *generator) buildHelper(ctx context.Context, tmp string) ([]bundle.Entry
 
 func printReport(out io.Writer, rep *Report) {
 	m := rep.Manifest
+	if rep.Replaced != "" {
+		fmt.Fprintf(out, "go-selfcompile: the cached toolchain archive %s did not match its checksum: rebuilt it\n", rep.Replaced)
+	}
 	fmt.Fprintf(out, "go-selfcompile: bundled %s (%s, %s/%s) in %s\n", m.MainPackage, m.GoVersion, m.GOOS, m.GOARCH, rep.Dir)
 	var total int64
 	for _, name := range bundle.Parts {
@@ -358,40 +365,51 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]b
 	return bundle.ModuleEntries(modcache)
 }
 
+// cachedArchive is a toolchain archive in the generator's cache.
+type cachedArchive struct {
+	path     string
+	part     bundle.Part
+	cached   bool   // reused from the cache
+	replaced string // a cache entry that failed verification, rebuilt
+}
+
 // toolchainArchive returns the trimmed toolchain archive for the running
-// go, building it into the cache on first use.
-func (g *generator) toolchainArchive(pgo bool) (string, bundle.Part, bool, error) {
+// go, building it into the cache on first use. A cached archive is reused
+// only when its content still has the checksum recorded beside it: a
+// corrupt entry would otherwise ship in every bundle made from it.
+func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
 	key := fmt.Sprintf("%s-%s-%s-l%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, g.opts.Level)
 	if pgo {
 		key += "-pgo"
 	}
 	dir := filepath.Join(g.opts.CacheDir, "archives")
-	archive := filepath.Join(dir, "toolchain-"+key+".tar.zst")
-	sumFile := archive + ".json"
+	tc := &cachedArchive{path: filepath.Join(dir, "toolchain-"+key+".tar.zst")}
+	sumFile := tc.path + ".json"
 	if data, err := os.ReadFile(sumFile); err == nil {
-		var part bundle.Part
-		if json.Unmarshal(data, &part) == nil {
-			if fi, err := os.Stat(archive); err == nil && fi.Size() == part.Size {
-				return archive, part, true, nil
+		var want bundle.Part
+		if json.Unmarshal(data, &want) == nil {
+			if got, err := bundle.FilePart(tc.path); err == nil && got == want {
+				tc.part, tc.cached = want, true
+				return tc, nil
 			}
 		}
+		tc.replaced = tc.path
 	}
 	entries, err := toolchain.Files(g.env.GOROOT, g.env.GOOS, g.env.GOARCH, pgo)
 	if err != nil {
-		return "", bundle.Part{}, false, err
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", bundle.Part{}, false, err
+		return nil, err
 	}
-	part, err := writeArchiveFile(archive, entries, g.opts.Level)
-	if err != nil {
-		return "", bundle.Part{}, false, err
+	if tc.part, err = writeArchiveFile(tc.path, entries, g.opts.Level); err != nil {
+		return nil, err
 	}
-	data, _ := json.Marshal(part)
+	data, _ := json.Marshal(tc.part)
 	if err := bundle.WriteFileAtomic(sumFile, data, 0o644); err != nil {
-		return "", bundle.Part{}, false, err
+		return nil, err
 	}
-	return archive, part, false, nil
+	return tc, nil
 }
 
 // writeArchiveFile writes entries as an archive at name, atomically.

@@ -1,9 +1,9 @@
 // Package gocmd is the one place where go-selfcompile runs the go command.
 //
-// Every invocation goes through [Runner.Run]: it builds a clean environment
-// (the user's proxy, checksum and credential settings are kept; GOFLAGS,
-// GOROOT, GOTOOLCHAIN, GOWORK and the build-target variables are replaced by
-// the runner's own), takes ctx first, runs the command in its own process
+// Every invocation goes through [Runner.Run]: it builds a hermetic
+// environment ([Runner.Environ]: the user's proxy, checksum and credential
+// settings are kept; the build settings and the go command's own places
+// are the runner's, and the user's go env file is not read), takes ctx first, runs the command in its own process
 // group so that cancelling stops every compiler it started, and returns
 // stderr in the error.
 package gocmd
@@ -14,10 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 )
 
 // Runner runs one go binary with a fixed base environment.
@@ -25,10 +26,13 @@ import (
 type Runner struct {
 	// GoBin is the go binary to run. Empty means "go" from PATH.
 	GoBin string
+	// Base is the environment the runner starts from. Nil means the
+	// process environment.
+	Base []string
 	// Env holds KEY=VALUE settings applied on top of the cleaned process
 	// environment for every invocation, e.g. GOROOT, GOCACHE, GOPROXY.
 	Env []string
-	// InheritEnv passes the process environment through unchanged before
+	// InheritEnv passes the base environment through unchanged before
 	// Env is applied, for commands that must see the user's own go settings
 	// (the generator runs where the host is developed).
 	InheritEnv bool
@@ -89,8 +93,8 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 		cmd.Stdout = &stdout
 	}
 	cmd.Stderr = &stderr
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return interruptGroup(cmd) }
+	proc.Isolate(cmd)
+	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
 	cmd.WaitDelay = gracePeriod
 
 	line := "go " + strings.Join(args, " ")
@@ -98,7 +102,7 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 		r.Log("%s", line)
 	}
 	err := cmd.Run()
-	killGroup(cmd) // compilers the go command left behind, if any
+	_ = proc.Kill(cmd) // compilers the go command left behind, if any
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
@@ -122,63 +126,4 @@ func tail(s string) string {
 		s = "..." + s[len(s)-stderrTail:]
 	}
 	return s
-}
-
-// dropped are the variables a rebuild never inherits: the runner decides them.
-var dropped = map[string]bool{
-	"GOFLAGS": true, "GOROOT": true, "GOPATH": true, "GOTOOLCHAIN": true,
-	"GOWORK": true, "GOCACHE": true, "GOMODCACHE": true, "GO111MODULE": true,
-	"GOOS": true, "GOARCH": true, "GOEXPERIMENT": true, "CGO_ENABLED": true,
-	"GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true, "GOMIPS": true,
-	"GOMIPS64": true, "GOPPC64": true, "GORISCV64": true, "GOWASM": true,
-	"GOBIN": true, "GOENV": true, "GOPACKAGESDRIVER": true, "GOCOVERDIR": true,
-	"GODEBUG": true, "GOTELEMETRY": true, "GOTELEMETRYDIR": true,
-	"GO_SELFCOMPILE_SMOKE": true,
-}
-
-// Environ returns the environment an invocation runs with: the process
-// environment without the variables the runner owns, then r.Env, then extra.
-func (r *Runner) Environ(extra ...string) []string {
-	if r.InheritEnv {
-		return dedupEnv(append(append(os.Environ(), r.Env...), extra...))
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if dropped[k] {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "GOTOOLCHAIN=local", "GOWORK=off", "GOPACKAGESDRIVER=off", "GOTELEMETRY=off")
-	env = append(env, r.Env...)
-	env = append(env, extra...)
-	return dedupEnv(env)
-}
-
-// dedupEnv keeps the last value of every key, in first-seen order.
-func dedupEnv(env []string) []string {
-	idx := map[string]int{}
-	var out []string
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := idx[k]; ok {
-			out[i] = kv
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, kv)
-	}
-	return out
-}
-
-// Lookup returns the value of key in env, the last one winning.
-func Lookup(env []string, key string) (string, bool) {
-	val, found := "", false
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			val, found = v, true
-		}
-	}
-	return val, found
 }
