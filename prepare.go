@@ -89,8 +89,8 @@ func parseSpecs(plugins, remove []string) ([]modgen.Spec, error) {
 
 // alreadySo decides what the installed set alone decides: removing a
 // plugin that is not installed is refused, and asking only for plugins
-// already installed at the versions asked is nothing to do (it returns
-// why). Both are known before anything is unpacked.
+// already installed at the versions asked, or with no version at all, is
+// nothing to do (it returns why). Both are known before anything is unpacked.
 func alreadySo(specs []modgen.Spec, remove []string, installed []Plugin) (string, error) {
 	if _, err := modgen.NewSet(installed, nil, remove); err != nil {
 		return "", err
@@ -101,10 +101,15 @@ func alreadySo(specs []modgen.Spec, remove []string, installed []Plugin) (string
 	var have []string
 	for _, s := range specs {
 		i := indexPlugin(installed, s.Path)
-		if s.Kind != modgen.Exact || i < 0 || installed[i].Version != s.Query || installed[i].Dir != "" {
+		if i < 0 || installed[i].Dir != "" {
 			return "", nil
 		}
-		have = append(have, s.Path+"@"+s.Query)
+		// A bare spec keeps a module of the build list where it is, and
+		// an installed plugin's module is in it.
+		if !s.Bare && (s.Kind != modgen.Exact || installed[i].Version != s.Query) {
+			return "", nil
+		}
+		have = append(have, s.Path+"@"+installed[i].Version)
 	}
 	return "nothing to do: " + strings.Join(have, ", ") + " already installed", nil
 }

@@ -47,7 +47,10 @@ func TestAlreadySo(t *testing.T) {
 	if why, err := alreadySo([]modgen.Spec{spec("example.com/a@v1.2.0")}, nil, installed); err != nil || !strings.Contains(why, "nothing to do: example.com/a@v1.2.0 already installed") {
 		t.Errorf("same version: %q, %v", why, err)
 	}
-	for _, raw := range []string{"example.com/a@v1.3.0", "example.com/a@>=1.2", "example.com/b@v1.2.0"} {
+	if why, err := alreadySo([]modgen.Spec{spec("example.com/a")}, nil, installed); err != nil || !strings.Contains(why, "nothing to do: example.com/a@v1.2.0 already installed") {
+		t.Errorf("installed plugin named without a version: %q, %v", why, err)
+	}
+	for _, raw := range []string{"example.com/a@v1.3.0", "example.com/a@latest", "example.com/a@>=1.2", "example.com/b@v1.2.0", "example.com/b"} {
 		if why, err := alreadySo([]modgen.Spec{spec(raw)}, nil, installed); err != nil || why != "" {
 			t.Errorf("%s: %q, %v; want work to do", raw, why, err)
 		}

@@ -1,6 +1,7 @@
 package modgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -59,6 +61,7 @@ type Resolver struct {
 
 type listedModule struct {
 	Path      string
+	Main      bool
 	Version   string
 	Versions  []string
 	Retracted []string
@@ -67,10 +70,14 @@ type listedModule struct {
 }
 
 // Resolve finds the module providing s.Path and the version s asks for.
-// Like the go command, it takes the longest module path that provides
-// the package. A spec that cannot be used gives a *SpecError; a failure
-// of the go command itself (no network, a cancelled ctx) is returned
-// as it is.
+// A bare spec (no query) whose package lies in a module of the host's
+// build list resolves to that module's version, offline: naming a plugin
+// never moves the host's own dependencies unless a version is asked.
+// Otherwise it resolves as go get does: of the module paths that may
+// provide the package, the longest that does wins, and the errors of the
+// others do not matter once one is found. A spec that cannot be used
+// gives a *SpecError; a failure of the go command itself (no network, a
+// cancelled ctx) is returned as it is.
 func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 	switch {
 	case s.Kind == LocalDir:
@@ -80,7 +87,56 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 	case !strings.Contains(strings.Split(s.Path, "/")[0], "."):
 		return Resolved{}, specErr(s.Raw, ErrNoModule, "%s is a standard library package or lacks a domain name: a plugin is a package of a downloadable module, e.g. example.com/plugin", s.Path)
 	}
+	if s.Bare {
+		if rv, ok := r.fromBuildList(ctx, s); ok {
+			return rv, nil
+		}
+	}
 	return r.resolveRemote(ctx, s)
+}
+
+// fromBuildList resolves s to the module of the host's build list that
+// provides its package, at the version the host builds with. The bundle
+// carries the build list and those modules, so this needs no network. ok
+// is false when no module of the build list provides the package, or the
+// build list cannot be read; s is then resolved as any other.
+func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok bool) {
+	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-json", "all"}, WorkingDir: r.ModDir})
+	if err != nil {
+		return Resolved{}, false
+	}
+	var candidates []listedModule
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var m listedModule
+		if err := dec.Decode(&m); err != nil {
+			break
+		}
+		if m.Main || m.Version == "" || !within(s.Path, m.Path) {
+			continue
+		}
+		candidates = append(candidates, m)
+	}
+	// The longest module path that has the package provides it, as in the
+	// go command's own import resolution.
+	slices.SortFunc(candidates, func(a, b listedModule) int { return len(b.Path) - len(a.Path) })
+	for _, m := range candidates {
+		dir := m.Dir
+		if dir == "" {
+			if dir, err = r.download(ctx, m.Path, m.Version); err != nil {
+				continue
+			}
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, m.Path), "/")
+		if hasGoFiles(filepath.Join(dir, filepath.FromSlash(rel))) {
+			return Resolved{Spec: s, Path: s.Path, Module: m.Path, Version: m.Version}, true
+		}
+	}
+	return Resolved{}, false
+}
+
+// within reports whether package p lies in module path mod.
+func within(p, mod string) bool {
+	return p == mod || strings.HasPrefix(p, mod+"/")
 }
 
 func (r *Resolver) resolveHostPackage(s Spec) (Resolved, error) {
@@ -95,25 +151,45 @@ func (r *Resolver) resolveHostPackage(s Spec) (Resolved, error) {
 }
 
 // resolveRemote tries every prefix of s.Path as a module path, longest
-// first.
+// first, and takes the first that provides the package. A path the go
+// command reports as not existing is passed over, as go get does (with
+// GOPROXY=URL,direct that includes a proxy's 404 followed by direct's
+// failure to find a repository). A longer path that failed for another
+// reason does not stop a shorter one from providing the package either,
+// but the result then carries a warning naming that failure: go get would
+// have stopped there.
 func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) {
 	var telling error // the failure to explain if no prefix provides the package
+	var failed []string
+	var firstFailure error
 	for _, mod := range modulePrefixes(s.Path) {
 		rv, err := r.resolveIn(ctx, mod, s)
 		if err == nil {
+			for _, f := range failed {
+				rv.Warnings = append(rv.Warnings, fmt.Sprintf("%s: using %s@%s, but %s", s.Path, rv.Module, rv.Version, f))
+			}
 			return rv, nil
 		}
 		var se *SpecError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			return Resolved{}, err
-		}
-		if !isNotFound(err) {
+		case ctx.Err() != nil:
 			return Resolved{}, fmt.Errorf("resolving plugin %q: %w", s.Raw, err)
+		case !isNotFound(err):
+			if firstFailure == nil {
+				firstFailure = err
+			}
+			failed = append(failed, fmt.Sprintf("asking whether module %s provides it failed: %s", mod, oneLine(err)))
+			continue
 		}
 		var np *noPackageError
 		if telling == nil || errors.As(err, &np) && !errors.As(telling, &np) {
 			telling = err
 		}
+	}
+	if firstFailure != nil {
+		return Resolved{}, fmt.Errorf("resolving plugin %q: %w", s.Raw, firstFailure)
 	}
 	return Resolved{}, r.explain(ctx, s, telling)
 }

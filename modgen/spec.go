@@ -28,6 +28,10 @@ type Spec struct {
 	Path  string // package import path; for LocalDir, the directory as given
 	Query string // "latest", a version or a constraint; empty for LocalDir
 	Kind  QueryKind
+	// Bare is set when the spec named no query at all (PATH alone): a
+	// package of a module the host already requires then stays at the
+	// version the host builds with.
+	Bare bool
 
 	constraint version.Constraints
 }
@@ -70,7 +74,7 @@ func ParseSpec(raw string) (Spec, error) {
 		return Spec{}, specErr(raw, ErrMalformed, "invalid package path: %s", oneLine(err))
 	}
 	if !hasQuery || q == "latest" {
-		return Spec{Raw: raw, Path: p, Query: "latest", Kind: Latest}, nil
+		return Spec{Raw: raw, Path: p, Query: "latest", Kind: Latest, Bare: !hasQuery}, nil
 	}
 	if strings.HasPrefix(q, "v") && semver.IsValid(q) {
 		return parseExact(raw, p, q)

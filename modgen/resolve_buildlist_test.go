@@ -1,0 +1,111 @@
+package modgen
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+)
+
+// TestBareSpecKeepsTheHostsVersion: a package of a module the host already
+// requires, named without a version, stays at the host's version, with no
+// network; asking a version still moves it.
+func TestBareSpecKeepsTheHostsVersion(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	// What the bundle carries: the host's build list in the module cache.
+	if _, err := env.Go.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "example.com/shared"}, WorkingDir: env.HostDir}); err != nil {
+		t.Fatal(err)
+	}
+	offline := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY=off")}
+	r := &Resolver{Go: offline, ModDir: env.HostDir, HostModule: "example.com/host"}
+	got, err := r.Resolve(ctx, mustParse(t, "example.com/shared"))
+	if err != nil {
+		t.Fatalf("bare spec with GOPROXY=off: %v", err)
+	}
+	if got.Module != "example.com/shared" || got.Version != "v1.0.0" {
+		t.Errorf("bare spec resolved to %s@%s, want the host's example.com/shared@v1.0.0", got.Module, got.Version)
+	}
+
+	r.Go = env.Go
+	for spec, want := range map[string]string{"example.com/shared@latest": "v1.2.0", "example.com/shared@v1.0.1": "v1.0.1", "example.com/shared@~>1.0.0": "v1.0.1"} {
+		got, err := r.Resolve(ctx, mustParse(t, spec))
+		if err != nil {
+			t.Errorf("Resolve(%s): %v", spec, err)
+			continue
+		}
+		if got.Version != want {
+			t.Errorf("Resolve(%s) = %s, want %s: an asked version moves the host's dependency", spec, got.Version, want)
+		}
+	}
+}
+
+// TestLongestModuleThroughDirect is the usual GOPROXY=URL,direct on a
+// machine that reaches only its proxy: the proxy does not know the
+// package's own path, direct then fails on the network (here a refused
+// connection), and the shorter module path provides the package. go get
+// resolves it so, and so must Resolve.
+func TestLongestModuleThroughDirect(t *testing.T) {
+	env := newTestEnv(t)
+	url, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
+	goRun := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env),
+		"GOPROXY="+url+",direct", "HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=")}
+	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
+	ctx := context.Background()
+	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/sqldriver"))
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" || len(got.Warnings) > 0 {
+		t.Errorf("resolved to %s@%s %q, want example.com/drivers/v5@v5.1.0 without warnings", got.Module, got.Version, got.Warnings)
+	}
+	// The go command agrees.
+	if _, err := goRun.Run(ctx, gocmd.Invocation{Verb: "get", Args: []string{"example.com/drivers/v5/sqldriver"}, WorkingDir: env.HostDir}); err != nil {
+		t.Fatalf("go get, the reference: %v", err)
+	}
+	list, err := goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "example.com/drivers/v5"}, WorkingDir: env.HostDir})
+	if err != nil || strings.TrimSpace(string(list)) != "example.com/drivers/v5 v5.1.0" {
+		t.Errorf("go get chose %q (%v), want example.com/drivers/v5 v5.1.0", list, err)
+	}
+}
+
+// TestShorterModuleWhenALongerPathFails: the proxy fails on the package's
+// own path with a server error. go get stops there; Resolve goes on to the
+// module that provides the package and says what failed.
+func TestShorterModuleWhenALongerPathFails(t *testing.T) {
+	env := newTestEnv(t)
+	upstream, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/example.com/drivers/v5/sqldriver/") || strings.HasPrefix(req.URL.Path, "/example.com/nosuch/") {
+			http.Error(w, "upstream unreachable", http.StatusBadGateway)
+			return
+		}
+		http.Redirect(w, req, upstream+req.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(failing.Close)
+	goRun := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY="+failing.URL)}
+	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
+	ctx := context.Background()
+	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/sqldriver"))
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" {
+		t.Errorf("resolved to %s@%s, want example.com/drivers/v5@v5.1.0", got.Module, got.Version)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "module example.com/drivers/v5/sqldriver provides it failed") || !strings.Contains(got.Warnings[0], "502") {
+		t.Errorf("warnings %q, want one naming the failed longer path and its error", got.Warnings)
+	}
+
+	// When no path provides the package, the failure to ask is reported.
+	_, err = r.Resolve(ctx, mustParse(t, "example.com/nosuch/plugin"))
+	var se *SpecError
+	if err == nil || errors.As(err, &se) || !strings.Contains(err.Error(), "502") {
+		t.Errorf("error %v, want the proxy's failure, not a spec error", err)
+	}
+}
