@@ -2,36 +2,31 @@ package selfcompile
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
-	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/swap"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // job is what the prepare stage decides, once, for the rest of a run.
 type job struct {
-	specs    []modgen.Spec
 	fsys     fs.FS            // the bundle the rebuild starts from
 	manifest *bundle.Manifest // its manifest
 	target   string           // the file to replace: the real executable, or Output
 	swapping bool             // target is the running executable
 	cache    string           // toolchains and the build cache
 	work     string           // this run's work directory (0700)
-	flags    []string         // the original build's flags
-	env      []string         // the original build's environment (GOOS, CGO_ENABLED, ...)
-	host     string           // the host module's version, from its build info
+	helper   helper.Helper    // the bundled helper, unpacked into work
+	request  helper.Job       // what the helper is asked
 	// noop is set when the request asks for nothing that is not already so.
 	noop string
 }
@@ -42,85 +37,87 @@ type cleanups interface {
 }
 
 // prepare refuses what the request alone shows to be wrong, reads the
-// bundle and the build settings, resolves the target once, takes the lock
-// beside it and makes the work directory. Nothing is unpacked yet.
-func prepare(ctx context.Context, o Options, c cleanups, warn func(string, ...any)) (*job, error) {
+// bundle and the build settings, resolves the target once and makes the
+// work directory; the helper, unpacked there, checks the request. Only
+// then does it take the lock beside the target and lay out the bundle
+// for the helper. Nothing of the host is unpacked yet.
+func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
+	if len(o.Plugins) == 0 && len(o.Remove) == 0 {
+		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	}
 	j := &job{}
 	var err error
-	if j.specs, err = parseSpecs(o.Plugins, o.Remove); err != nil {
-		return nil, err
-	}
 	if j.fsys, j.manifest, err = registeredBundle(); err != nil {
 		return nil, err
-	}
-	if j.noop, err = alreadySo(j.specs, o.Remove, Installed()); err != nil || j.noop != "" {
-		return j, err
 	}
 	if err := j.resolveTarget(o.Output); err != nil {
 		return nil, err
 	}
-	if err := j.readBuildInfo(warn); err != nil {
-		return nil, err
-	}
-	if err := j.lockTarget(ctx, o.NoWait, c); err != nil {
+	if err := j.describe(o); err != nil {
 		return nil, err
 	}
 	if j.cache, err = cacheDir(o.CacheDir); err != nil {
 		return nil, err
 	}
-	return j, j.makeWorkDir(ctx, o, c)
+	if err := j.makeWorkDir(ctx, o, c); err != nil {
+		return nil, err
+	}
+	// From here on the work directory exists: j is returned with any
+	// error, for the cleanup stage to remove it.
+	if err := j.unpackHelper(); err != nil {
+		return j, err
+	}
+	if j.noop, err = j.check(ctx); err != nil || j.noop != "" {
+		return j, err
+	}
+	if err := j.lockTarget(ctx, o.NoWait, c); err != nil {
+		return j, err
+	}
+	return j, j.layOutBundle()
 }
 
-// parseSpecs refuses a malformed spec before anything else happens.
-func parseSpecs(plugins, remove []string) ([]modgen.Spec, error) {
-	var specs []modgen.Spec
-	for _, raw := range plugins {
-		s, err := modgen.ParseSpec(raw)
-		if err != nil {
-			return nil, err
+// describe fills the request the helper gets from the options and the
+// running binary's build information.
+func (j *job) describe(o Options) error {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return errors.New("the running binary has no build information: build it with module support")
+	}
+	m := j.manifest
+	for _, s := range bi.Settings {
+		if (s.Key == "GOOS" && s.Value != m.GOOS) || (s.Key == "GOARCH" && s.Value != m.GOARCH) {
+			return fmt.Errorf("the binary is built for %s=%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", s.Key, s.Value, m.GOOS, m.GOARCH)
 		}
-		specs = append(specs, s)
+		j.request.Settings = append(j.request.Settings, helper.Setting{Key: s.Key, Value: s.Value})
 	}
-	if len(specs) == 0 && len(remove) == 0 {
-		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	base := o.Dir
+	if base == "" {
+		base = "."
 	}
-	return specs, nil
+	base, err := filepath.Abs(base)
+	if err != nil {
+		return err
+	}
+	j.request = helper.Job{
+		Plugins: o.Plugins, Remove: o.Remove, Installed: Installed(),
+		HostVersion: bi.Main.Version, Settings: j.request.Settings,
+		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
+		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted,
+	}
+	return nil
 }
 
-// alreadySo decides what the installed set alone decides: removing a
-// plugin that is not installed is refused, and asking only for plugins
-// already installed at the versions asked, or with no version at all, is
-// nothing to do (it returns why). Both are known before anything is unpacked.
-func alreadySo(specs []modgen.Spec, remove []string, installed []Plugin) (string, error) {
-	if _, err := modgen.NewSet(installed, nil, remove); err != nil {
+// check asks the helper to refuse what the request alone shows to be
+// wrong; it returns why the request is nothing to do, if it is.
+func (j *job) check(ctx context.Context) (string, error) {
+	out, err := j.helper.Call(ctx, helper.Request{Check: &j.request}, nil)
+	if err != nil {
 		return "", err
 	}
-	if len(remove) > 0 {
-		return "", nil
+	if out.Err != nil {
+		return "", remote(out.Err)
 	}
-	var have []string
-	for _, s := range specs {
-		i := indexPlugin(installed, s.Path)
-		if i < 0 || installed[i].Dir != "" {
-			return "", nil
-		}
-		// A bare spec keeps a module of the build list where it is, and
-		// an installed plugin's module is in it.
-		if !s.Bare && (s.Kind != modgen.Exact || installed[i].Version != s.Query) {
-			return "", nil
-		}
-		have = append(have, s.Path+"@"+installed[i].Version)
-	}
-	return "nothing to do: " + strings.Join(have, ", ") + " already installed", nil
-}
-
-func indexPlugin(ps []Plugin, path string) int {
-	for i, p := range ps {
-		if p.Path == path {
-			return i
-		}
-	}
-	return -1
+	return out.Noop, nil
 }
 
 // resolveTarget fixes, once, the file the run replaces: Output, or the real
@@ -141,65 +138,6 @@ func (j *job) resolveTarget(output string) error {
 	}
 	j.swapping = true
 	return nil
-}
-
-// readBuildInfo takes the rebuild's flags and environment from the
-// running binary's build settings.
-func (j *job) readBuildInfo(warn func(string, ...any)) error {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return errors.New("the running binary has no build information: build it with module support")
-	}
-	j.host = bi.Main.Version
-	j.flags, j.env = buildSettings(bi.Settings)
-	goos, _ := gocmd.Lookup(j.env, "GOOS")
-	goarch, _ := gocmd.Lookup(j.env, "GOARCH")
-	m := j.manifest
-	if (goos != "" && goos != m.GOOS) || (goarch != "" && goarch != m.GOARCH) {
-		return fmt.Errorf("the binary is built for %s/%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", goos, goarch, m.GOOS, m.GOARCH)
-	}
-	j.env = cgoFallback(j.env, warn)
-	return nil
-}
-
-// buildSettings turns recorded build settings into go build flags and
-// environment. VCS stamps are not build inputs, and the unpacked source
-// has no VCS: -buildvcs=false.
-func buildSettings(settings []debug.BuildSetting) (flags, env []string) {
-	flags = []string{"-buildvcs=false"}
-	for _, s := range settings {
-		switch s.Key {
-		case "-buildmode", "-compiler", "-gcflags", "-ldflags", "-asmflags", "-tags":
-			flags = append(flags, s.Key+"="+s.Value)
-		case "-trimpath", "-race", "-msan", "-asan":
-			if s.Value == "true" {
-				flags = append(flags, s.Key)
-			}
-		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
-			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
-			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
-			env = append(env, s.Key+"="+s.Value)
-		}
-	}
-	return flags, env
-}
-
-// cgoFallback follows the go command's own default when the original build
-// had cgo on but this machine has no C compiler: build with cgo off.
-// Standard packages such as os/user (imported by archive/tar) and net link
-// runtime/cgo whenever cgo is on, yet have pure-Go versions, so a host
-// built on a developer's machine still rebuilds on one without gcc. A
-// package that really needs cgo then fails in verify or build, saying so.
-func cgoFallback(env []string, warn func(string, ...any)) []string {
-	if v, _ := gocmd.Lookup(env, "CGO_ENABLED"); v != "1" {
-		return env
-	}
-	cc, found := verify.CCompiler(append(os.Environ(), env...))
-	if found {
-		return env
-	}
-	warn("the original build had CGO_ENABLED=1 but no C compiler (%s) is on PATH: building with CGO_ENABLED=0, as the go command does by default; install a C compiler to keep cgo", cc)
-	return append(env, "CGO_ENABLED=0")
 }
 
 // lockTarget takes the lock beside the target, checks the target is still
@@ -244,8 +182,9 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	if exe, err := os.Executable(); err == nil {
 		key = exe
 	}
-	sum := sha256.Sum256([]byte(key))
-	work := filepath.Join(parent, hex.EncodeToString(sum[:8]))
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	work := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)))
 	unlock, err := swap.Lock(ctx, work, false)
 	switch {
 	case errors.Is(err, swap.ErrBusy):
@@ -278,18 +217,4 @@ func cacheDir(opt string) (string, error) {
 		return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
 	}
 	return filepath.Join(dir, "go-selfcompile"), nil
-}
-
-// goRunner is the bundled go command with the rebuild's environment: the
-// original build's settings, the caller's Options.Env, then what the
-// rebuild itself decides.
-func (j *job) goRunner(goroot, modCache string, extra []string) *gocmd.Runner {
-	env := []string{
-		"GOROOT=" + goroot,
-		"GOCACHE=" + filepath.Join(j.cache, "gocache"),
-		"GOMODCACHE=" + modCache,
-		"GOFLAGS=-mod=mod -modcacherw",
-	}
-	env = append(append(env, j.env...), extra...)
-	return &gocmd.Runner{GoBin: toolchainGo(goroot), Env: env}
 }

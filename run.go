@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 
-	"github.com/selfcompile/go-selfcompile/internal/build"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/smoke"
 	"github.com/selfcompile/go-selfcompile/swap"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // Run rebuilds the binary with the requested plugin set, checks it, and
@@ -40,71 +38,69 @@ type pipeline struct {
 	orch *orchestrator.Runner
 }
 
-// run is the pipeline. Each stage is a call into the package that owns it,
-// from values earlier stages returned; see the README's drawing.
+// run is the pipeline; see the README's drawing. The stages from
+// toolchain to build run in the helper (package internal/rebuild), which
+// reports them as they go; the host keeps what it must do itself: prepare
+// (the lock, the work directory), the smoke check of the new binary, and
+// the swap.
 func (p *pipeline) run(ctx context.Context) error {
 	o, r := p.opts, p.orch
 	j, err := orchestrator.Do(ctx, r, "prepare", func(ctx context.Context) (*job, error) {
-		return prepare(ctx, o, r, p.warn)
+		return prepare(ctx, o, r)
 	})
+	if j != nil && j.work != "" {
+		r.Defer("remove work directory", func() error { return p.removeWork(j.work) })
+	}
 	if err != nil || j.noop != "" {
 		p.nothingToDo(j)
 		return err
 	}
-	r.Defer("remove work directory", func() error { return p.removeWork(j.work) })
-	tools, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (*tools, error) {
-		return installTools(j)
-	})
-	if err != nil {
-		return err
-	}
-	p.res.GoVersion = j.manifest.GoVersion
-	tree, err := orchestrator.Do(ctx, r, "source", func(context.Context) (*build.Tree, error) {
-		return build.Unpack(j.fsys, j.manifest, j.work)
-	})
-	if err != nil {
-		return err
-	}
-	goRun := j.goRunner(tools.goroot, tree.ModCache, o.Env)
-	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
-		return modgen.MakePlan(ctx, modgen.Request{
-			Go: goRun, Dir: tree.Module, HostModule: j.manifest.Module, HostVersion: j.host,
-			Installed: j.manifest.Plugins, Specs: j.specs, Remove: o.Remove, BaseDir: o.Dir,
-			LocalStore: tree.LocalStore(), BuildFlags: j.flags,
-			RefuseRetracted: o.RefuseRetracted, Policy: o.DriftPolicy,
-		})
-	})
-	p.notePlan(plan)
-	if err != nil {
-		return err
-	}
-	p.res.Checks, err = orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
-		return tools.helper(goRun, tree.Module).Verify(ctx, verify.Config{Dir: tree.Module, BuildFlags: j.flags, RegisterFuncs: o.RegisterFuncs}, addedPaths(plan))
-	})
-	if err != nil {
-		return err
-	}
-	out, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
-		return build.Run(ctx, build.Input{
-			Go: goRun, Tree: tree, Bundle: j.fsys, Manifest: j.manifest,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: j.flags, Output: j.output(),
-		})
-	})
+	built, err := p.rebuild(ctx, j)
 	if err != nil {
 		return err
 	}
 	p.res.Smoke, err = orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
-		return smoke.Check(ctx, out.Binary, smokeConfig(o, j.manifest.Plugins, plan))
+		return smoke.Check(ctx, built.Binary, smokeConfig(o, j.manifest.Plugins, built))
 	})
 	if err != nil {
 		return err
 	}
 	backup, err := orchestrator.Do(ctx, r, "swap", func(context.Context) (string, error) {
-		return swap.Install(j.target, out.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755})
+		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755})
 	})
 	if err != nil {
 		return err
 	}
-	p.installed(j, out, backup)
+	p.installed(j, built, backup)
 	return nil
+}
+
+// rebuild has the helper run the stages toolchain, source, modgen, verify
+// and build, relaying their events, warnings and drift as they come.
+func (p *pipeline) rebuild(ctx context.Context, j *job) (*helper.Outcome, error) {
+	last := "toolchain"
+	out, err := j.helper.Call(ctx, helper.Request{Rebuild: &j.request}, func(m helper.Message) {
+		switch {
+		case m.Event != nil:
+			last = m.Event.Stage
+			p.orch.Record(localEvent(m.Event))
+		case m.Warning != "":
+			p.warn("%s", m.Warning)
+		case m.Drift != nil:
+			p.noteDrift(m.Drift)
+		}
+	})
+	if out != nil {
+		p.noteOutcome(out)
+	}
+	switch {
+	case err != nil:
+		return nil, &StageError{Stage: last, Err: err}
+	case out.Err != nil:
+		if out.Err.Stage != "" {
+			last = out.Err.Stage
+		}
+		return nil, &StageError{Stage: last, Err: remote(out.Err)}
+	}
+	return out, nil
 }

@@ -23,10 +23,8 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/smoke"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // Options configures a rebuild. The zero value of every field is a
@@ -101,17 +99,44 @@ type StageError = orchestrator.StageError
 type Plugin = bundle.Plugin
 
 // DriftPolicy says which dependency drift stops a rebuild.
-type DriftPolicy = modgen.DriftPolicy
+type DriftPolicy int
 
 // The drift policies.
 const (
-	AllowDrift        = modgen.AllowDrift        // report drift, refuse none (the default)
-	RefuseDrift       = modgen.RefuseDrift       // refuse any drift
-	RefuseBeyondPatch = modgen.RefuseBeyondPatch // refuse drift beyond the patch level
+	AllowDrift        DriftPolicy = iota // report drift, refuse none (the default)
+	RefuseDrift                          // refuse any drift
+	RefuseBeyondPatch                    // refuse drift beyond the patch level, and other major versions
 )
 
-// Drift is one change the plugins make to the host's dependencies.
-type Drift = modgen.Drift
+// Drift is one change the plugins make to the host's dependencies: a
+// module moved to another version, another major version of a module
+// added beside the host's, or a newer version of the host module itself
+// required.
+type Drift = bundle.Drift
+
+// Check is what the verify stage found in one added plugin: where its
+// init code is and which registration calls it reaches. Positions are
+// "file:line:column", the file shortened to its last two elements.
+type Check struct {
+	Path    string // import path
+	Name    string // package name
+	Module  string // module providing it
+	Version string // module version; empty for the host module or a local directory
+	// Inits are the func init declarations that have a body.
+	Inits []string
+	// VarInits are the package-level variable initialisers that call a
+	// function.
+	VarInits []string
+	// Registrations are the calls to Options.RegisterFuncs reachable from
+	// the init code, in source order.
+	Registrations []Registration
+}
+
+// Registration is one call to a registration function found in a plugin.
+type Registration struct {
+	Func string // the Options.RegisterFuncs entry it calls
+	Pos  string // where
+}
 
 // StageTiming is how long one stage ran.
 type StageTiming = orchestrator.Timing
@@ -128,7 +153,7 @@ type Result struct {
 	// Backup is where the previous binary was kept, if anywhere.
 	Backup string
 	// Checks is what verify found in each added plugin.
-	Checks []verify.Report
+	Checks []Check
 	// Smoke is the report the new binary gave under the smoke protocol.
 	Smoke *smoke.Report
 	// Stages lists each stage's duration in order.
@@ -159,6 +184,12 @@ func New(opts Options) *Compiler {
 	o.Env = append([]string(nil), opts.Env...)
 	return &Compiler{opts: o}
 }
+
+// ErrRefused matches (with errors.Is) an error of Run that refuses what
+// was asked — a malformed spec, a plugin that is not installed or does
+// not pass its checks, drift the policy refuses — as opposed to a failure
+// of the machine or the network, where trying again may help.
+var ErrRefused = errors.New("refused")
 
 // ErrNoBundle is returned when the running binary carries no bundle.
 var ErrNoBundle = errors.New("this binary carries no go-selfcompile bundle: run go generate with go-selfcompile bundle in its main package, then build it again")

@@ -2,71 +2,19 @@ package selfcompile
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/internal/build"
-	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
-	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/smoke"
-	"github.com/selfcompile/go-selfcompile/toolchain"
 )
 
-// This file holds what run.go's stages need beyond the call into the
-// package that owns them: small adapters from the job to a stage's input,
-// and from a stage's output to the Result.
-
-// tools are the toolchain and the helper a rebuild runs.
-type tools struct {
-	goroot    string // the bundled GOROOT, installed in the cache
-	helperBin string // the helper, unpacked into the work directory
-}
-
-// installTools installs the bundled toolchain into its content-addressed
-// cache and unpacks the helper for this run.
-func installTools(j *job) (*tools, error) {
-	open := func(name string) func() (io.ReadCloser, error) {
-		return func() (io.ReadCloser, error) { return j.fsys.Open(name) }
-	}
-	goroot, err := toolchain.Install(open(bundle.ToolchainFile), j.manifest.Parts[bundle.ToolchainFile], j.cache)
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(j.work, "helper")
-	if err := build.ExtractPart(j.fsys, j.manifest, bundle.HelperFile, dir); err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(dir, bundle.HelperName)
-	if j.manifest.GOOS == "windows" {
-		bin += ".exe"
-	}
-	return &tools{goroot: goroot, helperBin: bin}, nil
-}
-
-// helper is the helper process, with the bundled go first on its PATH.
-func (t *tools) helper(goRun *gocmd.Runner, dir string) helper.Helper {
-	env := goRun.Environ()
-	path, _ := gocmd.Lookup(env, "PATH")
-	bin := filepath.Dir(toolchainGo(t.goroot))
-	if path != "" {
-		bin += string(os.PathListSeparator) + path
-	}
-	return helper.Helper{Bin: t.helperBin, Env: append(env, "PATH="+bin), Dir: dir}
-}
-
-func toolchainGo(goroot string) string { return toolchain.GoBin(goroot) }
-
-// output is where the build writes the new binary: in the work directory,
-// staged beside the target only by the swap.
-func (j *job) output() string {
-	return filepath.Join(j.work, "out", filepath.Base(j.target))
-}
+// This file holds what run.go's stages need beyond the call that does the
+// work: small adapters from the job to a stage's input, and from a stage's
+// output to the Result.
 
 // backups is how many backups the swap keeps: none when writing to
 // Options.Output, a file of the caller's rather than an executable to
@@ -78,28 +26,29 @@ func (j *job) backups(n int) int {
 	return n
 }
 
-func addedPaths(plan *modgen.Plan) []string {
-	var paths []string
-	for _, a := range plan.Added {
-		paths = append(paths, a.Path)
-	}
-	return paths
-}
-
 // smokeConfig is what the new binary must report: every plugin of the new
 // set, and, when the host reports registrations, one more registration
 // for each plugin new to the binary (a re-pinned one registered before).
-func smokeConfig(o Options, installed []Plugin, plan *modgen.Plan) smoke.Config {
-	cfg := smoke.Config{Env: smokeEnv(), Timeout: o.SmokeTimeout, Want: plan.Plugins, Args: o.SmokeArgs}
+func smokeConfig(o Options, installed []Plugin, built *helper.Outcome) smoke.Config {
+	cfg := smoke.Config{Env: smokeEnv(), Timeout: o.SmokeTimeout, Want: built.Manifest.Plugins, Args: o.SmokeArgs}
 	if before, ok := registrationsNow(); ok {
 		cfg.Before = before
-		for _, a := range plan.Added {
+		for _, a := range built.Added {
 			if indexPlugin(installed, a.Path) < 0 {
 				cfg.Added = append(cfg.Added, a.Path)
 			}
 		}
 	}
 	return cfg
+}
+
+func indexPlugin(ps []Plugin, path string) int {
+	for i, p := range ps {
+		if p.Path == path {
+			return i
+		}
+	}
+	return -1
 }
 
 // smokeEnv is the clean environment the new binary starts in.
@@ -113,33 +62,38 @@ func smokeEnv() []string {
 	return env
 }
 
-// notePlan puts what modgen learned into the Result, even when it failed.
-func (p *pipeline) notePlan(plan *modgen.Plan) {
-	if plan == nil {
-		return
+// noteOutcome puts what the helper learned into the Result, also when it
+// failed.
+func (p *pipeline) noteOutcome(out *helper.Outcome) {
+	p.res.GoVersion = out.GoVersion
+	p.res.Added = out.Added
+	p.res.Drift = out.Drift
+	for _, c := range out.Checks {
+		check := Check{Path: c.Path, Name: c.Name, Module: c.Module, Version: c.Version, Inits: c.Inits, VarInits: c.VarInits}
+		for _, r := range c.Registrations {
+			check.Registrations = append(check.Registrations, Registration{Func: r.Func, Pos: r.Pos})
+		}
+		p.res.Checks = append(p.res.Checks, check)
 	}
-	for _, w := range plan.Warnings {
-		p.warn("%s", w)
-	}
-	for _, a := range plan.Added {
-		p.res.Added = append(p.res.Added, Plugin{Path: a.Path, Module: a.Module, Version: a.Version, Query: a.Spec.Query, Dir: a.Dir})
-	}
-	p.res.Drift = plan.Drift
-	for _, d := range plan.Drift {
+}
+
+// noteDrift reports drift as soon as modgen finds it.
+func (p *pipeline) noteDrift(ds []bundle.Drift) {
+	for _, d := range ds {
 		p.progress("selfcompile: drift: %v\n", d)
 	}
 }
 
 // installed records a finished swap: in the Result, and for a later Run
 // in this process, which must start from the binary now in place.
-func (p *pipeline) installed(j *job, out *build.Output, backup string) {
+func (p *pipeline) installed(j *job, built *helper.Outcome, backup string) {
 	p.res.Binary, p.res.Backup = j.target, backup
-	p.res.Plugins = out.Manifest.Plugins
+	p.res.Plugins = built.Manifest.Plugins
 	if !j.swapping {
 		return
 	}
 	installedExe(j.target)
-	if err := installedBundle(out.BundleDir, out.Manifest); err != nil {
+	if err := installedBundle(built.BundleDir, built.Manifest); err != nil {
 		p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
 }
@@ -185,3 +139,31 @@ func (p *pipeline) onEvent(e Event) {
 		p.progress("selfcompile: %-9s FAILED after %v\n", e.Stage, e.Duration.Round(time.Millisecond))
 	}
 }
+
+// localEvent turns a stage event of the helper into one of this process.
+func localEvent(e *helper.Event) Event {
+	ev := Event{Stage: e.Stage, Duration: e.Duration}
+	switch e.Kind {
+	case "start":
+		ev.Kind = orchestrator.StageStart
+	case "done":
+		ev.Kind = orchestrator.StageDone
+	default:
+		ev.Kind = orchestrator.StageFailed
+		ev.Err = remote(&helper.Error{Stage: e.Stage, Msg: e.Err})
+	}
+	return ev
+}
+
+// remoteError is a failure reported by the helper.
+type remoteError struct {
+	msg     string
+	refused bool
+}
+
+func (e *remoteError) Error() string { return e.msg }
+
+// Is makes a refusal match ErrRefused.
+func (e *remoteError) Is(target error) bool { return e.refused && target == ErrRefused }
+
+func remote(e *helper.Error) error { return &remoteError{msg: e.Msg, refused: e.Refused} }

@@ -10,6 +10,13 @@ import (
 	"strings"
 )
 
+// Entry is one file to archive: Name is its slash-separated name in the
+// archive, Src the file on disk.
+type Entry struct {
+	Name string
+	Src  string
+}
+
 // stub is the generated file that embeds the bundle into package main and
 // registers it with the library. Its init runs after every imported
 // package's init, which is what the smoke protocol relies on.

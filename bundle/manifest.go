@@ -1,5 +1,5 @@
 // Package bundle owns the format of what a host binary carries to rebuild
-// itself: a manifest and four zstd-compressed tar archives, embedded by the
+// itself: a manifest and four compressed parts, embedded by the
 // generated selfcompile_bundle.go file, and the one writer of a bundle
 // ([Write]), used by the generator and by every rebuild.
 //
@@ -8,7 +8,7 @@
 //   - toolchain: a trimmed GOROOT (see package toolchain for the file set);
 //   - helper: the go-selfcompile command built for the host's platform
 //     ([HelperPackage]), which runs what only a rebuild needs outside the
-//     host's process (see internal/helper);
+//     host's process (see internal/helper), as one gzip stream;
 //   - source: the host module under "module/" and every local replace
 //     directory under "replace/N/", with the archived go.mod rewritten to
 //     point at those copies, so the tree builds wherever it is unpacked;
@@ -36,7 +36,7 @@ const (
 	PluginsFile   = "selfcompile_bundle_plugins.go"
 	ManifestFile  = "selfcompile_bundle_manifest.json"
 	ToolchainFile = "selfcompile_bundle_toolchain.tar.zst"
-	HelperFile    = "selfcompile_bundle_helper.tar.zst"
+	HelperFile    = "selfcompile_bundle_helper.gz"
 	SourceFile    = "selfcompile_bundle_source.tar.zst"
 	ModulesFile   = "selfcompile_bundle_modules.tar.zst"
 )
@@ -52,8 +52,9 @@ const (
 )
 
 // FormatVersion is the manifest format this package reads and writes.
-// Format 2 added the helper part.
-const FormatVersion = 2
+// Format 2 added the helper part; format 3 made it one gzip-compressed
+// executable, which a host unpacks with the standard library alone.
+const FormatVersion = 3
 
 // Manifest describes a bundle.
 type Manifest struct {

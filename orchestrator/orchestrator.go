@@ -146,6 +146,16 @@ func (r *Runner) Cleanup() error {
 	})
 }
 
+// Record reports an event of a stage that ran elsewhere (in another
+// process), as if it had run here: the event is passed on, and the
+// stage's time is recorded when it ends.
+func (r *Runner) Record(e Event) {
+	if e.Kind != StageStart {
+		r.timings = append(r.timings, Timing{Stage: e.Stage, Duration: e.Duration})
+	}
+	r.emit(e)
+}
+
 // Timings returns how long each stage run so far took, in order.
 func (r *Runner) Timings() []Timing { return append([]Timing(nil), r.timings...) }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestStagesEventsAndCleanup(t *testing.T) {
@@ -81,5 +82,18 @@ func TestCancelledContextStopsBeforeTheStage(t *testing.T) {
 	}
 	if ran {
 		t.Error("the stage ran after cancel")
+	}
+}
+
+func TestRecordStagesRunElsewhere(t *testing.T) {
+	var events []Event
+	r := &Runner{OnEvent: func(e Event) { events = append(events, e) }}
+	r.Record(Event{Kind: StageStart, Stage: "build"})
+	r.Record(Event{Kind: StageFailed, Stage: "build", Duration: 2 * time.Second, Err: errors.New("no")})
+	if len(events) != 2 || events[1].Kind != StageFailed || events[1].Err == nil {
+		t.Errorf("events %+v, want start and failed passed on", events)
+	}
+	if got := r.Timings(); len(got) != 1 || got[0] != (Timing{Stage: "build", Duration: 2 * time.Second}) {
+		t.Errorf("timings %+v, want build's 2s", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 )
 
 // Tools are the pkg/tool programs that go build needs.
@@ -129,7 +130,7 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	if err != nil {
 		return "", err
 	}
-	err = bundle.Extract(r, tmp, part)
+	err = archive.Extract(r, tmp, part)
 	r.Close()
 	if err != nil {
 		return "", fmt.Errorf("extracting toolchain: %w", err)

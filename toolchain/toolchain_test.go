@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 )
 
 // fakeToolchain archives a tiny tree shaped like a GOROOT.
@@ -27,7 +28,7 @@ func fakeToolchain(t *testing.T) ([]byte, bundle.Part) {
 		entries = append(entries, bundle.Entry{Name: "go/" + name, Src: p})
 	}
 	var buf bytes.Buffer
-	part, err := bundle.WriteArchive(&buf, entries, bundle.LevelFast)
+	part, err := archive.WriteArchive(&buf, entries, archive.LevelFast)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,10 @@ import (
 	"syscall"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/rebuild"
 )
 
 func main() {
@@ -64,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case helper.Verb:
 		// Not for people: a rebuilding binary runs its bundled copy of
 		// this command to do what must not run in its own process.
-		return helper.Serve(ctx, os.Stdin, stdout)
+		return rebuild.Serve(ctx, os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -72,11 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
-var levels = map[string]bundle.Level{
-	"fastest": bundle.LevelFast,
-	"default": bundle.LevelDefault,
-	"better":  bundle.LevelBetter,
-	"best":    bundle.LevelBest,
+var levels = map[string]archive.Level{
+	"fastest": archive.LevelFast,
+	"default": archive.LevelDefault,
+	"better":  archive.LevelBetter,
+	"best":    archive.LevelBest,
 }
 
 func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/modgen"
 )
@@ -74,7 +75,7 @@ func ExtractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := bundle.Extract(f, dir, m.Parts[part]); err != nil {
+	if err := archive.Extract(f, dir, m.Parts[part]); err != nil {
 		return fmt.Errorf("unpacking %s: %w", part, err)
 	}
 	return nil
@@ -158,15 +159,15 @@ func writeBundle(in Input) (*bundle.Manifest, error) {
 	if mods, err = pruneModules(mods, in.Graph, in.Plugins); err != nil {
 		return nil, err
 	}
-	keep := func(name string) bundle.Source {
-		return bundle.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
+	keep := func(name string) archive.Source {
+		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
 	}
 	m := *in.Manifest
 	m.Plugins = in.Plugins
-	return bundle.Write(in.Tree.MainDir, m, map[string]bundle.Source{
+	return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{
 		bundle.ToolchainFile: keep(bundle.ToolchainFile),
 		bundle.HelperFile:    keep(bundle.HelperFile),
-		bundle.SourceFile:    bundle.Archive(src, bundle.LevelDefault),
-		bundle.ModulesFile:   bundle.Archive(mods, bundle.LevelDefault),
+		bundle.SourceFile:    archive.Archive(src, archive.LevelDefault),
+		bundle.ModulesFile:   archive.Archive(mods, archive.LevelDefault),
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
@@ -94,11 +95,11 @@ func testBundle(t *testing.T, src string) (fs.FS, *bundle.Manifest) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	m, err := bundle.Write(dir, bundle.Manifest{Module: "example.com/host", MainPackage: "example.com/host/cmd/host", MainDir: "cmd/host"}, map[string]bundle.Source{
-		bundle.ToolchainFile: bundle.Archive([]bundle.Entry{{Name: "go/VERSION", Src: dummy}}, bundle.LevelFast),
-		bundle.HelperFile:    bundle.Archive([]bundle.Entry{{Name: "go-selfcompile", Src: dummy}}, bundle.LevelFast),
-		bundle.SourceFile:    bundle.Archive(entries, bundle.LevelFast),
-		bundle.ModulesFile:   bundle.Archive(nil, bundle.LevelFast),
+	m, err := archive.Write(dir, bundle.Manifest{Module: "example.com/host", MainPackage: "example.com/host/cmd/host", MainDir: "cmd/host"}, map[string]archive.Source{
+		bundle.ToolchainFile: archive.Archive([]bundle.Entry{{Name: "go/VERSION", Src: dummy}}, archive.LevelFast),
+		bundle.HelperFile:    archive.Archive([]bundle.Entry{{Name: "go-selfcompile", Src: dummy}}, archive.LevelFast),
+		bundle.SourceFile:    archive.Archive(entries, archive.LevelFast),
+		bundle.ModulesFile:   archive.Archive(nil, archive.LevelFast),
 	})
 	if err != nil {
 		t.Fatal(err)

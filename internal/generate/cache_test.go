@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 )
 
 // fakeGoroot lays out the files toolchain.Files lists, with small contents.
@@ -35,7 +35,7 @@ func fakeGoroot(t *testing.T) string {
 
 func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	g := &generator{
-		opts: Options{CacheDir: t.TempDir(), Level: bundle.LevelFast},
+		opts: Options{CacheDir: t.TempDir(), Level: archive.LevelFast},
 		env:  goEnv{GOROOT: fakeGoroot(t), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOVERSION: "go1.26.0"},
 	}
 	first, err := g.toolchainArchive(false)
@@ -69,7 +69,7 @@ func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	if fixed.cached || fixed.replaced != first.path {
 		t.Fatalf("corrupt cache entry: cached=%v replaced=%q, want it rebuilt and reported", fixed.cached, fixed.replaced)
 	}
-	got, err := bundle.FilePart(fixed.path)
+	got, err := archive.FilePart(fixed.path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package generate
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/toolchain"
@@ -30,10 +32,10 @@ type Options struct {
 	// Dir is the host's main package directory. Empty means the current directory.
 	Dir string
 	// Level is the zstd level of the toolchain archive, the largest part.
-	// Zero means bundle.LevelBest: the archive is built once per Go
+	// Zero means archive.LevelBest: the archive is built once per Go
 	// version and cached, and decompresses as fast as the lower levels
 	// (0.1 s for the 112 MB tree), while it is 2 MiB smaller than at better.
-	Level bundle.Level
+	Level archive.Level
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
@@ -64,7 +66,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if opts.Level == 0 {
-		opts.Level = bundle.LevelBest
+		opts.Level = archive.LevelBest
 	}
 	if opts.CacheDir == "" {
 		if opts.CacheDir, err = defaultCacheDir(); err != nil {
@@ -114,7 +116,7 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	helperEntries, err := g.buildHelper(ctx, tmp)
+	helperPath, helperPart, err := g.buildHelper(ctx, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +128,11 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	rep.Cached, rep.Replaced = tc.cached, tc.replaced
 	rep.Files[bundle.SourceFile] = len(srcEntries)
 	rep.Files[bundle.ModulesFile] = len(modEntries)
-	rep.Manifest, err = bundle.Write(g.dir, *m, map[string]bundle.Source{
-		bundle.ToolchainFile: bundle.Copy(func() (io.ReadCloser, error) { return os.Open(tcPath) }, tcPart),
-		bundle.HelperFile:    bundle.Archive(helperEntries, bundle.LevelBest),
-		bundle.SourceFile:    bundle.Archive(srcEntries, bundle.LevelDefault),
-		bundle.ModulesFile:   bundle.Archive(modEntries, bundle.LevelDefault),
+	rep.Manifest, err = archive.Write(g.dir, *m, map[string]archive.Source{
+		bundle.ToolchainFile: archive.Copy(func() (io.ReadCloser, error) { return os.Open(tcPath) }, tcPart),
+		bundle.HelperFile:    archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart),
+		bundle.SourceFile:    archive.Archive(srcEntries, archive.LevelDefault),
+		bundle.ModulesFile:   archive.Archive(modEntries, archive.LevelDefault),
 	})
 	if err != nil {
 		return nil, err
@@ -184,24 +186,48 @@ func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, err
 
 // buildHelper builds the helper (the go-selfcompile command) for the
 // host's platform, in the host's module so that it is the version of
-// go-selfcompile the host links, and lists it for the helper part.
+// go-selfcompile the host links, and compresses it for the helper part:
+// one gzip stream, which the host unpacks with the standard library alone.
 // CGO_ENABLED=0: it must run wherever the host runs.
-func (g *generator) buildHelper(ctx context.Context, tmp string) ([]bundle.Entry, error) {
-	name := bundle.HelperName
+func (g *generator) buildHelper(ctx context.Context, tmp string) (string, bundle.Part, error) {
+	exe := filepath.Join(tmp, "helper", bundle.HelperName)
 	if g.env.GOOS == "windows" {
-		name += ".exe"
+		exe += ".exe"
 	}
-	out := filepath.Join(tmp, "helper", name)
 	_, err := g.run.Run(ctx, gocmd.Invocation{
 		Verb:       "build",
-		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", out, bundle.HelperPackage},
+		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", exe, bundle.HelperPackage},
 		Env:        []string{"CGO_ENABLED=0"},
 		WorkingDir: g.dir,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("building the rebuild helper %s for %s/%s: %w", bundle.HelperPackage, g.env.GOOS, g.env.GOARCH, err)
+		return "", bundle.Part{}, fmt.Errorf("building the rebuild helper %s for %s/%s: %w", bundle.HelperPackage, g.env.GOOS, g.env.GOARCH, err)
 	}
-	return []bundle.Entry{{Name: name, Src: out}}, nil
+	gz := filepath.Join(tmp, "helper.gz")
+	if err := gzipFile(exe, gz); err != nil {
+		return "", bundle.Part{}, fmt.Errorf("compressing the rebuild helper: %w", err)
+	}
+	part, err := archive.FilePart(gz)
+	return gz, part, err
+}
+
+// gzipFile writes src gzip-compressed at the best level to dst.
+func gzipFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return bundle.CreateAtomic(dst, 0o644, func(w io.Writer) error {
+		zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(zw, in); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
 }
 
 func printReport(out io.Writer, rep *Report) {
@@ -388,7 +414,7 @@ func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
 	if data, err := os.ReadFile(sumFile); err == nil {
 		var want bundle.Part
 		if json.Unmarshal(data, &want) == nil {
-			if got, err := bundle.FilePart(tc.path); err == nil && got == want {
+			if got, err := archive.FilePart(tc.path); err == nil && got == want {
 				tc.part, tc.cached = want, true
 				return tc, nil
 			}
@@ -413,9 +439,9 @@ func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
 }
 
 // writeArchiveFile writes entries as an archive at name, atomically.
-func writeArchiveFile(name string, entries []bundle.Entry, level bundle.Level) (part bundle.Part, err error) {
+func writeArchiveFile(name string, entries []bundle.Entry, level archive.Level) (part bundle.Part, err error) {
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
-		part, err = bundle.WriteArchive(w, entries, level)
+		part, err = archive.WriteArchive(w, entries, level)
 		return err
 	})
 	return part, err

@@ -2,75 +2,172 @@
 // helper: the go-selfcompile command, which the bundle carries built for
 // the host's platform, run as "go-selfcompile helper".
 //
-// What only a rebuild needs and that must not run in the host's process
-// runs in the helper. Today that is the type-check of package verify:
-// go/packages runs the go command found on the process's PATH, and a
-// library must not change its caller's PATH (another goroutine's
-// exec.Command would see it, and with cgo a setenv racing a C getenv is
-// undefined behaviour). The helper is started with the bundled go first
-// on its PATH instead.
+// A host links only what it needs at every start and for the last steps
+// of a rebuild (the manifest, running the helper, the smoke check, the
+// swap). What only a rebuild needs — resolving plugin versions, editing
+// go.mod, type-checking plugins with go/packages, the go command's
+// environment, the archives — runs in the helper: it costs the host no
+// code, and no process-wide state of the host (its PATH, its working
+// directory) is touched.
 //
-// The protocol is one JSON [Request] on the helper's stdin and one JSON
-// [Response] on its stdout; both carry [Version], and a helper refuses a
-// request of another version rather than guess.
+// The protocol is one JSON [Request] on the helper's stdin and JSON
+// [Message] lines on its stdout: events and warnings as they happen, then
+// one carrying [Outcome]. Both carry [Version]; a helper refuses a request
+// of another version rather than guess. This package holds the protocol
+// and the client; the helper's side is package internal/rebuild. It must
+// stay light: every host links it.
 package helper
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/proc"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // Version is the protocol version this package speaks.
-const Version = 1
+const Version = 2
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
 
-// Request is what the rebuild asks of the helper.
+// Request is what a rebuild asks of the helper: one of its fields is set.
 type Request struct {
+	Version int `json:"version"`
+	// Check refuses what the job alone shows to be wrong (a malformed
+	// spec, removing what is not installed) and says when it asks for
+	// nothing that is not already so. Nothing is unpacked.
+	Check *Job `json:"check,omitempty"`
+	// Rebuild runs the stages that build the new binary: toolchain,
+	// source, modgen, verify and build.
+	Rebuild *Job `json:"rebuild,omitempty"`
+	// Verify is a request the helper makes of a copy of itself (see
+	// internal/rebuild); it is opaque here.
+	Verify json.RawMessage `json:"verify,omitempty"`
+}
+
+// Job is one rebuild, as the host hands it to the helper.
+type Job struct {
+	Plugins []string `json:"plugins,omitempty"`
+	Remove  []string `json:"remove,omitempty"`
+	// Installed is the running binary's plugin set, versions from its
+	// build information.
+	Installed []bundle.Plugin `json:"installed,omitempty"`
+	// Bundle is the directory holding the running binary's bundle files:
+	// the manifest and every part.
+	Bundle string `json:"bundle"`
+	// Work is the run's work directory (0700, this run's alone) and Cache
+	// the directory shared by rebuilds (toolchains, the build cache).
+	Work  string `json:"work"`
+	Cache string `json:"cache"`
+	// Output is the file the new binary is written to.
+	Output string `json:"output"`
+	// HostVersion is the host module's version from its build info.
+	HostVersion string `json:"hostVersion,omitempty"`
+	// Settings are the running binary's build settings, from its build
+	// information: the rebuild's flags and environment come from them.
+	Settings []Setting `json:"settings,omitempty"`
+	// Env holds the caller's extra settings for the go command, applied
+	// over the environment the helper was started with (the host's).
+	Env []string `json:"env,omitempty"`
+	// Dir is the absolute directory relative local-directory specs are
+	// taken from.
+	Dir             string   `json:"dir"`
+	RegisterFuncs   []string `json:"registerFuncs,omitempty"`
+	DriftPolicy     int      `json:"driftPolicy,omitempty"`
+	RefuseRetracted bool     `json:"refuseRetracted,omitempty"`
+}
+
+// Setting is one build setting, as runtime/debug.BuildSetting.
+type Setting struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Message is one line the helper writes: an event, a warning, or, last,
+// the outcome.
+type Message struct {
 	Version int            `json:"version"`
-	Verify  *VerifyRequest `json:"verify,omitempty"`
+	Event   *Event         `json:"event,omitempty"`
+	Warning string         `json:"warning,omitempty"`
+	Drift   []bundle.Drift `json:"drift,omitempty"` // as soon as modgen knows it
+	Done    *Outcome       `json:"done,omitempty"`
 }
 
-// VerifyRequest asks for verify.Plugins(ctx, Config, Paths). Config.Env is
-// not sent: the helper's own environment is the go command's.
-type VerifyRequest struct {
-	Config verify.Config `json:"config"`
-	Paths  []string      `json:"paths"`
+// Event is a stage starting or ending in the helper.
+type Event struct {
+	Kind     string        `json:"kind"` // "start", "done" or "failed"
+	Stage    string        `json:"stage"`
+	Duration time.Duration `json:"duration,omitempty"`
+	Err      string        `json:"err,omitempty"`
 }
 
-// Response is the helper's answer.
-type Response struct {
-	Version int             `json:"version"`
-	Verify  *VerifyResponse `json:"verify,omitempty"`
-	// Error is a failure that is not a plugin's refusal: a go command that
-	// could not run, a malformed request.
-	Error string `json:"error,omitempty"`
+// Outcome is what a request came to. On failure Err is set and the other
+// fields hold what the helper learned before it failed.
+type Outcome struct {
+	// Noop, from Check, says why the job is nothing to do.
+	Noop string `json:"noop,omitempty"`
+	// Binary is the new binary and BundleDir the directory holding the
+	// bundle it carries; Manifest is that bundle's manifest.
+	Binary    string           `json:"binary,omitempty"`
+	BundleDir string           `json:"bundleDir,omitempty"`
+	Manifest  *bundle.Manifest `json:"manifest,omitempty"`
+	// Added are the plugins the specs resolved to.
+	Added []bundle.Plugin `json:"added,omitempty"`
+	// Drift lists the changes the plugins make to the host's dependencies.
+	Drift []bundle.Drift `json:"drift,omitempty"`
+	// Checks are the verify stage's findings, one per added plugin.
+	Checks    []Check `json:"checks,omitempty"`
+	GoVersion string  `json:"goVersion,omitempty"`
+	// Verify is the answer to a Verify request, opaque here.
+	Verify json.RawMessage `json:"verify,omitempty"`
+	Err    *Error          `json:"err,omitempty"`
 }
 
-// VerifyResponse is what verify.Plugins returned: the reports of the
-// plugins that passed and the refusals of the others.
-type VerifyResponse struct {
-	Reports []verify.Report      `json:"reports"`
-	Refused []verify.PluginError `json:"refused,omitempty"`
+// Check is what the verify stage found in one plugin. Positions are
+// "file:line:column", the file shortened to its last two elements.
+type Check struct {
+	Path          string         `json:"path"`
+	Name          string         `json:"name"`
+	Module        string         `json:"module,omitempty"`
+	Version       string         `json:"version,omitempty"`
+	Inits         []string       `json:"inits,omitempty"`
+	VarInits      []string       `json:"varInits,omitempty"`
+	Registrations []Registration `json:"registrations,omitempty"`
 }
+
+// Registration is a call to a registration function found in a plugin.
+type Registration struct {
+	Func string `json:"func"`
+	Pos  string `json:"pos"`
+}
+
+// Error is a failure in the helper: the stage it happened in and its
+// message. Refused is set when the request itself was at fault (a bad
+// spec, a plugin that does not pass its checks, drift the policy
+// refuses), as opposed to the machine (no network, a full disk).
+type Error struct {
+	Stage   string `json:"stage"`
+	Msg     string `json:"msg"`
+	Refused bool   `json:"refused,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Msg }
 
 // Helper is a helper binary and the environment it runs in.
 type Helper struct {
 	// Bin is the go-selfcompile executable.
 	Bin string
-	// Env is its complete environment: the go command's, with the go to
-	// use first on PATH.
+	// Env is its complete environment; nil means the process's.
 	Env []string
 	// Dir is its working directory.
 	Dir string
@@ -79,32 +176,12 @@ type Helper struct {
 // stderrTail is how much of the helper's stderr an error quotes.
 const stderrTail = 4 << 10
 
-// Verify runs verify.Plugins in the helper. Refusals come back as the
-// *verify.PluginError values (joined) that verify.Plugins returns.
-func (h Helper) Verify(ctx context.Context, cfg verify.Config, paths []string) ([]verify.Report, error) {
-	if len(paths) == 0 {
-		return nil, nil // nothing to check: no process to start
-	}
-	cfg.Env = nil
-	resp, err := h.call(ctx, Request{Version: Version, Verify: &VerifyRequest{Config: cfg, Paths: paths}})
-	if err != nil {
-		return nil, err
-	}
-	if resp.Verify == nil {
-		return nil, fmt.Errorf("the helper %s answered a verify request with no verify result", h.Bin)
-	}
-	var errs []error
-	for i := range resp.Verify.Refused {
-		errs = append(errs, &resp.Verify.Refused[i])
-	}
-	if len(errs) == 1 {
-		return resp.Verify.Reports, errs[0]
-	}
-	return resp.Verify.Reports, errors.Join(errs...)
-}
-
-// call runs the helper once with req.
-func (h Helper) call(ctx context.Context, req Request) (*Response, error) {
+// Call runs the helper once with req. Every message before the outcome is
+// passed to on, as it arrives (on may be nil). The outcome is returned
+// even when it reports a failure (Outcome.Err); the error is for a helper
+// that could not run or answer.
+func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outcome, error) {
+	req.Version = Version
 	in, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -113,33 +190,87 @@ func (h Helper) call(ctx context.Context, req Request) (*Response, error) {
 	cmd.Dir = h.Dir
 	cmd.Env = h.Env
 	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
 	cmd.WaitDelay = 3 * time.Second
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the helper %s: %w", h.Bin, err)
+	}
+	done, readErr := read(stdout, on)
+	err = cmd.Wait()
 	_ = proc.Kill(cmd) // a go command it left behind
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("helper: %w", ctx.Err())
+		return done, fmt.Errorf("helper: %w", ctx.Err())
 	}
-	var resp Response
-	if derr := json.Unmarshal(stdout.Bytes(), &resp); derr != nil {
+	if readErr != nil {
+		return nil, fmt.Errorf("the helper %s: %v%s", h.Bin, readErr, quote(stderr.String()))
+	}
+	if done == nil {
 		if err == nil {
-			err = derr
+			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("running the helper %s: %v%s", h.Bin, err, quote(stderr.String()))
+		return nil, fmt.Errorf("the helper %s ended without an answer: %v%s", h.Bin, err, quote(stderr.String()))
 	}
-	if resp.Version != Version {
-		return nil, fmt.Errorf("the helper %s speaks protocol version %d, this library %d: regenerate the bundle with this version of go-selfcompile", h.Bin, resp.Version, Version)
+	return done, nil
+}
+
+// read reads messages until the outcome.
+func read(r io.Reader, on func(Message)) (*Outcome, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	for sc.Scan() {
+		var msg Message
+		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
+			return nil, fmt.Errorf("malformed message %.200q: %v", sc.Text(), err)
+		}
+		if msg.Version != Version {
+			return nil, fmt.Errorf("it speaks protocol version %d, this library %d: regenerate the bundle with this version of go-selfcompile", msg.Version, Version)
+		}
+		if msg.Done != nil {
+			_, _ = io.Copy(io.Discard, r)
+			return msg.Done, nil
+		}
+		if on != nil {
+			on(msg)
+		}
 	}
-	if resp.Error != "" {
-		return nil, errors.New(resp.Error)
+	return nil, sc.Err()
+}
+
+// Writer writes the helper's side of the protocol. It is safe for
+// concurrent use.
+type Writer struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewWriter returns a Writer writing to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{enc: json.NewEncoder(w)} }
+
+// Send writes msg as one line.
+func (w *Writer) Send(msg Message) error {
+	msg.Version = Version
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.enc.Encode(msg)
+}
+
+// ReadRequest reads the request from r and refuses another version.
+func ReadRequest(r io.Reader) (*Request, error) {
+	var req Request
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		return nil, fmt.Errorf("helper: reading the request: %w", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("running the helper %s: %v%s", h.Bin, err, quote(stderr.String()))
+	if req.Version != Version {
+		return nil, fmt.Errorf("helper: request of protocol version %d, this helper speaks %d: regenerate the bundle with the go-selfcompile version the host links", req.Version, Version)
 	}
-	return &resp, nil
+	return &req, nil
 }
 
 func quote(stderr string) string {
@@ -147,56 +278,27 @@ func quote(stderr string) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) > stderrTail {
-		s = "..." + s[len(s)-stderrTail:]
-	}
 	return "\n" + s
 }
 
-// Serve answers one request read from r on w: the helper's side. It
-// returns an error only when it cannot write the response; failures of
-// the request itself travel in Response.Error.
-func Serve(ctx context.Context, r io.Reader, w io.Writer) error {
-	resp := serve(ctx, r)
-	resp.Version = Version
-	return json.NewEncoder(w).Encode(resp)
+// tailBuffer keeps the last stderrTail bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
 }
 
-func serve(ctx context.Context, r io.Reader) Response {
-	var req Request
-	if err := json.NewDecoder(r).Decode(&req); err != nil {
-		return Response{Error: fmt.Sprintf("helper: reading the request: %v", err)}
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > stderrTail {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-stderrTail:]...)
 	}
-	if req.Version != Version {
-		return Response{Error: fmt.Sprintf("helper: request of protocol version %d, this helper speaks %d: regenerate the bundle with the go-selfcompile version the host links", req.Version, Version)}
-	}
-	switch {
-	case req.Verify != nil:
-		return serveVerify(ctx, req.Verify)
-	}
-	return Response{Error: "helper: empty request"}
+	return len(p), nil
 }
 
-func serveVerify(ctx context.Context, req *VerifyRequest) Response {
-	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
-	out := &VerifyResponse{Reports: reports}
-	for _, e := range flatten(err) {
-		var pe *verify.PluginError
-		if !errors.As(e, &pe) {
-			return Response{Error: err.Error()}
-		}
-		out.Refused = append(out.Refused, *pe)
-	}
-	return Response{Verify: out}
-}
-
-// flatten returns the errors errors.Join put together, or err alone.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }

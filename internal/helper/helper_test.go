@@ -1,111 +1,109 @@
 package helper
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/selfcompile/go-selfcompile/verify"
+	"time"
 )
 
-// The test binary is its own helper: started with helperEnv set, it
-// serves one request, as "go-selfcompile helper" does.
-const helperEnv = "HELPER_TEST_SERVE"
+// The test binary plays the helper: started with scriptEnv set to a
+// script name, it reads the request and answers as the script says.
+const scriptEnv = "HELPER_TEST_SCRIPT"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
-		if err := Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			os.Stderr.WriteString(err.Error())
-			os.Exit(2)
-		}
-		os.Exit(0)
+	if script := os.Getenv(scriptEnv); script != "" {
+		os.Exit(play(script))
 	}
 	os.Exit(m.Run())
 }
 
-func TestServeRefusesOtherVersions(t *testing.T) {
-	var out bytes.Buffer
-	if err := Serve(context.Background(), strings.NewReader(`{"version":99,"verify":{"paths":[]}}`), &out); err != nil {
-		t.Fatal(err)
+func play(script string) int {
+	w := NewWriter(os.Stdout)
+	req, err := ReadRequest(os.Stdin)
+	if err != nil {
+		_ = w.Send(Message{Done: &Outcome{Err: &Error{Msg: err.Error()}}})
+		return 0
 	}
-	var resp Response
-	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
-		t.Fatal(err)
+	switch script {
+	case "stages":
+		for _, st := range []string{"toolchain", "build"} {
+			_ = w.Send(Message{Event: &Event{Kind: "start", Stage: st}})
+			_ = w.Send(Message{Event: &Event{Kind: "done", Stage: st, Duration: time.Second}})
+		}
+		_ = w.Send(Message{Warning: "careful"})
+		_ = w.Send(Message{Done: &Outcome{Binary: req.Rebuild.Output}})
+	case "old":
+		fmt.Println(`{"version":1,"done":{}}`)
+	case "crash":
+		fmt.Fprintln(os.Stderr, "panic: something broke")
+		return 2
 	}
-	if resp.Version != Version || !strings.Contains(resp.Error, "protocol version 99") {
-		t.Errorf("response %+v, want version %d and an error naming version 99", resp, Version)
-	}
+	return 0
 }
 
-func TestServeMalformedRequest(t *testing.T) {
-	var out bytes.Buffer
-	if err := Serve(context.Background(), strings.NewReader(`{`), &out); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "reading the request") {
-		t.Errorf("response %s, want an error about the request", out.String())
-	}
-}
-
-// TestVerifyInHelperProcess checks a plugin in a real helper process and
-// gets back the refusal as the typed error verify.Plugins returns.
-func TestVerifyInHelperProcess(t *testing.T) {
+func helperFor(t *testing.T, script string) Helper {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	files := map[string]string{
-		"go.mod":       "module example.com/host\n\ngo 1.26\n",
-		"cmd/main.go":  "package main\n\nfunc main() {}\n",
-		"noinit/p.go":  "package noinit\n\nfunc F() {}\n",
-		"hasinit/p.go": "package hasinit\n\nfunc init() { println() }\n",
-	}
-	for name, data := range files {
-		writeFile(t, dir+"/"+name, data)
-	}
-	env := append(os.Environ(), helperEnv+"=1", "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-	h := Helper{Bin: exe, Env: env, Dir: dir}
-	reports, err := h.Verify(context.Background(), verify.Config{Dir: dir}, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"})
-	if len(reports) != 1 || reports[0].Path != "example.com/host/hasinit" || len(reports[0].Inits) != 1 {
-		t.Errorf("reports %+v, want one for hasinit with its init", reports)
-	}
-	var pe *verify.PluginError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v, want *verify.PluginError values", err)
-	}
-	reasons := map[string]verify.Reason{}
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		if errors.As(e, &pe) {
-			reasons[pe.Plugin] = pe.Reason
+	return Helper{Bin: exe, Env: append(os.Environ(), scriptEnv+"="+script)}
+}
+
+func TestCallRelaysMessagesInOrder(t *testing.T) {
+	var got []string
+	out, err := helperFor(t, "stages").Call(context.Background(), Request{Rebuild: &Job{Output: "/out/bin"}}, func(m Message) {
+		switch {
+		case m.Event != nil:
+			got = append(got, m.Event.Kind+" "+m.Event.Stage)
+		case m.Warning != "":
+			got = append(got, "warning "+m.Warning)
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if reasons["example.com/host/noinit"] != verify.NoInitCode || reasons["example.com/host/cmd"] != verify.IsCommand {
-		t.Errorf("refusals %v", reasons)
+	want := "start toolchain,done toolchain,start build,done build,warning careful"
+	if strings.Join(got, ",") != want {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	if out.Binary != "/out/bin" {
+		t.Errorf("outcome %+v, want the binary the request named", out)
 	}
 }
 
-func TestHelperThatIsNotOne(t *testing.T) {
+func TestCallRefusesAnotherVersion(t *testing.T) {
+	_, err := helperFor(t, "old").Call(context.Background(), Request{Check: &Job{}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "protocol version 1") || !strings.Contains(err.Error(), "regenerate the bundle") {
+		t.Errorf("error %v, want one naming the version and what to do", err)
+	}
+}
+
+func TestCallHelperThatDies(t *testing.T) {
+	_, err := helperFor(t, "crash").Call(context.Background(), Request{Check: &Job{}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ended without an answer") || !strings.Contains(err.Error(), "panic: something broke") {
+		t.Errorf("error %v, want one saying it ended and quoting its stderr", err)
+	}
+}
+
+func TestCallHelperThatIsNotOne(t *testing.T) {
 	h := Helper{Bin: "/bin/true"}
 	if _, err := os.Stat(h.Bin); err != nil {
 		t.Skip("no /bin/true: ", err)
 	}
-	_, err := h.Verify(context.Background(), verify.Config{}, []string{"example.com/p"})
-	if err == nil || !strings.Contains(err.Error(), "running the helper /bin/true") {
+	_, err := h.Call(context.Background(), Request{Check: &Job{}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "/bin/true") {
 		t.Errorf("error %v, want one naming the helper", err)
 	}
 }
 
-func writeFile(t *testing.T, name, data string) {
-	t.Helper()
-	if err := os.MkdirAll(name[:strings.LastIndex(name, "/")], 0o755); err != nil {
-		t.Fatal(err)
+func TestReadRequestRefusesOtherVersions(t *testing.T) {
+	if _, err := ReadRequest(strings.NewReader(`{"version":99,"check":{}}`)); err == nil || !strings.Contains(err.Error(), "protocol version 99") {
+		t.Errorf("error %v, want one naming version 99", err)
 	}
-	if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
+	if _, err := ReadRequest(strings.NewReader(`{`)); err == nil || !strings.Contains(err.Error(), "reading the request") {
+		t.Errorf("error %v, want one about the request", err)
 	}
 }

@@ -1,9 +1,10 @@
-package bundle
+package archive
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,29 +15,33 @@ import (
 // cached one), copied byte for byte and checked against Part on the way.
 type Source struct {
 	// Entries are the files to archive at Level.
-	Entries []Entry
+	Entries []bundle.Entry
 	Level   Level
 	// Open, when set, opens the existing archive to copy; Part is its
 	// checksum and size.
 	Open func() (io.ReadCloser, error)
-	Part Part
+	Part bundle.Part
 }
 
 // Archive is a Source of files to archive at level.
-func Archive(entries []Entry, level Level) Source { return Source{Entries: entries, Level: level} }
+func Archive(entries []bundle.Entry, level Level) Source {
+	return Source{Entries: entries, Level: level}
+}
 
 // Copy is a Source that copies the archive open returns, which must match p.
-func Copy(open func() (io.ReadCloser, error), p Part) Source { return Source{Open: open, Part: p} }
+func Copy(open func() (io.ReadCloser, error), p bundle.Part) Source {
+	return Source{Open: open, Part: p}
+}
 
 // Write writes a bundle into dir: every part in parts (each atomically),
 // then m as its manifest with the parts' checksums and sizes, then the
-// generated stub that embeds them. parts must hold every name of [Parts].
+// generated stub that embeds them. parts must hold every name of [bundle.Parts].
 // It returns the manifest written; m is not modified.
-func Write(dir string, m Manifest, parts map[string]Source) (*Manifest, error) {
-	m.Format = FormatVersion
-	m.Parts = map[string]Part{}
-	m.Plugins = append([]Plugin(nil), m.Plugins...)
-	for _, name := range Parts {
+func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Manifest, error) {
+	m.Format = bundle.FormatVersion
+	m.Parts = map[string]bundle.Part{}
+	m.Plugins = append([]bundle.Plugin(nil), m.Plugins...)
+	for _, name := range bundle.Parts {
 		src, ok := parts[name]
 		if !ok {
 			return nil, fmt.Errorf("writing the bundle: no source for %s", name)
@@ -51,14 +56,14 @@ func Write(dir string, m Manifest, parts map[string]Source) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, ManifestFile), data, 0o644); err != nil {
+	if err := bundle.WriteFileAtomic(filepath.Join(dir, bundle.ManifestFile), data, 0o644); err != nil {
 		return nil, err
 	}
-	return &m, WriteStub(dir)
+	return &m, bundle.WriteStub(dir)
 }
 
-func writePart(name string, src Source) (p Part, err error) {
-	err = CreateAtomic(name, 0o644, func(w io.Writer) error {
+func writePart(name string, src Source) (p bundle.Part, err error) {
+	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
 		if src.Open == nil {
 			p, err = WriteArchive(w, src.Entries, src.Level)
 			return err
@@ -71,36 +76,36 @@ func writePart(name string, src Source) (p Part, err error) {
 
 // copyChecked copies an existing archive and checks it against want: a
 // corrupt copy is never written into a bundle.
-func copyChecked(w io.Writer, open func() (io.ReadCloser, error), want Part) (Part, error) {
+func copyChecked(w io.Writer, open func() (io.ReadCloser, error), want bundle.Part) (bundle.Part, error) {
 	r, err := open()
 	if err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
 	defer r.Close()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(w, h), r)
 	if err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
-	got := Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+	got := bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
 	if got != want {
-		return Part{}, fmt.Errorf("%w: the archive to copy has sha256 %s (%d bytes), want %s (%d bytes)", ErrChecksum, got.SHA256, got.Size, want.SHA256, want.Size)
+		return bundle.Part{}, fmt.Errorf("%w: the archive to copy has sha256 %s (%d bytes), want %s (%d bytes)", ErrChecksum, got.SHA256, got.Size, want.SHA256, want.Size)
 	}
 	return got, nil
 }
 
 // FilePart returns the checksum and size of the file name, as a manifest
 // records a part.
-func FilePart(name string) (Part, error) {
+func FilePart(name string) (bundle.Part, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
-	return Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+	return bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
 }

@@ -1,4 +1,4 @@
-package bundle
+package archive
 
 import (
 	"archive/tar"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"io"
 	"io/fs"
 	"os"
@@ -28,43 +29,36 @@ const (
 	LevelBest    = zstd.SpeedBestCompression
 )
 
-// Entry is one file to archive: Name is its slash-separated name in the
-// archive, Src the file on disk.
-type Entry struct {
-	Name string
-	Src  string
-}
-
 // WriteArchive writes entries as a zstd-compressed tar to w. Headers are
 // normalised (no owners, no times, mode 0644 or 0755) so that the same
 // files give the same bytes. It returns the sha256 and size written.
-func WriteArchive(w io.Writer, entries []Entry, level Level) (Part, error) {
+func WriteArchive(w io.Writer, entries []bundle.Entry, level Level) (bundle.Part, error) {
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
 	zw, err := zstd.NewWriter(cw, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))
 	if err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
 	tw := tar.NewWriter(zw)
-	sorted := append([]Entry(nil), entries...)
+	sorted := append([]bundle.Entry(nil), entries...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	for _, e := range sorted {
 		if err := addFile(tw, e); err != nil {
 			zw.Close()
-			return Part{}, err
+			return bundle.Part{}, err
 		}
 	}
 	if err := tw.Close(); err != nil {
 		zw.Close()
-		return Part{}, err
+		return bundle.Part{}, err
 	}
 	if err := zw.Close(); err != nil {
-		return Part{}, err
+		return bundle.Part{}, err
 	}
-	return Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+	return bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
 }
 
-func addFile(tw *tar.Writer, e Entry) error {
+func addFile(tw *tar.Writer, e bundle.Entry) error {
 	f, err := os.Open(e.Src)
 	if err != nil {
 		return err
@@ -110,7 +104,7 @@ var ErrChecksum = errors.New("checksum mismatch")
 // that are not regular files or directories and names that would escape
 // dest. On a checksum mismatch, what was written is left for the caller
 // to remove (callers extract into a fresh directory).
-func Extract(r io.Reader, dest string, want Part) error {
+func Extract(r io.Reader, dest string, want bundle.Part) error {
 	h := sha256.New()
 	cr := &countReader{r: io.TeeReader(r, h)}
 	zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))

@@ -1,0 +1,77 @@
+package rebuild
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/modgen"
+)
+
+// check decides what the job alone decides, before anything is unpacked:
+// a malformed spec and removing a plugin that is not installed are
+// refused; asking only for what is already installed is nothing to do.
+func check(job *helper.Job) *helper.Outcome {
+	specs, err := parseSpecs(job.Plugins, job.Remove)
+	if err != nil {
+		return failed("prepare", err)
+	}
+	noop, err := alreadySo(specs, job.Remove, job.Installed)
+	if err != nil {
+		return failed("prepare", err)
+	}
+	return &helper.Outcome{Noop: noop}
+}
+
+// parseSpecs refuses a malformed spec.
+func parseSpecs(plugins, remove []string) ([]modgen.Spec, error) {
+	var specs []modgen.Spec
+	for _, raw := range plugins {
+		s, err := modgen.ParseSpec(raw)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, s)
+	}
+	if len(specs) == 0 && len(remove) == 0 {
+		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	}
+	return specs, nil
+}
+
+// alreadySo decides what the installed set alone decides: removing a
+// plugin that is not installed is refused, and asking only for plugins
+// already installed at the versions asked, or with no version at all, is
+// nothing to do (it returns why).
+func alreadySo(specs []modgen.Spec, remove []string, installed []bundle.Plugin) (string, error) {
+	if _, err := modgen.NewSet(installed, nil, remove); err != nil {
+		return "", err
+	}
+	if len(remove) > 0 {
+		return "", nil
+	}
+	var have []string
+	for _, s := range specs {
+		i := indexPlugin(installed, s.Path)
+		if i < 0 || installed[i].Dir != "" {
+			return "", nil
+		}
+		// A bare spec keeps a module of the build list where it is, and
+		// an installed plugin's module is in it.
+		if !s.Bare && (s.Kind != modgen.Exact || installed[i].Version != s.Query) {
+			return "", nil
+		}
+		have = append(have, s.Path+"@"+installed[i].Version)
+	}
+	return "nothing to do: " + strings.Join(have, ", ") + " already installed", nil
+}
+
+func indexPlugin(ps []bundle.Plugin, path string) int {
+	for i, p := range ps {
+		if p.Path == path {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,84 @@
+package rebuild
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/modgen"
+)
+
+func TestAlreadySo(t *testing.T) {
+	installed := []bundle.Plugin{{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0", Query: "v1.2.0"}}
+	spec := func(raw string) modgen.Spec {
+		s, err := modgen.ParseSpec(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if why, err := alreadySo([]modgen.Spec{spec("example.com/a@v1.2.0")}, nil, installed); err != nil || !strings.Contains(why, "nothing to do: example.com/a@v1.2.0 already installed") {
+		t.Errorf("same version: %q, %v", why, err)
+	}
+	if why, err := alreadySo([]modgen.Spec{spec("example.com/a")}, nil, installed); err != nil || !strings.Contains(why, "nothing to do: example.com/a@v1.2.0 already installed") {
+		t.Errorf("installed plugin named without a version: %q, %v", why, err)
+	}
+	for _, raw := range []string{"example.com/a@v1.3.0", "example.com/a@latest", "example.com/a@>=1.2", "example.com/b@v1.2.0", "example.com/b"} {
+		if why, err := alreadySo([]modgen.Spec{spec(raw)}, nil, installed); err != nil || why != "" {
+			t.Errorf("%s: %q, %v; want work to do", raw, why, err)
+		}
+	}
+	var nie *modgen.NotInstalledError
+	if _, err := alreadySo(nil, []string{"example.com/b"}, installed); !errors.As(err, &nie) {
+		t.Errorf("removing what is not installed: %v, want a *modgen.NotInstalledError", err)
+	}
+}
+
+func TestBuildSettings(t *testing.T) {
+	flags, env := buildSettings([]helper.Setting{
+		{Key: "-buildmode", Value: "exe"},
+		{Key: "-ldflags", Value: "-s -X main.version=1.0"},
+		{Key: "-tags", Value: "netgo,prod"},
+		{Key: "-trimpath", Value: "true"},
+		{Key: "-race", Value: "false"},
+		{Key: "CGO_ENABLED", Value: "0"},
+		{Key: "GOAMD64", Value: "v3"},
+		{Key: "vcs.revision", Value: "abc"},
+		{Key: "DefaultGODEBUG", Value: "x=1"},
+	})
+	wantFlags := []string{"-buildvcs=false", "-buildmode=exe", "-ldflags=-s -X main.version=1.0", "-tags=netgo,prod", "-trimpath"}
+	if !slices.Equal(flags, wantFlags) {
+		t.Errorf("flags %q, want %q", flags, wantFlags)
+	}
+	if want := []string{"CGO_ENABLED=0", "GOAMD64=v3"}; !slices.Equal(env, want) {
+		t.Errorf("env %q, want %q", env, want)
+	}
+}
+
+func TestCheckRefusesInPrepare(t *testing.T) {
+	for _, tc := range []struct {
+		job  helper.Job
+		want string
+	}{
+		{helper.Job{}, "nothing to do"},
+		{helper.Job{Plugins: []string{"example.com/a plugin"}}, `plugin "example.com/a plugin"`},
+		{helper.Job{Plugins: []string{"example.com/p@v2.0.0"}}, "example.com/p/v2"},
+		{helper.Job{Remove: []string{"example.com/b"}}, "example.com/b"},
+	} {
+		out := check(&tc.job)
+		if out.Err == nil || out.Err.Stage != "prepare" || !strings.Contains(out.Err.Msg, tc.want) {
+			t.Errorf("check(%+v) = %+v, want a prepare error containing %q", tc.job, out.Err, tc.want)
+		}
+		if tc.want != "nothing to do" && !out.Err.Refused {
+			t.Errorf("check(%+v): not marked as refused", tc.job)
+		}
+	}
+	installed := []bundle.Plugin{{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0"}}
+	out := check(&helper.Job{Plugins: []string{"example.com/a@v1.2.0"}, Installed: installed})
+	if out.Err != nil || !strings.Contains(out.Noop, "already installed") {
+		t.Errorf("check of an installed version = %+v, want nothing to do", out)
+	}
+}

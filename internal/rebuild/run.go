@@ -1,0 +1,144 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/build"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// run runs the stages that make the new binary and reports each stage's
+// start and end, and every warning, on w as it happens. The outcome holds
+// what the stages learned, also when one failed.
+func run(ctx context.Context, job *helper.Job, w *helper.Writer) *helper.Outcome {
+	p := &pipeline{job: job, out: &helper.Outcome{}, w: w}
+	p.orch = &orchestrator.Runner{OnEvent: p.event}
+	if err := p.run(ctx); err != nil {
+		stage := ""
+		var se *orchestrator.StageError
+		if errors.As(err, &se) {
+			stage, err = se.Stage, se.Err
+		}
+		p.out.Err = &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}
+	}
+	return p.out
+}
+
+// pipeline is one rebuild in the helper.
+type pipeline struct {
+	job  *helper.Job
+	out  *helper.Outcome
+	w    *helper.Writer
+	orch *orchestrator.Runner
+}
+
+// run is the helper's part of the pipeline; see the README's drawing.
+func (p *pipeline) run(ctx context.Context) error {
+	job, r := p.job, p.orch
+	specs, err := parseSpecs(job.Plugins, job.Remove)
+	if err != nil {
+		return &orchestrator.StageError{Stage: "prepare", Err: err}
+	}
+	fsys := os.DirFS(job.Bundle)
+	m, err := bundle.ReadManifest(fsys)
+	if err != nil {
+		return &orchestrator.StageError{Stage: "prepare", Err: err}
+	}
+	s := newSettings(job, p.warn)
+	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
+		return toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
+	})
+	if err != nil {
+		return err
+	}
+	p.out.GoVersion = m.GoVersion
+	tree, err := orchestrator.Do(ctx, r, "source", func(context.Context) (*build.Tree, error) {
+		return build.Unpack(fsys, m, job.Work)
+	})
+	if err != nil {
+		return err
+	}
+	goRun := s.goRunner(goroot, tree.ModCache)
+	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
+		return modgen.MakePlan(ctx, modgen.Request{
+			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
+			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
+			LocalStore: tree.LocalStore(), BuildFlags: s.flags,
+			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
+		})
+	})
+	p.notePlan(plan)
+	if err != nil {
+		return err
+	}
+	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
+		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs}
+		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan))
+	})
+	p.out.Checks = wireChecks(checks)
+	if err != nil {
+		return err
+	}
+	built, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
+		return build.Run(ctx, build.Input{
+			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
+			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	p.out.Binary, p.out.BundleDir, p.out.Manifest = built.Binary, built.BundleDir, built.Manifest
+	return nil
+}
+
+// notePlan puts what modgen learned into the outcome, even when it failed.
+func (p *pipeline) notePlan(plan *modgen.Plan) {
+	if plan == nil {
+		return
+	}
+	for _, w := range plan.Warnings {
+		p.warn("%s", w)
+	}
+	for _, a := range plan.Added {
+		p.out.Added = append(p.out.Added, a.Plugin())
+	}
+	p.out.Drift = plan.Drift
+	if len(plan.Drift) > 0 {
+		_ = p.w.Send(helper.Message{Drift: plan.Drift})
+	}
+}
+
+func addedPaths(plan *modgen.Plan) []string {
+	var paths []string
+	for _, a := range plan.Added {
+		paths = append(paths, a.Path)
+	}
+	return paths
+}
+
+func (p *pipeline) warn(format string, args ...any) {
+	_ = p.w.Send(helper.Message{Warning: fmt.Sprintf(format, args...)})
+}
+
+func (p *pipeline) event(e orchestrator.Event) {
+	msg := &helper.Event{Kind: e.Kind.String(), Stage: e.Stage, Duration: e.Duration}
+	if e.Err != nil {
+		msg.Err = e.Err.Error()
+	}
+	_ = p.w.Send(helper.Message{Event: msg})
+}
+
+func opener(fsys fs.FS, name string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return fsys.Open(name) }
+}

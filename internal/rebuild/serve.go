@@ -1,0 +1,56 @@
+// Package rebuild is the helper's side of a rebuild (see internal/helper):
+// it answers the host's requests in the go-selfcompile command the bundle
+// carries. A check refuses what the request alone shows to be wrong; a
+// rebuild runs the stages that make the new binary — toolchain, source,
+// modgen, verify, build — and hands the host the binary, for the host to
+// smoke-test and swap. The wiring reads as the pipeline, in run.go.
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// Serve answers one request read from r, writing the protocol's messages
+// to w. It returns an error only when it cannot write; a failure of the
+// request travels in the outcome.
+func Serve(ctx context.Context, r io.Reader, w io.Writer) error {
+	out := helper.NewWriter(w)
+	req, err := helper.ReadRequest(r)
+	var done *helper.Outcome
+	switch {
+	case err != nil:
+		done = failed("", err)
+	case req.Check != nil:
+		done = check(req.Check)
+	case req.Rebuild != nil:
+		done = run(ctx, req.Rebuild, out)
+	case req.Verify != nil:
+		done = serveVerify(ctx, req.Verify)
+	default:
+		done = failed("", errors.New("helper: empty request"))
+	}
+	return out.Send(helper.Message{Done: done})
+}
+
+// failed is the outcome of a failure in stage.
+func failed(stage string, err error) *helper.Outcome {
+	return &helper.Outcome{Err: &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}}
+}
+
+// refused reports whether err is the request's fault rather than the
+// machine's.
+func refused(err error) bool {
+	var (
+		se  *modgen.SpecError
+		nie *modgen.NotInstalledError
+		de  *modgen.DriftError
+		pe  *verify.PluginError
+	)
+	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe)
+}

@@ -1,0 +1,78 @@
+package rebuild
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// settings are how the new binary is built: the original build's flags
+// and environment, and where the go command keeps its caches.
+type settings struct {
+	flags []string // the original build's flags
+	env   []string // the original build's environment (GOOS, CGO_ENABLED, ...), then the caller's
+	cache string
+}
+
+func newSettings(job *helper.Job, warn func(string, ...any)) *settings {
+	flags, env := buildSettings(job.Settings)
+	env = cgoFallback(env, warn)
+	return &settings{flags: flags, env: append(env, job.Env...), cache: job.Cache}
+}
+
+// buildSettings turns recorded build settings into go build flags and
+// environment. VCS stamps are not build inputs, and the unpacked source
+// has no VCS: -buildvcs=false.
+func buildSettings(recorded []helper.Setting) (flags, env []string) {
+	flags = []string{"-buildvcs=false"}
+	for _, s := range recorded {
+		switch s.Key {
+		case "-buildmode", "-compiler", "-gcflags", "-ldflags", "-asmflags", "-tags":
+			flags = append(flags, s.Key+"="+s.Value)
+		case "-trimpath", "-race", "-msan", "-asan":
+			if s.Value == "true" {
+				flags = append(flags, s.Key)
+			}
+		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
+			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
+			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
+			env = append(env, s.Key+"="+s.Value)
+		}
+	}
+	return flags, env
+}
+
+// cgoFallback follows the go command's own default when the original build
+// had cgo on but this machine has no C compiler: build with cgo off.
+// Standard packages such as os/user (imported by archive/tar) and net link
+// runtime/cgo whenever cgo is on, yet have pure-Go versions, so a host
+// built on a developer's machine still rebuilds on one without gcc. A
+// package that really needs cgo then fails in verify or build, saying so.
+func cgoFallback(env []string, warn func(string, ...any)) []string {
+	if v, _ := gocmd.Lookup(env, "CGO_ENABLED"); v != "1" {
+		return env
+	}
+	cc, found := verify.CCompiler(append(os.Environ(), env...))
+	if found {
+		return env
+	}
+	warn("the original build had CGO_ENABLED=1 but no C compiler (%s) is on PATH: building with CGO_ENABLED=0, as the go command does by default; install a C compiler to keep cgo", cc)
+	return append(env, "CGO_ENABLED=0")
+}
+
+// goRunner is the bundled go command with the rebuild's environment: the
+// original build's settings and the caller's, over what the rebuild itself
+// decides (see gocmd.Runner.Environ for what passes from the machine).
+func (s *settings) goRunner(goroot, modCache string) *gocmd.Runner {
+	env := []string{
+		"GOROOT=" + goroot,
+		"GOCACHE=" + filepath.Join(s.cache, "gocache"),
+		"GOMODCACHE=" + modCache,
+		"GOFLAGS=-mod=mod -modcacherw",
+	}
+	return &gocmd.Runner{GoBin: toolchain.GoBin(goroot), Env: append(env, s.env...)}
+}

@@ -1,0 +1,89 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/verify"
+)
+
+// The test binary is its own helper: started with helperEnv set, it
+// serves one request, as "go-selfcompile helper" does.
+const helperEnv = "REBUILD_TEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		if err := Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error())
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestVerifyInHelperProcess checks plugins in a copy of the helper, the
+// go command found through the PATH it is given, and gets back the
+// refusals as the typed errors verify.Plugins returns.
+func TestVerifyInHelperProcess(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	out, err := exec.Command(goBin, "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goroot := strings.TrimSpace(string(out))
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"go.mod":       "module example.com/host\n\ngo 1.26\n",
+		"cmd/main.go":  "package main\n\nfunc main() {}\n",
+		"noinit/p.go":  "package noinit\n\nfunc F() {}\n",
+		"hasinit/p.go": "package hasinit\n\nfunc init() { println() }\n",
+	} {
+		name = filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}}
+	reports, err := verifyPlugins(context.Background(), goroot, goRun, verify.Config{Dir: dir}, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"})
+	if len(reports) != 1 || reports[0].Path != "example.com/host/hasinit" || len(reports[0].Inits) != 1 {
+		t.Errorf("reports %+v, want one for hasinit with its init", reports)
+	}
+	var pe *verify.PluginError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v, want *verify.PluginError values", err)
+	}
+	reasons := map[string]verify.Reason{}
+	for _, e := range flatten(err) {
+		if errors.As(e, &pe) {
+			reasons[pe.Plugin] = pe.Reason
+		}
+	}
+	if reasons["example.com/host/noinit"] != verify.NoInitCode || reasons["example.com/host/cmd"] != verify.IsCommand {
+		t.Errorf("refusals %v", reasons)
+	}
+	checks := wireChecks(reports)
+	if len(checks) != 1 || len(checks[0].Inits) != 1 || !strings.Contains(checks[0].Inits[0], "hasinit/p.go:3:") {
+		t.Errorf("checks %+v, want hasinit's init at hasinit/p.go:3", checks)
+	}
+}
+
+// Nothing to check starts no process.
+func TestVerifyNothing(t *testing.T) {
+	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil)
+	if reports != nil || err != nil {
+		t.Errorf("verifyPlugins(nil) = %v, %v", reports, err)
+	}
+}
