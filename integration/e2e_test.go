@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 	}
 	shared.cache = filepath.Join(dir, "cache")
 	shared.repo = filepath.Join(dir, "repo")
-	srv, err := goproxytest.NewServer("testdata/mod", "")
+	srv, err := goproxytest.NewServer("../testdata/mod", "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
