@@ -19,7 +19,7 @@ type testEnv struct {
 
 const testHostGoMod = `module example.com/host
 
-go 1.21
+go 1.26
 
 require example.com/shared v1.0.0
 `
@@ -34,13 +34,14 @@ import (
 func main() {}
 `
 
-// newTestEnv starts a module proxy serving testdata/mod (one txtar
-// archive per module version, named PATH_VERSION.txt with the slashes of
-// PATH as underscores) and writes the host module example.com/host,
-// which requires example.com/shared v1.0.0.
+// newTestEnv starts a module proxy serving the repository's testdata/mod,
+// the test modules of every package (one txtar archive per module
+// version, named PATH_VERSION.txtar with the slashes of PATH as
+// underscores), and writes the host module example.com/host, which
+// requires example.com/shared v1.0.0.
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	url := goproxytest.NewTestServer(t, filepath.Join("testdata", "mod"), "").URL
+	url := goproxytest.NewTestServer(t, filepath.Join("..", "testdata", "mod"), "").URL
 	host := t.TempDir()
 	writeFiles(t, host, map[string]string{
 		"go.mod":               testHostGoMod,

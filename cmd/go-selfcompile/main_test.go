@@ -24,8 +24,8 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI against the txtar scripts in testdata/script.
 // The scripts run the real go command from PATH, with a module proxy that
-// serves the modules in testdata/mod (a script that must not download
-// sets GOPROXY=off itself).
+// serves the repository's test modules, ../../testdata/mod (a script that
+// must not download sets GOPROXY=off itself).
 func TestScripts(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH: ", err)
@@ -42,7 +42,7 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := goproxytest.NewTestServer(t, "testdata/mod", "")
+	proxy := goproxytest.NewTestServer(t, "../../testdata/mod", "")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
