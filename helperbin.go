@@ -16,7 +16,7 @@ import (
 // checks its CRC-32 and length): a host links no other decompressor.
 func (j *job) unpackHelper() error {
 	name := bundle.HelperName
-	if j.manifest.GOOS == "windows" {
+	if j.info.GOOS == "windows" {
 		name += ".exe"
 	}
 	bin := filepath.Join(j.work, name)

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/swap"
@@ -19,8 +18,8 @@ import (
 
 // job is what the prepare stage decides, once, for the rest of a run.
 type job struct {
-	fsys     fs.FS            // the bundle the rebuild starts from
-	manifest *bundle.Manifest // its manifest
+	fsys     fs.FS       // the bundle the rebuild starts from
+	info     *BundleInfo // what it holds
 	target   string           // the file to replace: the real executable, or Output
 	swapping bool             // target is the running executable
 	cache    string           // toolchains and the build cache
@@ -47,7 +46,7 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	}
 	j := &job{}
 	var err error
-	if j.fsys, j.manifest, err = registeredBundle(); err != nil {
+	if j.fsys, j.info, err = registeredBundle(); err != nil {
 		return nil, err
 	}
 	if err := j.resolveTarget(o.Output); err != nil {
@@ -83,7 +82,7 @@ func (j *job) describe(o Options) error {
 	if !ok {
 		return errors.New("the running binary has no build information: build it with module support")
 	}
-	m := j.manifest
+	m := j.info
 	for _, s := range bi.Settings {
 		if (s.Key == "GOOS" && s.Value != m.GOOS) || (s.Key == "GOARCH" && s.Value != m.GOARCH) {
 			return fmt.Errorf("the binary is built for %s=%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", s.Key, s.Value, m.GOOS, m.GOARCH)

@@ -18,7 +18,7 @@ import (
 var registered struct {
 	sync.Mutex
 	fsys     fs.FS
-	manifest *bundle.Manifest
+	info     *BundleInfo
 	err      error
 	report   func() []string
 	// exe is the executable file as it was when the bundle registered
@@ -30,7 +30,19 @@ var registered struct {
 	// executable's path: a second Run in the same process starts from it,
 	// so it keeps the first Run's plugins.
 	next     fs.FS
-	nextMani *bundle.Manifest
+	nextInfo *BundleInfo
+}
+
+// BundleInfo is what the bundle a binary carries holds, as the generated
+// selfcompile_bundle.go file passes it to RegisterBundle: the facts of the
+// bundle's manifest a host needs, as Go values, so that it parses nothing.
+type BundleInfo struct {
+	// Format is the bundle format the generator wrote.
+	Format int
+	// GoVersion, GOOS and GOARCH are those of the bundled toolchain.
+	GoVersion, GOOS, GOARCH string
+	// Plugins are the plugins the binary was built with.
+	Plugins []Plugin
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from
@@ -39,14 +51,17 @@ var registered struct {
 // writes the smoke report to stdout and returns exit true with the code
 // the process must exit with: the stub exits, after every package's init
 // has run and before the host's main.
-func RegisterBundle(fsys fs.FS) (code int, exit bool) {
-	m, err := bundle.ReadManifest(fsys)
+func RegisterBundle(fsys fs.FS, info BundleInfo) (code int, exit bool) {
+	var err error
+	if info.Format != bundle.FormatVersion {
+		err = fmt.Errorf("the bundle has format %d, this version of go-selfcompile reads %d: run go generate again with the go-selfcompile version the program links", info.Format, bundle.FormatVersion)
+	}
 	registered.Lock()
-	registered.fsys, registered.manifest, registered.err = fsys, m, err
+	registered.fsys, registered.info, registered.err = fsys, &info, err
 	report := registered.report
 	registered.Unlock()
 	if nonce, ok := smoke.Requested(); ok {
-		return smokeReport(nonce, m, err, report), true
+		return smokeReport(nonce, &info, err, report), true
 	}
 	if exe, err := os.Executable(); err == nil {
 		if fi, err := os.Stat(exe); err == nil {
@@ -112,7 +127,7 @@ func registrationsNow() (names []string, ok bool) {
 }
 
 // smokeReport writes the smoke report and returns the exit code.
-func smokeReport(nonce string, m *bundle.Manifest, err error, report func() []string) int {
+func smokeReport(nonce string, m *BundleInfo, err error, report func() []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: smoke: %v\n", err)
 		return 1
@@ -140,13 +155,13 @@ func smokeReport(nonce string, m *bundle.Manifest, err error, report func() []st
 // come from the binary's own build information.
 func Installed() []Plugin {
 	registered.Lock()
-	m := registered.manifest
+	m := registered.info
 	registered.Unlock()
 	bi, _ := debug.ReadBuildInfo()
 	return installedFrom(m, bi)
 }
 
-func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
+func installedFrom(m *BundleInfo, bi *debug.BuildInfo) []Plugin {
 	if m == nil {
 		return nil
 	}
@@ -169,22 +184,22 @@ func installedFrom(m *bundle.Manifest, bi *debug.BuildInfo) []Plugin {
 
 // registeredBundle returns the bundle a rebuild starts from: the running
 // binary's own, or that of the binary this process installed since.
-func registeredBundle() (fs.FS, *bundle.Manifest, error) {
+func registeredBundle() (fs.FS, *BundleInfo, error) {
 	registered.Lock()
 	defer registered.Unlock()
 	if registered.fsys == nil {
 		return nil, nil, ErrNoBundle
 	}
 	if registered.next != nil {
-		return registered.next, registered.nextMani, nil
+		return registered.next, registered.nextInfo, nil
 	}
-	return registered.fsys, registered.manifest, registered.err
+	return registered.fsys, registered.info, registered.err
 }
 
 // installedBundle records the bundle of the binary this process just
 // installed: the parts that changed are read from dir into memory (a few
 // MiB: source and modules), the toolchain stays the embedded one.
-func installedBundle(dir string, m *bundle.Manifest) error {
+func installedBundle(dir string, info *BundleInfo) error {
 	files := map[string][]byte{}
 	for _, name := range []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -196,7 +211,7 @@ func installedBundle(dir string, m *bundle.Manifest) error {
 	registered.Lock()
 	defer registered.Unlock()
 	registered.next = overlayFS{base: registered.fsys, files: files}
-	registered.nextMani = m
+	registered.nextInfo = info
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/smoke"
 	"github.com/selfcompile/go-selfcompile/swap"
 )
 
@@ -39,10 +38,9 @@ type pipeline struct {
 }
 
 // run is the pipeline; see the README's drawing. The stages from
-// toolchain to build run in the helper (package internal/rebuild), which
+// toolchain to smoke run in the helper (package internal/rebuild), which
 // reports them as they go; the host keeps what it must do itself: prepare
-// (the lock, the work directory), the smoke check of the new binary, and
-// the swap.
+// (the lock, the work directory) and the swap.
 func (p *pipeline) run(ctx context.Context) error {
 	o, r := p.opts, p.orch
 	j, err := orchestrator.Do(ctx, r, "prepare", func(ctx context.Context) (*job, error) {
@@ -59,12 +57,6 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.res.Smoke, err = orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
-		return smoke.Check(ctx, built.Binary, smokeConfig(o, j.manifest.Plugins, built))
-	})
-	if err != nil {
-		return err
-	}
 	backup, err := orchestrator.Do(ctx, r, "swap", func(context.Context) (string, error) {
 		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755})
 	})
@@ -75,8 +67,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	return nil
 }
 
-// rebuild has the helper run the stages toolchain, source, modgen, verify
-// and build, relaying their events, warnings and drift as they come.
+// rebuild has the helper run the stages toolchain, source, modgen, verify,
+// build and smoke, relaying their events, warnings and drift as they come.
 func (p *pipeline) rebuild(ctx context.Context, j *job) (*helper.Outcome, error) {
 	last := "toolchain"
 	out, err := j.helper.Call(ctx, helper.Request{Rebuild: &j.request}, func(m helper.Message) {

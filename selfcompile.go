@@ -24,7 +24,6 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/smoke"
 )
 
 // Options configures a rebuild. The zero value of every field is a
@@ -132,6 +131,16 @@ type Check struct {
 	Registrations []Registration
 }
 
+// SmokeReport is what the new binary reported when started under the
+// smoke protocol, after every package's init had run.
+type SmokeReport struct {
+	GoVersion string   // the Go version it was built with
+	Plugins   []Plugin // the plugins it was built with (path and version)
+	// Registered is what its host reports as registered, when the host
+	// calls ReportRegistrations.
+	Registered []string
+}
+
 // Registration is one call to a registration function found in a plugin.
 type Registration struct {
 	Func string // the Options.RegisterFuncs entry it calls
@@ -155,7 +164,7 @@ type Result struct {
 	// Checks is what verify found in each added plugin.
 	Checks []Check
 	// Smoke is the report the new binary gave under the smoke protocol.
-	Smoke *smoke.Report
+	Smoke *SmokeReport
 	// Stages lists each stage's duration in order.
 	Stages []StageTiming
 	// GoVersion is the version of the bundled toolchain.

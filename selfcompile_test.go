@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // The test binary carries no bundle: Run must say so, at prepare.
@@ -56,7 +55,7 @@ func TestNewCopiesOptions(t *testing.T) {
 }
 
 func TestInstalledFromTakesVersionsFromBuildInfo(t *testing.T) {
-	m := &bundle.Manifest{Plugins: []bundle.Plugin{
+	m := &BundleInfo{Plugins: []Plugin{
 		{Path: "example.com/a/sub", Module: "example.com/a", Version: "v1.0.0"},
 		{Path: "example.com/host/p", Module: "example.com/host"},
 	}}

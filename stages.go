@@ -2,14 +2,12 @@ package selfcompile
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/smoke"
 )
 
 // This file holds what run.go's stages need beyond the call that does the
@@ -26,48 +24,15 @@ func (j *job) backups(n int) int {
 	return n
 }
 
-// smokeConfig is what the new binary must report: every plugin of the new
-// set, and, when the host reports registrations, one more registration
-// for each plugin new to the binary (a re-pinned one registered before).
-func smokeConfig(o Options, installed []Plugin, built *helper.Outcome) smoke.Config {
-	cfg := smoke.Config{Env: smokeEnv(), Timeout: o.SmokeTimeout, Want: built.Manifest.Plugins, Args: o.SmokeArgs}
-	if before, ok := registrationsNow(); ok {
-		cfg.Before = before
-		for _, a := range built.Added {
-			if indexPlugin(installed, a.Path) < 0 {
-				cfg.Added = append(cfg.Added, a.Path)
-			}
-		}
-	}
-	return cfg
-}
-
-func indexPlugin(ps []Plugin, path string) int {
-	for i, p := range ps {
-		if p.Path == path {
-			return i
-		}
-	}
-	return -1
-}
-
-// smokeEnv is the clean environment the new binary starts in.
-func smokeEnv() []string {
-	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "SYSTEMROOT"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
-}
-
 // noteOutcome puts what the helper learned into the Result, also when it
 // failed.
 func (p *pipeline) noteOutcome(out *helper.Outcome) {
 	p.res.GoVersion = out.GoVersion
 	p.res.Added = out.Added
 	p.res.Drift = out.Drift
+	if s := out.Smoke; s != nil {
+		p.res.Smoke = &SmokeReport{GoVersion: s.GoVersion, Plugins: s.Plugins, Registered: s.Registered}
+	}
 	for _, c := range out.Checks {
 		check := Check{Path: c.Path, Name: c.Name, Module: c.Module, Version: c.Version, Inits: c.Inits, VarInits: c.VarInits}
 		for _, r := range c.Registrations {
@@ -88,12 +53,14 @@ func (p *pipeline) noteDrift(ds []bundle.Drift) {
 // in this process, which must start from the binary now in place.
 func (p *pipeline) installed(j *job, built *helper.Outcome, backup string) {
 	p.res.Binary, p.res.Backup = j.target, backup
-	p.res.Plugins = built.Manifest.Plugins
+	p.res.Plugins = built.Plugins
 	if !j.swapping {
 		return
 	}
 	installedExe(j.target)
-	if err := installedBundle(built.BundleDir, built.Manifest); err != nil {
+	next := *j.info
+	next.Plugins = built.Plugins
+	if err := installedBundle(built.BundleDir, &next); err != nil {
 		p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
 }

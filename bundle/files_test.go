@@ -1,6 +1,9 @@
 package bundle
 
 import (
+	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +52,26 @@ func TestPluginsSource(t *testing.T) {
 	}
 	if got := string(PluginsSource(nil)); strings.Contains(got, "import") {
 		t.Errorf("PluginsSource(nil) imports something:\n%s", got)
+	}
+}
+
+// The generated stub is valid Go that carries the manifest's facts.
+func TestStub(t *testing.T) {
+	m := &Manifest{Format: FormatVersion, GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64", Plugins: []Plugin{
+		{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0", Query: ">=1.2,<2"},
+		{Path: "example.com/local", Module: "example.com/local", Dir: "/tmp/\"odd\" dir\n"},
+	}}
+	src := Stub(m)
+	f, err := parser.ParseFile(token.NewFileSet(), StubFile, src, 0)
+	if err != nil {
+		t.Fatalf("the stub does not parse: %v\n%s", err, src)
+	}
+	if f.Name.Name != "main" {
+		t.Errorf("package %s, want main", f.Name.Name)
+	}
+	for _, want := range []string{fmt.Sprintf("Format:    %d,", FormatVersion), `GOOS:      "linux"`, `Query: ">=1.2,<2"`, `Dir: "/tmp/\"odd\" dir\n"`, "//go:embed " + ManifestFile} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("the stub lacks %q:\n%s", want, src)
+		}
 	}
 }

@@ -1,16 +1,20 @@
 package smoke
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/tools/txtar"
 
@@ -408,4 +412,67 @@ func writeFiles(dir, archive string) error {
 		}
 	}
 	return nil
+}
+
+// Write's JSON decodes, with encoding/json, to what was written, whatever
+// the strings hold.
+func TestWriteIsJSON(t *testing.T) {
+	for _, rep := range []Report{
+		{Nonce: "abc"},
+		{Nonce: "n", GoVersion: "go1.26.8", Plugins: []bundle.Plugin{{Path: "example.com/a", Version: "v1.0.0"}, {Path: "p", Module: "m", Query: ">=1,<2", Dir: "C:\\dir \"x\"\n\t\x01"}}, Registered: []string{"<a&b>", "\u2028ünï\u2029", ""}},
+	} {
+		checkWriteRoundTrip(t, rep)
+	}
+}
+
+func FuzzWrite(f *testing.F) {
+	f.Add("nonce", "go1.26.8", "example.com/p", "v1.0.0", "reg")
+	f.Add("\x00\xff", "\"", "\\", "\u2028", "\xe2\x80")
+	f.Fuzz(func(t *testing.T, nonce, gover, path, version, reg string) {
+		checkWriteRoundTrip(t, Report{Nonce: nonce, GoVersion: gover, Plugins: []bundle.Plugin{{Path: path, Version: version, Dir: reg}}, Registered: []string{reg}})
+	})
+}
+
+func checkWriteRoundTrip(t *testing.T, rep Report) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	line := bytes.TrimSpace(buf.Bytes())
+	if bytes.ContainsAny(line, "\n\r") {
+		t.Fatalf("the report spans lines: %q", line)
+	}
+	var got Report
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, line)
+	}
+	want := rep
+	if want.Plugins == nil {
+		want.Plugins = []bundle.Plugin{}
+	}
+	// encoding/json replaces each byte of invalid UTF-8.
+	fix := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				r = '\ufffd'
+			}
+			b.WriteRune(r)
+			i += n
+		}
+		return b.String()
+	}
+	want.Nonce, want.GoVersion = fix(want.Nonce), fix(want.GoVersion)
+	for i := range want.Plugins {
+		p := &want.Plugins[i]
+		p.Path, p.Module, p.Version, p.Query, p.Dir = fix(p.Path), fix(p.Module), fix(p.Version), fix(p.Query), fix(p.Dir)
+	}
+	for i := range want.Registered {
+		want.Registered[i] = fix(want.Registered[i])
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded %+v\nwant    %+v\nfrom %s", got, want, line)
+	}
 }

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case helper.Verb:
 		// Not for people: a rebuilding binary runs its bundled copy of
 		// this command to do what must not run in its own process.
-		return rebuild.Serve(ctx, os.Stdin, stdout)
+		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -59,7 +59,7 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 	if err := bundle.WriteFileAtomic(filepath.Join(dir, bundle.ManifestFile), data, 0o644); err != nil {
 		return nil, err
 	}
-	return &m, bundle.WriteStub(dir)
+	return &m, bundle.WriteStub(dir, &m)
 }
 
 func writePart(name string, src Source) (p bundle.Part, err error) {

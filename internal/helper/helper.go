@@ -2,30 +2,31 @@
 // helper: the go-selfcompile command, which the bundle carries built for
 // the host's platform, run as "go-selfcompile helper".
 //
-// A host links only what it needs at every start and for the last steps
-// of a rebuild (the manifest, running the helper, the smoke check, the
-// swap). What only a rebuild needs — resolving plugin versions, editing
-// go.mod, type-checking plugins with go/packages, the go command's
-// environment, the archives — runs in the helper: it costs the host no
-// code, and no process-wide state of the host (its PATH, its working
-// directory) is touched.
+// A host links only what it needs at every start and for the last step of
+// a rebuild: the bundle's registration, running the helper, and the swap.
+// What only a rebuild needs — resolving plugin versions, editing go.mod,
+// type-checking plugins with go/packages, the go command's environment,
+// the archives, running the new binary in smoke mode — runs in the
+// helper: it costs the host no code, and no process-wide state of the
+// host (its PATH, its working directory) is touched.
 //
-// The protocol is one JSON [Request] on the helper's stdin and JSON
-// [Message] lines on its stdout: events and warnings as they happen, then
-// one carrying [Outcome]. Both carry [Version]; a helper refuses a request
-// of another version rather than guess. This package holds the protocol
-// and the client; the helper's side is package internal/rebuild. It must
-// stay light: every host links it.
+// The host writes one [Request] to the helper's stdin; the helper writes
+// [Message] lines to its stdout as things happen (events, warnings,
+// drift), then the [Outcome]. Both begin with a line naming the protocol
+// [Version]; a side refuses another version rather than guess. The
+// encoding is lines of Go-quoted strings (see wire.go), which both sides
+// read with strconv alone. This package holds the protocol and the host's
+// client; the helper's side is package internal/rebuild. It must stay
+// light: every host links it.
 package helper
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,120 +36,127 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 2
+const Version = 3
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
 
-// Request is what a rebuild asks of the helper: one of its fields is set.
+// header begins every request and every answer.
+const header = "go-selfcompile-helper"
+
+// Request is what a host asks of the helper: one of its fields is set.
 type Request struct {
-	Version int `json:"version"`
 	// Check refuses what the job alone shows to be wrong (a malformed
 	// spec, removing what is not installed) and says when it asks for
 	// nothing that is not already so. Nothing is unpacked.
-	Check *Job `json:"check,omitempty"`
-	// Rebuild runs the stages that build the new binary: toolchain,
-	// source, modgen, verify and build.
-	Rebuild *Job `json:"rebuild,omitempty"`
-	// Verify is a request the helper makes of a copy of itself (see
-	// internal/rebuild); it is opaque here.
-	Verify json.RawMessage `json:"verify,omitempty"`
+	Check *Job
+	// Rebuild runs the stages that build and check the new binary:
+	// toolchain, source, modgen, verify, build and smoke.
+	Rebuild *Job
 }
 
 // Job is one rebuild, as the host hands it to the helper.
 type Job struct {
-	Plugins []string `json:"plugins,omitempty"`
-	Remove  []string `json:"remove,omitempty"`
+	Plugins []string
+	Remove  []string
 	// Installed is the running binary's plugin set, versions from its
 	// build information.
-	Installed []bundle.Plugin `json:"installed,omitempty"`
+	Installed []bundle.Plugin
 	// Bundle is the directory holding the running binary's bundle files:
 	// the manifest and every part.
-	Bundle string `json:"bundle"`
+	Bundle string
 	// Work is the run's work directory (0700, this run's alone) and Cache
 	// the directory shared by rebuilds (toolchains, the build cache).
-	Work  string `json:"work"`
-	Cache string `json:"cache"`
+	Work, Cache string
 	// Output is the file the new binary is written to.
-	Output string `json:"output"`
+	Output string
 	// HostVersion is the host module's version from its build info.
-	HostVersion string `json:"hostVersion,omitempty"`
+	HostVersion string
 	// Settings are the running binary's build settings, from its build
 	// information: the rebuild's flags and environment come from them.
-	Settings []Setting `json:"settings,omitempty"`
+	Settings []Setting
 	// Env holds the caller's extra settings for the go command, applied
 	// over the environment the helper was started with (the host's).
-	Env []string `json:"env,omitempty"`
+	Env []string
 	// Dir is the absolute directory relative local-directory specs are
 	// taken from.
-	Dir             string   `json:"dir"`
-	RegisterFuncs   []string `json:"registerFuncs,omitempty"`
-	DriftPolicy     int      `json:"driftPolicy,omitempty"`
-	RefuseRetracted bool     `json:"refuseRetracted,omitempty"`
+	Dir             string
+	RegisterFuncs   []string
+	DriftPolicy     int
+	RefuseRetracted bool
+	// Registrations, when the host reports what is registered, is what
+	// is registered in the running binary: the new binary must report one
+	// more for each plugin new to it.
+	Registrations []string
+	// ReportsRegistrations says whether the host reports registrations.
+	ReportsRegistrations bool
+	// SmokeTimeout bounds each run of the new binary; SmokeArgs are run
+	// once more after the report.
+	SmokeTimeout time.Duration
+	SmokeArgs    []string
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.
 type Setting struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Key, Value string
 }
 
-// Message is one line the helper writes: an event, a warning, or, last,
-// the outcome.
+// Message is one thing the helper says while it works: an event, a
+// warning, or the drift modgen found. One field is set.
 type Message struct {
-	Version int            `json:"version"`
-	Event   *Event         `json:"event,omitempty"`
-	Warning string         `json:"warning,omitempty"`
-	Drift   []bundle.Drift `json:"drift,omitempty"` // as soon as modgen knows it
-	Done    *Outcome       `json:"done,omitempty"`
+	Event   *Event
+	Warning string
+	Drift   []bundle.Drift
 }
 
 // Event is a stage starting or ending in the helper.
 type Event struct {
-	Kind     string        `json:"kind"` // "start", "done" or "failed"
-	Stage    string        `json:"stage"`
-	Duration time.Duration `json:"duration,omitempty"`
-	Err      string        `json:"err,omitempty"`
+	Kind     string // "start", "done" or "failed"
+	Stage    string
+	Duration time.Duration
+	Err      string
 }
 
 // Outcome is what a request came to. On failure Err is set and the other
 // fields hold what the helper learned before it failed.
 type Outcome struct {
 	// Noop, from Check, says why the job is nothing to do.
-	Noop string `json:"noop,omitempty"`
+	Noop string
 	// Binary is the new binary and BundleDir the directory holding the
-	// bundle it carries; Manifest is that bundle's manifest.
-	Binary    string           `json:"binary,omitempty"`
-	BundleDir string           `json:"bundleDir,omitempty"`
-	Manifest  *bundle.Manifest `json:"manifest,omitempty"`
+	// bundle it carries; Plugins is its plugin set.
+	Binary, BundleDir string
+	Plugins           []bundle.Plugin
 	// Added are the plugins the specs resolved to.
-	Added []bundle.Plugin `json:"added,omitempty"`
-	// Drift lists the changes the plugins make to the host's dependencies.
-	Drift []bundle.Drift `json:"drift,omitempty"`
+	Added []bundle.Plugin
+	// Drift lists the changes the plugins make to the host's dependencies
+	// (the client gathers it from the messages).
+	Drift []bundle.Drift
 	// Checks are the verify stage's findings, one per added plugin.
-	Checks    []Check `json:"checks,omitempty"`
-	GoVersion string  `json:"goVersion,omitempty"`
-	// Verify is the answer to a Verify request, opaque here.
-	Verify json.RawMessage `json:"verify,omitempty"`
-	Err    *Error          `json:"err,omitempty"`
+	Checks    []Check
+	GoVersion string
+	// Smoke is the report the new binary gave in smoke mode.
+	Smoke *SmokeReport
+	Err   *Error
 }
 
 // Check is what the verify stage found in one plugin. Positions are
 // "file:line:column", the file shortened to its last two elements.
 type Check struct {
-	Path          string         `json:"path"`
-	Name          string         `json:"name"`
-	Module        string         `json:"module,omitempty"`
-	Version       string         `json:"version,omitempty"`
-	Inits         []string       `json:"inits,omitempty"`
-	VarInits      []string       `json:"varInits,omitempty"`
-	Registrations []Registration `json:"registrations,omitempty"`
+	Path, Name, Module, Version string
+	Inits, VarInits             []string
+	Registrations               []Registration
 }
 
 // Registration is a call to a registration function found in a plugin.
 type Registration struct {
-	Func string `json:"func"`
-	Pos  string `json:"pos"`
+	Func, Pos string
+}
+
+// SmokeReport is what the new binary reported (see package smoke).
+type SmokeReport struct {
+	Nonce, GoVersion string
+	Plugins          []bundle.Plugin // path and version
+	Registered       []string
 }
 
 // Error is a failure in the helper: the stage it happened in and its
@@ -156,9 +164,9 @@ type Registration struct {
 // spec, a plugin that does not pass its checks, drift the policy
 // refuses), as opposed to the machine (no network, a full disk).
 type Error struct {
-	Stage   string `json:"stage"`
-	Msg     string `json:"msg"`
-	Refused bool   `json:"refused,omitempty"`
+	Stage   string
+	Msg     string
+	Refused bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -181,15 +189,14 @@ const stderrTail = 4 << 10
 // even when it reports a failure (Outcome.Err); the error is for a helper
 // that could not run or answer.
 func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outcome, error) {
-	req.Version = Version
-	in, err := json.Marshal(req)
-	if err != nil {
+	var in strings.Builder
+	if err := WriteRequest(&in, req); err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, h.Bin, Verb)
 	cmd.Dir = h.Dir
 	cmd.Env = h.Env
-	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stdin = strings.NewReader(in.String())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -202,75 +209,19 @@ func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outco
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the helper %s: %w", h.Bin, err)
 	}
-	done, readErr := read(stdout, on)
+	done, readErr := readAnswer(stdout, on)
 	err = cmd.Wait()
 	_ = proc.Kill(cmd) // a go command it left behind
 	if ctx.Err() != nil {
 		return done, fmt.Errorf("helper: %w", ctx.Err())
 	}
 	if readErr != nil {
-		return nil, fmt.Errorf("the helper %s: %v%s", h.Bin, readErr, quote(stderr.String()))
-	}
-	if done == nil {
 		if err == nil {
-			err = io.ErrUnexpectedEOF
+			err = readErr
 		}
 		return nil, fmt.Errorf("the helper %s ended without an answer: %v%s", h.Bin, err, quote(stderr.String()))
 	}
 	return done, nil
-}
-
-// read reads messages until the outcome.
-func read(r io.Reader, on func(Message)) (*Outcome, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	for sc.Scan() {
-		var msg Message
-		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
-			return nil, fmt.Errorf("malformed message %.200q: %v", sc.Text(), err)
-		}
-		if msg.Version != Version {
-			return nil, fmt.Errorf("it speaks protocol version %d, this library %d: regenerate the bundle with this version of go-selfcompile", msg.Version, Version)
-		}
-		if msg.Done != nil {
-			_, _ = io.Copy(io.Discard, r)
-			return msg.Done, nil
-		}
-		if on != nil {
-			on(msg)
-		}
-	}
-	return nil, sc.Err()
-}
-
-// Writer writes the helper's side of the protocol. It is safe for
-// concurrent use.
-type Writer struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-// NewWriter returns a Writer writing to w.
-func NewWriter(w io.Writer) *Writer { return &Writer{enc: json.NewEncoder(w)} }
-
-// Send writes msg as one line.
-func (w *Writer) Send(msg Message) error {
-	msg.Version = Version
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.enc.Encode(msg)
-}
-
-// ReadRequest reads the request from r and refuses another version.
-func ReadRequest(r io.Reader) (*Request, error) {
-	var req Request
-	if err := json.NewDecoder(r).Decode(&req); err != nil {
-		return nil, fmt.Errorf("helper: reading the request: %w", err)
-	}
-	if req.Version != Version {
-		return nil, fmt.Errorf("helper: request of protocol version %d, this helper speaks %d: regenerate the bundle with the go-selfcompile version the host links", req.Version, Version)
-	}
-	return &req, nil
 }
 
 func quote(stderr string) string {
@@ -279,6 +230,363 @@ func quote(stderr string) string {
 		return ""
 	}
 	return "\n" + s
+}
+
+// WriteRequest writes req.
+func WriteRequest(w io.Writer, req Request) error {
+	lw := &lineWriter{w: w}
+	verb, job := "check", req.Check
+	if req.Rebuild != nil {
+		verb, job = "rebuild", req.Rebuild
+	}
+	if job == nil {
+		return errors.New("helper: empty request")
+	}
+	lines := [][]string{{header, strconv.Itoa(Version), verb}}
+	add := func(kind string, fields ...string) { lines = append(lines, append([]string{kind}, fields...)) }
+	each := func(kind string, vals []string) {
+		for _, v := range vals {
+			add(kind, v)
+		}
+	}
+	each("plugin", job.Plugins)
+	each("remove", job.Remove)
+	for _, p := range job.Installed {
+		add("installed", pluginFields(p)...)
+	}
+	add("bundle", job.Bundle)
+	add("work", job.Work)
+	add("cache", job.Cache)
+	add("output", job.Output)
+	add("hostversion", job.HostVersion)
+	for _, s := range job.Settings {
+		add("setting", s.Key, s.Value)
+	}
+	each("env", job.Env)
+	add("dir", job.Dir)
+	each("registerfunc", job.RegisterFuncs)
+	add("driftpolicy", strconv.Itoa(job.DriftPolicy))
+	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
+	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
+	each("registration", job.Registrations)
+	add("smoketimeout", job.SmokeTimeout.String())
+	each("smokearg", job.SmokeArgs)
+	add("end")
+	for _, l := range lines {
+		if err := lw.line(l[0], l[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadRequest reads a request and refuses another version.
+func ReadRequest(r io.Reader) (*Request, error) {
+	lr := newLineReader(r)
+	kind, f, err := lr.next()
+	if err != nil {
+		return nil, fmt.Errorf("helper: reading the request: %w", err)
+	}
+	if err := checkHeader(kind, f); err != nil {
+		return nil, fmt.Errorf("helper: %w", err)
+	}
+	job := &Job{}
+	req := &Request{Check: job}
+	if len(f) > 1 && f[1] == "rebuild" {
+		req = &Request{Rebuild: job}
+	}
+	for {
+		kind, f, err := lr.next()
+		if err == io.EOF {
+			err = errNoEnd
+		}
+		if err != nil {
+			return nil, fmt.Errorf("helper: reading the request: %w", err)
+		}
+		if kind == "end" {
+			return req, nil
+		}
+		if err := job.set(kind, f); err != nil {
+			return nil, fmt.Errorf("helper: reading the request: %w", err)
+		}
+	}
+}
+
+// set applies one request line to job.
+func (job *Job) set(kind string, f []string) error {
+	n := 1
+	switch kind {
+	case "installed":
+		n = 5
+	case "setting":
+		n = 2
+	}
+	if err := want(kind, f, n); err != nil {
+		return err
+	}
+	var err error
+	switch kind {
+	case "plugin":
+		job.Plugins = append(job.Plugins, f[0])
+	case "remove":
+		job.Remove = append(job.Remove, f[0])
+	case "installed":
+		job.Installed = append(job.Installed, plugin(f))
+	case "bundle":
+		job.Bundle = f[0]
+	case "work":
+		job.Work = f[0]
+	case "cache":
+		job.Cache = f[0]
+	case "output":
+		job.Output = f[0]
+	case "hostversion":
+		job.HostVersion = f[0]
+	case "setting":
+		job.Settings = append(job.Settings, Setting{Key: f[0], Value: f[1]})
+	case "env":
+		job.Env = append(job.Env, f[0])
+	case "dir":
+		job.Dir = f[0]
+	case "registerfunc":
+		job.RegisterFuncs = append(job.RegisterFuncs, f[0])
+	case "driftpolicy":
+		job.DriftPolicy, err = strconv.Atoi(f[0])
+	case "refuseretracted":
+		job.RefuseRetracted, err = strconv.ParseBool(f[0])
+	case "reportsregistrations":
+		job.ReportsRegistrations, err = strconv.ParseBool(f[0])
+	case "registration":
+		job.Registrations = append(job.Registrations, f[0])
+	case "smoketimeout":
+		job.SmokeTimeout, err = time.ParseDuration(f[0])
+	case "smokearg":
+		job.SmokeArgs = append(job.SmokeArgs, f[0])
+	default:
+		// A field a newer host sends: ignored, as an unknown JSON key
+		// would be. The version says when a change matters.
+	}
+	return err
+}
+
+func checkHeader(kind string, f []string) error {
+	if kind != header || len(f) == 0 {
+		return fmt.Errorf("not a go-selfcompile helper message (%q): regenerate the bundle with this version of go-selfcompile", kind)
+	}
+	if f[0] != strconv.Itoa(Version) {
+		return fmt.Errorf("protocol version %s, this side speaks %d: regenerate the bundle with the go-selfcompile version the host links", f[0], Version)
+	}
+	return nil
+}
+
+func pluginFields(p bundle.Plugin) []string {
+	return []string{p.Path, p.Module, p.Version, p.Query, p.Dir}
+}
+
+func plugin(f []string) bundle.Plugin {
+	return bundle.Plugin{Path: f[0], Module: f[1], Version: f[2], Query: f[3], Dir: f[4]}
+}
+
+// Writer writes the helper's side of the protocol: the header, messages,
+// then the outcome. It is safe for concurrent use.
+type Writer struct {
+	lw   lineWriter
+	once sync.Once
+	err  error
+}
+
+// NewWriter returns a Writer writing to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{lw: lineWriter{w: w}} }
+
+func (w *Writer) start() error {
+	w.once.Do(func() { w.err = w.lw.line(header, strconv.Itoa(Version)) })
+	return w.err
+}
+
+// Send writes one message.
+func (w *Writer) Send(m Message) error {
+	if err := w.start(); err != nil {
+		return err
+	}
+	switch {
+	case m.Event != nil:
+		e := m.Event
+		return w.lw.line("event", e.Kind, e.Stage, e.Duration.String(), e.Err)
+	case m.Warning != "":
+		return w.lw.line("warning", m.Warning)
+	}
+	for _, d := range m.Drift {
+		if err := w.lw.line("drift", append([]string{strconv.Itoa(int(d.Kind)), d.Module, d.Old, d.New, d.Base}, d.Plugins...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Done writes the outcome; nothing may follow.
+func (w *Writer) Done(o *Outcome) error {
+	if err := w.start(); err != nil {
+		return err
+	}
+	var lines [][]string
+	add := func(kind string, fields ...string) { lines = append(lines, append([]string{kind}, fields...)) }
+	if o.Noop != "" {
+		add("noop", o.Noop)
+	}
+	add("binary", o.Binary)
+	add("bundledir", o.BundleDir)
+	add("goversion", o.GoVersion)
+	for _, p := range o.Plugins {
+		add("plugin", pluginFields(p)...)
+	}
+	for _, p := range o.Added {
+		add("added", pluginFields(p)...)
+	}
+	for _, c := range o.Checks {
+		add("check", c.Path, c.Name, c.Module, c.Version)
+		for _, p := range c.Inits {
+			add("init", p)
+		}
+		for _, p := range c.VarInits {
+			add("varinit", p)
+		}
+		for _, r := range c.Registrations {
+			add("registration", r.Func, r.Pos)
+		}
+	}
+	if s := o.Smoke; s != nil {
+		add("smoke", s.Nonce, s.GoVersion)
+		for _, p := range s.Plugins {
+			add("smokeplugin", p.Path, p.Version)
+		}
+		for _, r := range s.Registered {
+			add("registered", r)
+		}
+	}
+	if e := o.Err; e != nil {
+		add("error", e.Stage, e.Msg, strconv.FormatBool(e.Refused))
+	}
+	add("done")
+	for _, l := range lines {
+		if err := w.lw.line(l[0], l[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readAnswer reads the helper's messages, passing each to on, then its
+// outcome.
+func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
+	defer io.Copy(io.Discard, r)
+	lr := newLineReader(r)
+	kind, f, err := lr.next()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeader(kind, f); err != nil {
+		return nil, err
+	}
+	o := &Outcome{}
+	for {
+		kind, f, err := lr.next()
+		if err == io.EOF {
+			err = errNoEnd
+		}
+		if err != nil {
+			return nil, err
+		}
+		if kind == "done" {
+			return o, nil
+		}
+		msg, err := o.set(kind, f)
+		if err != nil {
+			return nil, err
+		}
+		if msg != nil && on != nil {
+			on(*msg)
+		}
+	}
+}
+
+// set applies one answer line to o; a line that is a message is returned.
+func (o *Outcome) set(kind string, f []string) (*Message, error) {
+	n := map[string]int{"event": 4, "drift": 5, "plugin": 5, "added": 5, "check": 4, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
+	if n == 0 {
+		n = 1
+	}
+	if err := want(kind, f, n); err != nil {
+		return nil, err
+	}
+	last := func() (*Check, error) {
+		if len(o.Checks) == 0 {
+			return nil, fmt.Errorf("malformed answer: %s before check", kind)
+		}
+		return &o.Checks[len(o.Checks)-1], nil
+	}
+	switch kind {
+	case "event":
+		d, err := time.ParseDuration(f[2])
+		if err != nil {
+			return nil, err
+		}
+		return &Message{Event: &Event{Kind: f[0], Stage: f[1], Duration: d, Err: f[3]}}, nil
+	case "warning":
+		return &Message{Warning: f[0]}, nil
+	case "drift":
+		k, err := strconv.Atoi(f[0])
+		if err != nil {
+			return nil, err
+		}
+		d := bundle.Drift{Kind: bundle.DriftKind(k), Module: f[1], Old: f[2], New: f[3], Base: f[4], Plugins: f[5:]}
+		o.Drift = append(o.Drift, d)
+		return &Message{Drift: []bundle.Drift{d}}, nil
+	case "noop":
+		o.Noop = f[0]
+	case "binary":
+		o.Binary = f[0]
+	case "bundledir":
+		o.BundleDir = f[0]
+	case "goversion":
+		o.GoVersion = f[0]
+	case "plugin":
+		o.Plugins = append(o.Plugins, plugin(f))
+	case "added":
+		o.Added = append(o.Added, plugin(f))
+	case "check":
+		o.Checks = append(o.Checks, Check{Path: f[0], Name: f[1], Module: f[2], Version: f[3]})
+	case "init", "varinit", "registration":
+		c, err := last()
+		if err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "init":
+			c.Inits = append(c.Inits, f[0])
+		case "varinit":
+			c.VarInits = append(c.VarInits, f[0])
+		default:
+			c.Registrations = append(c.Registrations, Registration{Func: f[0], Pos: f[1]})
+		}
+	case "smoke":
+		o.Smoke = &SmokeReport{Nonce: f[0], GoVersion: f[1]}
+	case "smokeplugin", "registered":
+		if o.Smoke == nil {
+			return nil, fmt.Errorf("malformed answer: %s before smoke", kind)
+		}
+		if kind == "registered" {
+			o.Smoke.Registered = append(o.Smoke.Registered, f[0])
+		} else {
+			o.Smoke.Plugins = append(o.Smoke.Plugins, bundle.Plugin{Path: f[0], Version: f[1]})
+		}
+	case "error":
+		refused, err := strconv.ParseBool(f[2])
+		if err != nil {
+			return nil, err
+		}
+		o.Err = &Error{Stage: f[0], Msg: f[1], Refused: refused}
+	}
+	return nil, nil
 }
 
 // tailBuffer keeps the last stderrTail bytes written to it.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // The test binary plays the helper: started with scriptEnv set to a
@@ -24,7 +27,7 @@ func play(script string) int {
 	w := NewWriter(os.Stdout)
 	req, err := ReadRequest(os.Stdin)
 	if err != nil {
-		_ = w.Send(Message{Done: &Outcome{Err: &Error{Msg: err.Error()}}})
+		_ = w.Done(&Outcome{Err: &Error{Msg: err.Error()}})
 		return 0
 	}
 	switch script {
@@ -34,9 +37,10 @@ func play(script string) int {
 			_ = w.Send(Message{Event: &Event{Kind: "done", Stage: st, Duration: time.Second}})
 		}
 		_ = w.Send(Message{Warning: "careful"})
-		_ = w.Send(Message{Done: &Outcome{Binary: req.Rebuild.Output}})
+		_ = w.Send(Message{Drift: []bundle.Drift{{Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}}})
+		_ = w.Done(&Outcome{Binary: req.Rebuild.Output, Added: req.Rebuild.Installed, Smoke: &SmokeReport{Nonce: "n", Registered: []string{"a b"}}})
 	case "old":
-		fmt.Println(`{"version":1,"done":{}}`)
+		fmt.Println(`go-selfcompile-helper "2"`)
 	case "crash":
 		fmt.Fprintln(os.Stderr, "panic: something broke")
 		return 2
@@ -54,29 +58,35 @@ func helperFor(t *testing.T, script string) Helper {
 
 func TestCallRelaysMessagesInOrder(t *testing.T) {
 	var got []string
-	out, err := helperFor(t, "stages").Call(context.Background(), Request{Rebuild: &Job{Output: "/out/bin"}}, func(m Message) {
+	installed := []bundle.Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.0.0", Query: ">=1, <2", Dir: "a \"dir\"\n"}}
+	out, err := helperFor(t, "stages").Call(context.Background(), Request{Rebuild: &Job{Output: "/out/bin", Installed: installed}}, func(m Message) {
 		switch {
 		case m.Event != nil:
 			got = append(got, m.Event.Kind+" "+m.Event.Stage)
 		case m.Warning != "":
 			got = append(got, "warning "+m.Warning)
+		case m.Drift != nil:
+			got = append(got, "drift "+m.Drift[0].String())
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "start toolchain,done toolchain,start build,done build,warning careful"
+	want := "start toolchain,done toolchain,start build,done build,warning careful,drift example.com/m v1.0.0 -> v1.1.0 (pulled by example.com/p)"
 	if strings.Join(got, ",") != want {
 		t.Errorf("messages %q, want %q", got, want)
 	}
-	if out.Binary != "/out/bin" {
-		t.Errorf("outcome %+v, want the binary the request named", out)
+	if out.Binary != "/out/bin" || len(out.Added) != 1 || out.Added[0] != installed[0] || len(out.Drift) != 1 {
+		t.Errorf("outcome %+v, want the binary and plugins the request named, and the drift", out)
+	}
+	if out.Smoke == nil || out.Smoke.Nonce != "n" || len(out.Smoke.Registered) != 1 || out.Smoke.Registered[0] != "a b" {
+		t.Errorf("smoke report %+v", out.Smoke)
 	}
 }
 
 func TestCallRefusesAnotherVersion(t *testing.T) {
 	_, err := helperFor(t, "old").Call(context.Background(), Request{Check: &Job{}}, nil)
-	if err == nil || !strings.Contains(err.Error(), "protocol version 1") || !strings.Contains(err.Error(), "regenerate the bundle") {
+	if err == nil || !strings.Contains(err.Error(), "protocol version 2") || !strings.Contains(err.Error(), "regenerate the bundle") {
 		t.Errorf("error %v, want one naming the version and what to do", err)
 	}
 }
@@ -100,10 +110,36 @@ func TestCallHelperThatIsNotOne(t *testing.T) {
 }
 
 func TestReadRequestRefusesOtherVersions(t *testing.T) {
-	if _, err := ReadRequest(strings.NewReader(`{"version":99,"check":{}}`)); err == nil || !strings.Contains(err.Error(), "protocol version 99") {
+	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "99" "check"` + "\nend\n")); err == nil || !strings.Contains(err.Error(), "protocol version 99") {
 		t.Errorf("error %v, want one naming version 99", err)
 	}
-	if _, err := ReadRequest(strings.NewReader(`{`)); err == nil || !strings.Contains(err.Error(), "reading the request") {
+	if _, err := ReadRequest(strings.NewReader(`{`)); err == nil || !strings.Contains(err.Error(), "not a go-selfcompile helper message") {
 		t.Errorf("error %v, want one about the request", err)
+	}
+	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "3" "check"` + "\nplugin \"x\"\n")); err == nil || !strings.Contains(err.Error(), "ended early") {
+		t.Errorf("error %v, want one saying the request ended early", err)
+	}
+}
+
+// A request survives its encoding, whatever its strings hold.
+func TestRequestRoundTrip(t *testing.T) {
+	job := &Job{
+		Plugins: []string{"example.com/a@>=1.2, <2", "./local dir"}, Remove: []string{"example.com/b"},
+		Installed: []bundle.Plugin{{Path: "p", Module: "m", Version: "v1", Query: "q", Dir: "d\t\"x\""}},
+		Bundle:    "/b", Work: "/w", Cache: "/c", Output: "/o", HostVersion: "(devel)",
+		Settings: []Setting{{Key: "-ldflags", Value: "-X 'main.v=1 2'"}}, Env: []string{"GOFLAGS=-x -v"},
+		Dir: "/d", RegisterFuncs: []string{"database/sql.Register"}, DriftPolicy: 2, RefuseRetracted: true,
+		Registrations: []string{"a", "ünïcode"}, ReportsRegistrations: true, SmokeTimeout: 1500 * time.Millisecond, SmokeArgs: []string{"--version", ""},
+	}
+	var b strings.Builder
+	if err := WriteRequest(&b, Request{Rebuild: job}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRequest(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rebuild == nil || !reflect.DeepEqual(got.Rebuild, job) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got.Rebuild, job)
 	}
 }

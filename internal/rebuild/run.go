@@ -13,6 +13,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
+	"github.com/selfcompile/go-selfcompile/smoke"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -98,8 +99,41 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.out.Binary, p.out.BundleDir, p.out.Manifest = built.Binary, built.BundleDir, built.Manifest
-	return nil
+	p.out.Binary, p.out.BundleDir, p.out.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
+	rep, err := orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
+		return smoke.Check(ctx, built.Binary, smokeConfig(job, m.Plugins, built.Manifest.Plugins, plan))
+	})
+	if rep != nil {
+		p.out.Smoke = &helper.SmokeReport{Nonce: rep.Nonce, GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
+	}
+	return err
+}
+
+// smokeConfig is what the new binary must report: every plugin of the new
+// set, and, when the host reports registrations, one more registration
+// for each plugin new to the binary (a re-pinned one registered before).
+func smokeConfig(job *helper.Job, installed, want []bundle.Plugin, plan *modgen.Plan) smoke.Config {
+	cfg := smoke.Config{Env: smokeEnv(), Timeout: job.SmokeTimeout, Want: want, Args: job.SmokeArgs}
+	if job.ReportsRegistrations {
+		cfg.Before = append([]string{}, job.Registrations...)
+		for _, a := range plan.Added {
+			if indexPlugin(installed, a.Path) < 0 {
+				cfg.Added = append(cfg.Added, a.Path)
+			}
+		}
+	}
+	return cfg
+}
+
+// smokeEnv is the clean environment the new binary starts in.
+func smokeEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "SYSTEMROOT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // notePlan puts what modgen learned into the outcome, even when it failed.
@@ -113,7 +147,6 @@ func (p *pipeline) notePlan(plan *modgen.Plan) {
 	for _, a := range plan.Added {
 		p.out.Added = append(p.out.Added, a.Plugin())
 	}
-	p.out.Drift = plan.Drift
 	if len(plan.Drift) > 0 {
 		_ = p.w.Send(helper.Message{Drift: plan.Drift})
 	}

@@ -17,9 +17,13 @@ import (
 )
 
 // Serve answers one request read from r, writing the protocol's messages
-// to w. It returns an error only when it cannot write; a failure of the
-// request travels in the outcome.
-func Serve(ctx context.Context, r io.Reader, w io.Writer) error {
+// to w. With args "verify" it answers a type-check request a rebuild makes
+// of a copy of this helper (see verifyPlugins). It returns an error only
+// when it cannot write; a failure of the request travels in the outcome.
+func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
+	if len(args) == 1 && args[0] == verifyArg {
+		return serveVerify(ctx, r, w)
+	}
 	out := helper.NewWriter(w)
 	req, err := helper.ReadRequest(r)
 	var done *helper.Outcome
@@ -30,12 +34,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 		done = check(req.Check)
 	case req.Rebuild != nil:
 		done = run(ctx, req.Rebuild, out)
-	case req.Verify != nil:
-		done = serveVerify(ctx, req.Verify)
 	default:
 		done = failed("", errors.New("helper: empty request"))
 	}
-	return out.Send(helper.Message{Done: done})
+	return out.Done(done)
 }
 
 // failed is the outcome of a failure in stage.

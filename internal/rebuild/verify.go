@@ -1,15 +1,21 @@
 package rebuild
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -27,7 +33,14 @@ type verifyRequest struct {
 type verifyResponse struct {
 	Reports []verify.Report      `json:"reports"`
 	Refused []verify.PluginError `json:"refused,omitempty"`
+	// Error is a failure that is not a plugin's refusal.
+	Error string `json:"error,omitempty"`
 }
+
+// verifyArg is the argument of the helper verb that makes the helper
+// answer one verify request, in JSON: the protocol between two copies of
+// the helper, which the host never speaks.
+const verifyArg = "verify"
 
 // verifyPlugins runs verify.Plugins in a copy of this helper started with
 // the bundled go first on its PATH: go/packages runs the go command found
@@ -48,21 +61,33 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 		path += string(os.PathListSeparator) + p
 	}
 	cfg.Env = nil
-	raw, err := json.Marshal(verifyRequest{Config: cfg, Paths: paths})
+	in, err := json.Marshal(verifyRequest{Config: cfg, Paths: paths})
 	if err != nil {
 		return nil, err
 	}
-	h := helper.Helper{Bin: exe, Env: gocmd.Set(env, "PATH", path), Dir: cfg.Dir}
-	done, err := h.Call(ctx, helper.Request{Verify: raw}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if done.Err != nil {
-		return nil, done.Err
+	cmd := exec.CommandContext(ctx, exe, helper.Verb, verifyArg)
+	cmd.Dir = cfg.Dir
+	cmd.Env = gocmd.Set(env, "PATH", path)
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	proc.Isolate(cmd)
+	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
+	cmd.WaitDelay = 3 * time.Second
+	err = cmd.Run()
+	_ = proc.Kill(cmd)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	var resp verifyResponse
-	if err := json.Unmarshal(done.Verify, &resp); err != nil {
-		return nil, fmt.Errorf("reading the type-check's answer: %w", err)
+	if derr := json.Unmarshal(stdout.Bytes(), &resp); derr != nil {
+		if err == nil {
+			err = derr
+		}
+		return nil, fmt.Errorf("type-checking in %s: %v\n%s", exe, err, strings.TrimSpace(stderr.String()))
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
 	}
 	var errs []error
 	for i := range resp.Refused {
@@ -75,25 +100,24 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 }
 
 // serveVerify answers a verify request, in the copy of the helper.
-func serveVerify(ctx context.Context, raw json.RawMessage) *helper.Outcome {
+func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	var req verifyRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return failed("verify", fmt.Errorf("helper: reading the verify request: %w", err))
+	var resp verifyResponse
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		resp.Error = fmt.Sprintf("helper: reading the verify request: %v", err)
+		return json.NewEncoder(w).Encode(resp)
 	}
 	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
-	resp := verifyResponse{Reports: reports}
+	resp.Reports = reports
 	for _, e := range flatten(err) {
 		var pe *verify.PluginError
 		if !errors.As(e, &pe) {
-			return failed("verify", err)
+			resp = verifyResponse{Error: err.Error()}
+			break
 		}
 		resp.Refused = append(resp.Refused, *pe)
 	}
-	data, err := json.Marshal(resp)
-	if err != nil {
-		return failed("verify", err)
-	}
-	return &helper.Outcome{Verify: data}
+	return json.NewEncoder(w).Encode(resp)
 }
 
 // flatten returns the errors errors.Join put together, or err alone.
