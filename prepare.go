@@ -18,14 +18,14 @@ import (
 
 // job is what the prepare stage decides, once, for the rest of a run.
 type job struct {
-	fsys     fs.FS       // the bundle the rebuild starts from
-	info     *BundleInfo // what it holds
-	target   string           // the file to replace: the real executable, or Output
-	swapping bool             // target is the running executable
-	cache    string           // toolchains and the build cache
-	work     string           // this run's work directory (0700)
-	helper   helper.Helper    // the bundled helper, unpacked into work
-	request  helper.Job       // what the helper is asked
+	fsys     fs.FS         // the bundle the rebuild starts from
+	info     *BundleInfo   // what it holds
+	target   string        // the file to replace: the real executable, or Output
+	swapping bool          // target is the running executable
+	cache    string        // toolchains and the build cache
+	work     string        // this run's work directory (0700)
+	helper   helper.Helper // the bundled helper, unpacked into work
+	request  helper.Job    // what the helper is asked
 	// noop is set when the request asks for nothing that is not already so.
 	noop string
 }

@@ -17,10 +17,10 @@ import (
 
 var registered struct {
 	sync.Mutex
-	fsys     fs.FS
-	info     *BundleInfo
-	err      error
-	report   func() []string
+	fsys   fs.FS
+	info   *BundleInfo
+	err    error
+	report func() []string
 	// exe is the executable file as it was when the bundle registered
 	// (during init), or as this process last replaced it: a rebuild must
 	// start from the file this process is, not from one another rebuild

@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
-
 )
 
 // The test binary carries no bundle: Run must say so, at prepare.
