@@ -102,7 +102,9 @@ func (j *job) describe(o Options) error {
 		HostVersion: bi.Main.Version, Settings: j.request.Settings,
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted,
+		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs,
 	}
+	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil
 }
 

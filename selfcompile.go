@@ -14,7 +14,9 @@
 // Run works through a pipeline of stages (prepare, toolchain, source,
 // modgen, verify, build, smoke, swap, cleanup), wired in run.go; a failure
 // is reported as a *StageError naming the stage, and leaves the running
-// binary untouched.
+// binary untouched. The stages from toolchain to smoke run in the helper,
+// the go-selfcompile command the bundle carries, so that what only a
+// rebuild needs costs a host no code.
 package selfcompile
 
 import (

@@ -3,9 +3,13 @@ package selfcompile
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The test binary carries no bundle: Run must say so, at prepare.
@@ -65,5 +69,25 @@ func TestInstalledFromTakesVersionsFromBuildInfo(t *testing.T) {
 	}
 	if installedFrom(nil, bi) != nil {
 		t.Error("a binary without a bundle reports plugins")
+	}
+}
+
+// Every option the helper acts on reaches its request.
+func TestDescribeCarriesOptions(t *testing.T) {
+	o := Options{
+		Plugins: []string{"example.com/a@v1.0.0"}, Remove: []string{"example.com/b"},
+		RegisterFuncs: []string{"database/sql.Register"}, Env: []string{"GOPROXY=off"}, Dir: "testdata",
+		DriftPolicy: RefuseBeyondPatch, RefuseRetracted: true, SmokeTimeout: 7 * time.Second, SmokeArgs: []string{"--version"},
+	}
+	j := &job{info: &BundleInfo{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}
+	if err := j.describe(o); err != nil {
+		t.Fatal(err)
+	}
+	r := j.request
+	abs, _ := filepath.Abs("testdata")
+	if !slices.Equal(r.Plugins, o.Plugins) || !slices.Equal(r.Remove, o.Remove) || !slices.Equal(r.RegisterFuncs, o.RegisterFuncs) ||
+		!slices.Equal(r.Env, o.Env) || r.Dir != abs || r.DriftPolicy != int(RefuseBeyondPatch) || !r.RefuseRetracted ||
+		r.SmokeTimeout != 7*time.Second || !slices.Equal(r.SmokeArgs, o.SmokeArgs) || len(r.Settings) == 0 {
+		t.Errorf("request %+v does not carry the options %+v", r, o)
 	}
 }

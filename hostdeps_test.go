@@ -1,0 +1,43 @@
+package selfcompile
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavy are packages that only a rebuild needs, which run in the helper:
+// a host that imports this package must not link them (see
+// internal/helper). Each costs hundreds of KiB in every host binary.
+var heavy = []string{
+	"golang.org/x/tools/go/packages", "go/types", "golang.org/x/mod/modfile",
+	"github.com/hashicorp/go-version", "github.com/klauspost/compress/zstd",
+	"archive/tar", "crypto/rand", "crypto/sha256", "regexp",
+	"github.com/selfcompile/go-selfcompile/modgen", "github.com/selfcompile/go-selfcompile/verify",
+	"github.com/selfcompile/go-selfcompile/internal/rebuild", "github.com/selfcompile/go-selfcompile/internal/archive",
+}
+
+// TestHostLinksOnlyWhatItNeeds fails when the root package comes to
+// depend on a package only a rebuild needs.
+func TestHostLinksOnlyWhatItNeeds(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		cmd := exec.Command("go", "list", "-deps", ".")
+		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOFLAGS=")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps: %v", err)
+		}
+		deps := map[string]bool{}
+		for _, p := range strings.Fields(string(out)) {
+			deps[p] = true
+		}
+		for _, p := range heavy {
+			if deps[p] {
+				t.Errorf("GOOS=%s: the host links %s; move what needs it into the helper", goos, p)
+			}
+		}
+	}
+}
