@@ -4,6 +4,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -113,5 +114,44 @@ func reportParts(b *testing.B, dir string) {
 	}
 	for name, p := range m.Parts {
 		b.ReportMetric(float64(p.Size)/(1<<20), name+"-MiB")
+	}
+}
+
+// BenchmarkLibraryCost measures what importing the library costs a host
+// binary, with no bundle: a small program that lists its database/sql
+// drivers, built with and without a call to selfcompile.New(...).Run, in
+// a module that requires this one (replaced by the repository), with
+// default flags and with -ldflags=-s -w.
+//
+//	go test -tags e2e -run '^$' -bench LibraryCost -benchtime 1x ./integration/
+func BenchmarkLibraryCost(b *testing.B) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	without := "package main\n\nimport (\n\t\"database/sql\"\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc main() {\n\tfmt.Println(sql.Drivers(), len(os.Args))\n}\n"
+	with := "package main\n\nimport (\n\t\"context\"\n\t\"database/sql\"\n\t\"fmt\"\n\t\"os\"\n\n\tselfcompile \"github.com/selfcompile/go-selfcompile\"\n)\n\n" +
+		"func main() {\n\tfmt.Println(sql.Drivers(), len(os.Args))\n\tif len(os.Args) > 1 {\n\t\tres, err := selfcompile.New(selfcompile.Options{Plugins: os.Args[1:]}).Run(context.Background())\n\t\tfmt.Println(res, err)\n\t}\n}\n"
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		gomod := "module example.com/sizehost\n\ngo 1.26\n\nrequire github.com/selfcompile/go-selfcompile v0.0.0\n\nreplace github.com/selfcompile/go-selfcompile => " + repo + "\n"
+		for name, src := range map[string]string{"go.mod": gomod, "without/main.go": without, "with/main.go": with} {
+			if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(src)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		inheritRequirements(b, repo, dir)
+		goEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+		size := func(pkg string, flags ...string) float64 {
+			out := filepath.Join(dir, "bin", fmt.Sprintf("%s-%d", pkg, len(flags)))
+			run(b, true, dir, goEnv, "go", append(append([]string{"build", "-o", out}, flags...), "./"+pkg)...)
+			return float64(fileSize(b, out)) / 1e6
+		}
+		w, wo := size("with"), size("without")
+		ws, wos := size("with", "-ldflags=-s -w"), size("without", "-ldflags=-s -w")
+		b.ReportMetric(wo, "plain-MB")
+		b.ReportMetric(w, "with-library-MB")
+		b.ReportMetric(w-wo, "library-MB")
+		b.ReportMetric(ws-wos, "library-stripped-MB")
 	}
 }

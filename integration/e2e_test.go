@@ -214,7 +214,7 @@ func buildHost(t *testing.T, extraSum string) string {
 // inheritRequirements gives the host module at dir the requirements and
 // sums of the go-selfcompile module at repo, as go get would, without
 // the network.
-func inheritRequirements(t *testing.T, repo, dir string) {
+func inheritRequirements(t testing.TB, repo, dir string) {
 	t.Helper()
 	read := func(name string) *modfile.File {
 		data, err := os.ReadFile(name)
