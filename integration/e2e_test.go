@@ -164,6 +164,20 @@ func TestSeparateHostModule(t *testing.T) {
 	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.1.0 and [hostplugin v1.0.0 with shared v1.1.0 hostplugin2]")
 }
 
+// TestBareSpecKeepsTheHostsVersion: a plugin whose module the host
+// already builds with, named without a version, is installed at the
+// host's version, with no network (GOPROXY=off) and no drift; @latest
+// moves the module, and the move is reported.
+func TestBareSpecKeepsTheHostsVersion(t *testing.T) {
+	bin := buildHost(t, "")
+	out := run(t, true, filepath.Dir(bin), env("GOPROXY=off"), bin, "install", "example.com/hostdep/plugin")
+	mustNotContain(t, out, "drift", "warning")
+	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.0.0]", "hostdep v1.0.0")
+	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostdep/plugin@latest")
+	mustContain(t, out, "selfcompile: drift: example.com/hostdep v1.0.0 -> v1.1.0")
+	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.1.0]", "hostdep v1.1.0")
+}
+
 // TestChecksumMismatchStopsTheRun gives the host a go.sum line for the
 // plugin that the proxy's copy does not match, as a tampered module would.
 func TestChecksumMismatchStopsTheRun(t *testing.T) {

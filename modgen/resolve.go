@@ -87,23 +87,38 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 	case !strings.Contains(strings.Split(s.Path, "/")[0], "."):
 		return Resolved{}, specErr(s.Raw, ErrNoModule, "%s is a standard library package or lacks a domain name: a plugin is a package of a downloadable module, e.g. example.com/plugin", s.Path)
 	}
+	var note string
 	if s.Bare {
-		if rv, ok := r.fromBuildList(ctx, s); ok {
+		rv, ok, err := r.fromBuildList(ctx, s)
+		if ok {
 			return rv, nil
 		}
+		if err != nil {
+			note = fmt.Sprintf("%s: could not read the host's build list (%s): resolved as @latest", s.Path, oneLine(err))
+		}
 	}
-	return r.resolveRemote(ctx, s)
+	rv, err := r.resolveRemote(ctx, s)
+	if note != "" {
+		if err != nil {
+			return rv, fmt.Errorf("%w (%s)", err, note)
+		}
+		rv.Warnings = append([]string{note}, rv.Warnings...)
+	}
+	return rv, err
 }
 
 // fromBuildList resolves s to the module of the host's build list that
 // provides its package, at the version the host builds with. The bundle
 // carries the build list and those modules, so this needs no network. ok
 // is false when no module of the build list provides the package, or the
-// build list cannot be read; s is then resolved as any other.
-func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok bool) {
-	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-json", "all"}, WorkingDir: r.ModDir})
+// build list cannot be read (err says why); s is then resolved as any
+// other.
+func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok bool, err error) {
+	// -e: a module of the graph whose .info the bundle does not carry is
+	// still listed, with its version, and the lookup error beside it.
+	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-e", "-json", "all"}, WorkingDir: r.ModDir})
 	if err != nil {
-		return Resolved{}, false
+		return Resolved{}, false, err
 	}
 	var candidates []listedModule
 	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
@@ -128,10 +143,10 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok b
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, m.Path), "/")
 		if hasGoFiles(filepath.Join(dir, filepath.FromSlash(rel))) {
-			return Resolved{Spec: s, Path: s.Path, Module: m.Path, Version: m.Version}, true
+			return Resolved{Spec: s, Path: s.Path, Module: m.Path, Version: m.Version}, true, nil
 		}
 	}
-	return Resolved{}, false
+	return Resolved{}, false, nil
 }
 
 // within reports whether package p lies in module path mod.

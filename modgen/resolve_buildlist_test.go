@@ -57,7 +57,7 @@ func TestLongestModuleThroughDirect(t *testing.T) {
 		"GOPROXY="+url+",direct", "HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=")}
 	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
 	ctx := context.Background()
-	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/sqldriver"))
+	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/nodeps"))
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestLongestModuleThroughDirect(t *testing.T) {
 		t.Errorf("resolved to %s@%s %q, want example.com/drivers/v5@v5.1.0 without warnings", got.Module, got.Version, got.Warnings)
 	}
 	// The go command agrees.
-	if _, err := goRun.Run(ctx, gocmd.Invocation{Verb: "get", Args: []string{"example.com/drivers/v5/sqldriver"}, WorkingDir: env.HostDir}); err != nil {
+	if _, err := goRun.Run(ctx, gocmd.Invocation{Verb: "get", Args: []string{"example.com/drivers/v5/nodeps"}, WorkingDir: env.HostDir}); err != nil {
 		t.Fatalf("go get, the reference: %v", err)
 	}
 	list, err := goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "example.com/drivers/v5"}, WorkingDir: env.HostDir})
@@ -81,7 +81,7 @@ func TestShorterModuleWhenALongerPathFails(t *testing.T) {
 	env := newTestEnv(t)
 	upstream, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if strings.HasPrefix(req.URL.Path, "/example.com/drivers/v5/sqldriver/") || strings.HasPrefix(req.URL.Path, "/example.com/nosuch/") {
+		if strings.HasPrefix(req.URL.Path, "/example.com/drivers/v5/nodeps/") || strings.HasPrefix(req.URL.Path, "/example.com/nosuch/") {
 			http.Error(w, "upstream unreachable", http.StatusBadGateway)
 			return
 		}
@@ -91,14 +91,14 @@ func TestShorterModuleWhenALongerPathFails(t *testing.T) {
 	goRun := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY="+failing.URL)}
 	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
 	ctx := context.Background()
-	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/sqldriver"))
+	got, err := r.Resolve(ctx, mustParse(t, "example.com/drivers/v5/nodeps"))
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
 	if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" {
 		t.Errorf("resolved to %s@%s, want example.com/drivers/v5@v5.1.0", got.Module, got.Version)
 	}
-	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "module example.com/drivers/v5/sqldriver provides it failed") || !strings.Contains(got.Warnings[0], "502") {
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "module example.com/drivers/v5/nodeps provides it failed") || !strings.Contains(got.Warnings[0], "502") {
 		t.Errorf("warnings %q, want one naming the failed longer path and its error", got.Warnings)
 	}
 
