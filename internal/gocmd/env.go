@@ -29,10 +29,12 @@ import (
 // checked: a rebuild fetches plugins as the user's own go command would.
 var Fetching = []string{"GOPROXY", "GONOPROXY", "GOPRIVATE", "GOSUMDB", "GONOSUMDB", "GOINSECURE", "GOVCS", "GOAUTH"}
 
-// MachineTools name the C tools of the machine the rebuild runs on. They
-// are not build settings (the binary does not record them), so the user's
-// choice applies.
-var MachineTools = []string{"CC", "CXX", "AR", "PKG_CONFIG"}
+// MachineTools name the C tools of the machine the rebuild runs on, and
+// the build cache program (GOCACHEPROG: many machines rebuilding one
+// program can share a remote build cache through it). They are not build
+// settings (the binary does not record them), so the user's choice
+// applies.
+var MachineTools = []string{"CC", "CXX", "AR", "PKG_CONFIG", "GOCACHEPROG"}
 
 // owned are the variables a rebuild never inherits.
 var owned = map[string]bool{
