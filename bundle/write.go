@@ -12,9 +12,11 @@ import (
 // archive that already exists (the toolchain a rebuild carries on, a
 // cached one), copied byte for byte and checked against Part on the way.
 type Source struct {
-	// Entries are the files to archive at Level.
+	// Entries are the files to archive at Level, with a zstd window of
+	// Window bytes (0: the default; see [WriteArchiveWindow]).
 	Entries []Entry
 	Level   Level
+	Window  int
 	// Open, when set, opens the existing archive to copy; Part is its
 	// checksum and size.
 	Open func() (io.ReadCloser, error)
@@ -59,7 +61,7 @@ func Write(dir string, m Manifest, parts map[string]Source) (*Manifest, error) {
 func writePart(name string, src Source) (p Part, err error) {
 	err = CreateAtomic(name, 0o644, func(w io.Writer) error {
 		if src.Open == nil {
-			p, err = WriteArchive(w, src.Entries, src.Level)
+			p, err = WriteArchiveWindow(w, src.Entries, src.Level, src.Window)
 			return err
 		}
 		p, err = copyChecked(w, src.Open, src.Part)
