@@ -79,16 +79,7 @@ func WriteArchiveWindow(w io.Writer, entries []Entry, level Level, window int) (
 	if err != nil {
 		return Part{}, err
 	}
-	tw := tar.NewWriter(zw)
-	sorted := append([]Entry(nil), entries...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	for _, e := range sorted {
-		if err := addFile(tw, e); err != nil {
-			zw.Close()
-			return Part{}, err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := WriteTar(zw, entries); err != nil {
 		zw.Close()
 		return Part{}, err
 	}
@@ -96,6 +87,55 @@ func WriteArchiveWindow(w io.Writer, entries []Entry, level Level, window int) (
 		return Part{}, err
 	}
 	return Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+// WriteTar writes entries as the uncompressed tar stream that
+// WriteArchive compresses: sorted by name, headers normalised. An archive
+// compressed by another zstd encoder from this stream is read by Extract
+// like any other (see [DecodedSHA256] to check such an archive).
+func WriteTar(w io.Writer, entries []Entry) error {
+	tw := tar.NewWriter(w)
+	sorted := append([]Entry(nil), entries...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, e := range sorted {
+		if err := addFile(tw, e); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// DecodedSHA256 decompresses the zstd stream r with the decoder and limits
+// that Extract uses and returns the sha256 of what it decodes to.
+func DecodedSHA256(r io.Reader) (string, error) {
+	zr, err := newDecoder(r)
+	if err != nil {
+		return "", err
+	}
+	defer zr.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		return "", windowError(err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// newDecoder checks the first frame's window and returns a decoder that
+// refuses windows above MaxWindow in later frames too.
+func newDecoder(r io.Reader) (*zstd.Decoder, error) {
+	br := bufio.NewReader(r)
+	if err := checkWindow(br); err != nil {
+		return nil, err
+	}
+	return zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow))
+}
+
+func windowError(err error) error {
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		// A later frame asks for more than the first one did.
+		return fmt.Errorf("%w: a frame of the archive needs more than the %d MiB this reader accepts: the bundle is corrupt", ErrWindowTooLarge, MaxWindow>>20)
+	}
+	return err
 }
 
 func addFile(tw *tar.Writer, e Entry) error {
@@ -152,11 +192,7 @@ var ErrWindowTooLarge = errors.New("zstd window too large")
 func Extract(r io.Reader, dest string, want Part) error {
 	h := sha256.New()
 	cr := &countReader{r: io.TeeReader(r, h)}
-	br := bufio.NewReader(cr)
-	if err := checkWindow(br); err != nil {
-		return err
-	}
-	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow))
+	zr, err := newDecoder(cr)
 	if err != nil {
 		return err
 	}
@@ -167,12 +203,8 @@ func Extract(r io.Reader, dest string, want Part) error {
 		if err == io.EOF {
 			break
 		}
-		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-			// A later frame asks for more than the first one did.
-			return fmt.Errorf("%w: a frame of the archive needs more than the %d MiB this reader accepts: the bundle is corrupt", ErrWindowTooLarge, MaxWindow>>20)
-		}
 		if err != nil {
-			return fmt.Errorf("reading archive: %w", err)
+			return fmt.Errorf("reading archive: %w", windowError(err))
 		}
 		target, err := safeJoin(dest, hdr.Name)
 		if err != nil {
@@ -185,7 +217,7 @@ func Extract(r io.Reader, dest string, want Part) error {
 			}
 		case tar.TypeReg:
 			if err := writeFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
-				return err
+				return windowError(err)
 			}
 		default:
 			return fmt.Errorf("archive entry %q: type %q is not allowed (only files and directories)", hdr.Name, hdr.Typeflag)

@@ -7,10 +7,14 @@ package generate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -34,6 +38,14 @@ type Options struct {
 	// version and cached, and decompresses as fast as the lower levels
 	// (0.1 s for the 112 MB tree), while it is 2 MiB smaller than at better.
 	Level bundle.Level
+	// Compressor compresses the toolchain archive at LevelBest: "" or
+	// "auto" runs the zstd command (`zstd -19 --long=27`) when it is on
+	// PATH and the zstd package otherwise; "go" always uses the package;
+	// anything else is the zstd command to run. Both write a 128 MiB
+	// window (bundle.LongWindow); the command's archive is about 12%
+	// smaller (18.3 MB against 20.7 MB for go1.26.8 linux/amd64) and is
+	// checked by decoding it with the reader's own decoder.
+	Compressor string
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
@@ -47,6 +59,9 @@ type Report struct {
 	Dir      string
 	Files    map[string]int // part file name -> number of files archived
 	Cached   bool           // toolchain archive came from the cache
+	// Compressor is what compressed the toolchain archive: "zstd package"
+	// or the zstd command's version line.
+	Compressor string
 }
 
 // goEnv is the subset of `go env` the generator uses.
@@ -115,7 +130,7 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	tcPath, tcPart, cached, err := g.toolchainArchive(fileExists(filepath.Join(g.dir, "default.pgo")))
+	tcPath, tcPart, cached, err := g.toolchainArchive(ctx, fileExists(filepath.Join(g.dir, "default.pgo")), rep)
 	if err != nil {
 		return nil, err
 	}
@@ -210,8 +225,11 @@ func printReport(out io.Writer, rep *Report) {
 		note := ""
 		if n, ok := rep.Files[name]; ok {
 			note = fmt.Sprintf(" (%d files)", n)
-		} else if name == bundle.ToolchainFile && rep.Cached {
-			note = " (cached)"
+		} else if name == bundle.ToolchainFile {
+			note = " (" + rep.Compressor + ")"
+			if rep.Cached {
+				note = " (cached, " + rep.Compressor + ")"
+			}
 		}
 		fmt.Fprintf(out, "  %-40s %9s%s\n", name, humanSize(p.Size), note)
 	}
@@ -358,10 +376,24 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]b
 	return bundle.ModuleEntries(modcache)
 }
 
+// toolchainFileSet names the file set toolchain.Files picks, in the
+// cache key of built archives: change it when Files changes.
+const toolchainFileSet = "f2"
+
 // toolchainArchive returns the trimmed toolchain archive for the running
 // go, building it into the cache on first use.
-func (g *generator) toolchainArchive(pgo bool) (string, bundle.Part, bool, error) {
-	key := fmt.Sprintf("%s-%s-%s-l%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, g.opts.Level)
+func (g *generator) toolchainArchive(ctx context.Context, pgo bool, rep *Report) (string, bundle.Part, bool, error) {
+	zstdCmd, zstdVersion, err := g.zstdCommand(ctx)
+	if err != nil {
+		return "", bundle.Part{}, false, err
+	}
+	rep.Compressor = "zstd package"
+	key := fmt.Sprintf("%s-%s-%s-%s-l%d-w%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, toolchainFileSet, g.opts.Level, bundle.LongWindow>>20)
+	if zstdCmd != "" {
+		rep.Compressor = zstdVersion
+		sum := sha256.Sum256([]byte(zstdVersion))
+		key += "-zstd" + hex.EncodeToString(sum[:4])
+	}
 	if pgo {
 		key += "-pgo"
 	}
@@ -383,7 +415,12 @@ func (g *generator) toolchainArchive(pgo bool) (string, bundle.Part, bool, error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", bundle.Part{}, false, err
 	}
-	part, err := writeArchiveFile(archive, entries, g.opts.Level)
+	var part bundle.Part
+	if zstdCmd != "" {
+		part, err = compressWithCommand(ctx, archive, entries, zstdCmd)
+	} else {
+		part, err = writeArchiveFile(archive, entries, g.opts.Level)
+	}
 	if err != nil {
 		return "", bundle.Part{}, false, err
 	}
@@ -394,10 +431,103 @@ func (g *generator) toolchainArchive(pgo bool) (string, bundle.Part, bool, error
 	return archive, part, false, nil
 }
 
-// writeArchiveFile writes entries as an archive at name, atomically.
+// zstdCommand returns the zstd command to compress the toolchain with and
+// its version line, or "" to use the zstd package.
+func (g *generator) zstdCommand(ctx context.Context) (string, string, error) {
+	name := g.opts.Compressor
+	if name == "go" || g.opts.Level != bundle.LevelBest {
+		return "", "", nil
+	}
+	auto := name == "" || name == "auto"
+	if auto {
+		name = "zstd"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if auto {
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("compressor %q: %w", name, err)
+	}
+	out, err := exec.CommandContext(ctx, p, "-V").Output()
+	version := ""
+	for _, f := range strings.Fields(string(out)) { // "*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***"
+		if strings.HasPrefix(f, "v1.") {
+			version = "zstd " + strings.TrimSuffix(f, ",")
+			break
+		}
+	}
+	if err != nil || version == "" {
+		if auto {
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("compressor %q: not a zstd command (-V: %q, %v)", name, out, err)
+	}
+	return p, version, nil
+}
+
+// compressWithCommand writes entries as a tar into the zstd command at the
+// best level with a LongWindow window, atomically into name, then decodes
+// the result with the reader's decoder and compares it with the tar.
+func compressWithCommand(ctx context.Context, name string, entries []bundle.Entry, zstdCmd string) (part bundle.Part, err error) {
+	windowLog := bits.Len(uint(bundle.LongWindow)) - 1
+	tarSum := sha256.New()
+	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
+		pr, pw := io.Pipe()
+		tarDone := make(chan error, 1)
+		go func() {
+			err := bundle.WriteTar(io.MultiWriter(tarSum, pw), entries)
+			pw.CloseWithError(err)
+			tarDone <- err
+		}()
+		h := sha256.New()
+		cw := &countWriter{w: io.MultiWriter(w, h)}
+		var stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, zstdCmd, "-q", "-c", "-19", fmt.Sprintf("--long=%d", windowLog), "-T1", "--no-progress")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, cw, &stderr
+		err := cmd.Run()
+		pr.CloseWithError(io.ErrClosedPipe) // stop the tar writer if zstd stopped early
+		if terr := <-tarDone; terr != nil && err == nil {
+			err = terr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", zstdCmd, err, bytes.TrimSpace(stderr.Bytes()))
+		}
+		part = bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}
+		return nil
+	})
+	if err != nil {
+		return part, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return part, err
+	}
+	defer f.Close()
+	got, err := bundle.DecodedSHA256(f)
+	if want := hex.EncodeToString(tarSum.Sum(nil)); err != nil || got != want {
+		os.Remove(name)
+		return part, fmt.Errorf("the toolchain archive %s wrote does not decode to the tar it was given (%v): use -compressor go", zstdCmd, err)
+	}
+	return part, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeArchiveFile writes entries as an archive at name, atomically, with
+// a LongWindow window.
 func writeArchiveFile(name string, entries []bundle.Entry, level bundle.Level) (part bundle.Part, err error) {
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
-		part, err = bundle.WriteArchive(w, entries, level)
+		part, err = bundle.WriteArchiveWindow(w, entries, level, bundle.LongWindow)
 		return err
 	})
 	return part, err
