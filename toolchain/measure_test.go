@@ -3,6 +3,9 @@ package toolchain
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,13 +20,15 @@ import (
 )
 
 // BenchmarkPart measures the toolchain part of the local GOROOT as the
-// generator writes it (best level, LongWindow): its size for this
-// platform, then what Install costs: extraction time and the process's
-// peak resident memory during it (Linux only). Run it with
+// zstd package writes it (best level, LongWindow; the generator uses the
+// zstd command instead when it is on PATH, about 12% smaller): its size
+// for this platform, then what Install costs in a fresh process:
+// extraction time and peak resident memory (Linux only). Run it with
 //
 //	go test -run '^$' -bench Part -benchtime 1x ./toolchain/
 //
-// The src-only sub-benchmarks give the size of SourceFiles for other
+// With TOOLCHAIN_PART=FILE, the "given" sub-benchmark installs that
+// archive. The src-only sub-benchmarks give the size of SourceFiles for other
 // platforms (their pkg/tool binaries are not in the local GOROOT; they add
 // about 10 MB compressed on linux/amd64).
 func BenchmarkPart(b *testing.B) {
@@ -39,9 +44,24 @@ func BenchmarkPart(b *testing.B) {
 			b.Skip(err)
 		}
 		for b.Loop() {
-			measurePart(b, entries, true)
+			measurePart(b, entries)
 		}
 	})
+	if name := os.Getenv("TOOLCHAIN_PART"); name != "" {
+		// An existing part, e.g. the one go generate wrote with the
+		// zstd command: only its extraction.
+		b.Run("given", func(b *testing.B) {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			b.ReportMetric(float64(len(data))/1e6, "part-MB")
+			for b.Loop() {
+				measureInstall(b, name, bundle.Part{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
+			}
+		})
+	}
 	b.Run("full-window8MiB="+strings.ReplaceAll(host, "/", "_"), func(b *testing.B) {
 		entries, err := Files(goroot, runtime.GOOS, runtime.GOARCH, false)
 		if err != nil {
@@ -96,33 +116,54 @@ func writePart(b *testing.B, entries []bundle.Entry, window int) (string, bundle
 	return name, part
 }
 
-func measurePart(b *testing.B, entries []bundle.Entry, extract bool) {
+func measurePart(b *testing.B, entries []bundle.Entry) {
 	name, part := writePart(b, entries, bundle.LongWindow)
-	runtime.GC()
-	base := resetPeakRSS()
-	start := time.Now()
-	if _, err := Install(func() (io.ReadCloser, error) { return os.Open(name) }, part, b.TempDir()); err != nil {
-		b.Fatal(err)
+	measureInstall(b, name, part)
+}
+
+func measureInstall(b *testing.B, name string, part bundle.Part) {
+	// Extract in a fresh process (this test binary, see TestMain), so that
+	// its peak resident memory is the extraction's alone.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), measureEnv+"="+strings.Join([]string{name, part.SHA256, strconv.FormatInt(part.Size, 10), b.TempDir()}, "\x00"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("extracting: %v\n%s", err, out)
 	}
-	b.ReportMetric(time.Since(start).Seconds(), "extract-s")
-	if peak := peakRSS(); peak > 0 && base > 0 {
+	var secs float64
+	var peak, base int64
+	if _, err := fmt.Sscanf(string(out), "extract %g s, peak %d, base %d", &secs, &peak, &base); err != nil {
+		b.Fatalf("extracting: %q: %v", out, err)
+	}
+	b.ReportMetric(secs, "extract-s")
+	if peak > 0 {
 		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
-		b.ReportMetric(float64(peak-base)/(1<<20), "extract-RSS-MiB")
+		b.ReportMetric(float64(base)/(1<<20), "start-RSS-MiB")
 	}
 }
 
-// resetPeakRSS resets the kernel's high-water mark of this process's
-// resident memory (Linux) and returns the current resident size in bytes,
-// 0 where that is not available.
-func resetPeakRSS() int64 {
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		return 0
+// measureEnv, when set, makes the test binary install the toolchain
+// archive it names and print the time and peak memory.
+const measureEnv = "GO_SELFCOMPILE_MEASURE_INSTALL"
+
+func TestMain(m *testing.M) {
+	if v := os.Getenv(measureEnv); v != "" {
+		f := strings.Split(v, "\x00")
+		size, _ := strconv.ParseInt(f[2], 10, 64)
+		base := procStatus("VmRSS:")
+		start := time.Now()
+		if _, err := Install(func() (io.ReadCloser, error) { return os.Open(f[0]) }, bundle.Part{SHA256: f[1], Size: size}, f[3]); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Printf("extract %g s, peak %d, base %d\n", time.Since(start).Seconds(), procStatus("VmHWM:"), base)
+		os.Exit(0)
 	}
-	return procStatus("VmRSS:")
+	os.Exit(m.Run())
 }
 
-func peakRSS() int64 { return procStatus("VmHWM:") }
-
+// procStatus returns a memory figure of this process from
+// /proc/self/status (Linux) in bytes, 0 where there is none.
 func procStatus(key string) int64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
