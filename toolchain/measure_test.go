@@ -56,10 +56,10 @@ func BenchmarkPart(b *testing.B) {
 				b.Fatal(err)
 			}
 			sum := sha256.Sum256(data)
-			b.ReportMetric(float64(len(data))/1e6, "part-MB")
 			for b.Loop() {
 				measureInstall(b, name, bundle.Part{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
 			}
+			b.ReportMetric(float64(len(data))/1e6, "part-MB")
 		})
 	}
 	b.Run("full-window8MiB="+strings.ReplaceAll(host, "/", "_"), func(b *testing.B) {
@@ -68,9 +68,29 @@ func BenchmarkPart(b *testing.B) {
 			b.Skip(err)
 		}
 		for b.Loop() {
-			writePart(b, entries, 0)
+			name, part := writePart(b, entries, 0)
+			measureInstall(b, name, part)
 		}
 	})
+	// Other platforms' whole toolchains, e.g. unpacked from the module
+	// golang.org/toolchain@v0.0.1-go1.26.8.linux-arm64:
+	// TOOLCHAIN_GOROOTS=linux/arm64=DIR,darwin/arm64=DIR.
+	for _, kv := range strings.Split(os.Getenv("TOOLCHAIN_GOROOTS"), ",") {
+		p, dir, ok := strings.Cut(kv, "=")
+		goos, goarch, _ := strings.Cut(p, "/")
+		if !ok {
+			continue
+		}
+		b.Run("full="+goos+"_"+goarch, func(b *testing.B) {
+			entries, err := Files(dir, goos, goarch, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				writePart(b, entries, bundle.LongWindow)
+			}
+		})
+	}
 	for _, p := range []string{"linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"} {
 		goos, goarch, _ := strings.Cut(p, "/")
 		b.Run("src="+goos+"_"+goarch, func(b *testing.B) {
@@ -125,7 +145,7 @@ func measureInstall(b *testing.B, name string, part bundle.Part) {
 	// Extract in a fresh process (this test binary, see TestMain), so that
 	// its peak resident memory is the extraction's alone.
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), measureEnv+"="+strings.Join([]string{name, part.SHA256, strconv.FormatInt(part.Size, 10), b.TempDir()}, "\x00"))
+	cmd.Env = append(os.Environ(), measureEnv+"="+strings.Join([]string{name, part.SHA256, strconv.FormatInt(part.Size, 10), b.TempDir()}, "\n"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("extracting: %v\n%s", err, out)
@@ -148,7 +168,7 @@ const measureEnv = "GO_SELFCOMPILE_MEASURE_INSTALL"
 
 func TestMain(m *testing.M) {
 	if v := os.Getenv(measureEnv); v != "" {
-		f := strings.Split(v, "\x00")
+		f := strings.Split(v, "\n")
 		size, _ := strconv.ParseInt(f[2], 10, 64)
 		base := procStatus("VmRSS:")
 		start := time.Now()
