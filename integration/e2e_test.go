@@ -195,6 +195,20 @@ func TestChecksumMismatchStopsTheRun(t *testing.T) {
 // to its go.sum, and returns the binary in a directory of its own.
 func buildHost(t *testing.T, extraSum string) string {
 	t.Helper()
+	return buildHostWith(t, hostBuild{extraSum: extraSum})
+}
+
+// hostBuild is how buildHostWith builds the host.
+type hostBuild struct {
+	extraSum string            // added to go.sum
+	flags    []string          // go build flags, e.g. -race
+	env      []string          // extra environment of go generate and go build
+	files    map[string][]byte // extra files of the host module
+}
+
+func buildHostWith(t *testing.T, hb hostBuild) string {
+	t.Helper()
+	extraSum := hb.extraSum
 	exampleBinary(t) // the module copy the host replaces to
 	dir := filepath.Join(t.TempDir(), "host")
 	ar, err := txtar.ParseFile("testdata/host.txtar")
@@ -204,6 +218,11 @@ func buildHost(t *testing.T, extraSum string) string {
 	for _, f := range ar.Files {
 		data := bytes.ReplaceAll(f.Data, []byte("REPO"), []byte(shared.repo))
 		if err := writeFile(filepath.Join(dir, f.Name), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range hb.files {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,9 +238,10 @@ func buildHost(t *testing.T, extraSum string) string {
 	// Modules of go-selfcompile come from the module cache; example.com
 	// ones from the test proxy.
 	hostEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY="+shared.proxyURL+",off", "GONOSUMDB=example.com")
+	hostEnv = append(hostEnv, hb.env...)
 	run(t, true, dir, hostEnv, "go", "generate")
 	bin := filepath.Join(t.TempDir(), "host")
-	run(t, true, dir, hostEnv, "go", "build", "-o", bin, ".")
+	run(t, true, dir, hostEnv, "go", append(append([]string{"build", "-o", bin}, hb.flags...), ".")...)
 	return bin
 }
 

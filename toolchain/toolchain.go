@@ -1,22 +1,41 @@
 // Package toolchain owns the Go toolchain a host carries: which files of a
-// GOROOT are enough to build programs (Files), and putting the bundled copy
-// in a content-addressed cache, verified, before use (Install).
+// GOROOT are enough to build programs for one platform (Files), and
+// putting the bundled copy in a content-addressed cache, verified, before
+// use (Install).
 //
 // The trimmed set is VERSION, go.env, bin/go, pkg/include, the compile,
-// link, asm and cgo tools (and preprofile for PGO builds), and src/ without
-// src/cmd, tests and testdata. Go no longer ships compiled standard
-// packages; the bundled go command compiles them into its build cache on
-// first use.
+// link, asm and cgo tools (and preprofile for PGO builds), and src/
+// without:
+//
+//   - src/cmd, and src/internal/trace/traceviewer (the trace viewer's
+//     2.6 MB page, imported only by cmd/trace): no program's build
+//     imports them;
+//   - _test.go files and testdata directories: builds never read them;
+//   - Go, assembly and .syso files named for another platform
+//     (os_windows.go, asm_arm64.s, race_darwin_arm64.syso,
+//     goboringcrypto_linux_arm64.syso): the go command decides by the
+//     name alone, before opening them, that a build for this platform
+//     does not use them. Headers and C files are kept whatever their
+//     names, since other files #include them.
+//
+// What stays is everything a go build, go list or go/packages load of any
+// program for the platform may read, with cgo, -race, -trimpath, PGO,
+// GOAMD64 levels or GOEXPERIMENT=boringcrypto; the tests check it against
+// go list of std and the e2e suite builds with it. Go no longer ships
+// compiled standard packages; the bundled go command compiles them into
+// its build cache on first use.
 package toolchain
 
 import (
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -63,6 +82,28 @@ func Files(goroot, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
 			return nil, err
 		}
 	}
+	src, err := SourceFiles(goroot, goos, goarch)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, src...), nil
+}
+
+// Dropped lists the directories of GOROOT, slash-separated, that no build
+// of a program reads and that Files leaves out besides src/cmd, tests and
+// testdata. The trace viewer (its 2.6 MB page and the Go code that serves
+// it) is imported only by cmd/trace, and a program outside std cannot
+// import std's internal packages.
+var Dropped = []string{"src/cmd", "src/internal/trace/traceviewer"}
+
+// SourceFiles lists the platform-independent part of Files: pkg/include
+// and src, without the directories of Dropped, testdata directories,
+// _test.go files, and the Go, assembly and .syso files whose names say they
+// are for another platform (see platformExts). It needs no pkg/tool binaries, so it also lists what another
+// platform's toolchain would carry.
+func SourceFiles(goroot, goos, goarch string) ([]bundle.Entry, error) {
+	ctxt := build.Context{GOOS: goos, GOARCH: goarch, Compiler: "gc"}
+	var out []bundle.Entry
 	for _, dir := range []string{"pkg/include", "src"} {
 		err := filepath.WalkDir(filepath.Join(goroot, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -74,7 +115,7 @@ func Files(goroot, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
 			}
 			rel = filepath.ToSlash(rel)
 			if d.IsDir() {
-				if rel == "src/cmd" || d.Name() == "testdata" {
+				if slices.Contains(Dropped, rel) || d.Name() == "testdata" {
 					return filepath.SkipDir
 				}
 				return nil
@@ -82,13 +123,42 @@ func Files(goroot, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
 			if strings.HasSuffix(rel, "_test.go") || !d.Type().IsRegular() {
 				return nil
 			}
-			return add(rel)
+			if !forPlatform(ctxt, d.Name()) {
+				return nil
+			}
+			out = append(out, bundle.Entry{Name: "go/" + rel, Src: p})
+			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// platformExts are the files whose names the go command matches against
+// the target platform before it opens them: a Go, assembly or object file
+// named for another GOOS or GOARCH (os_windows.go, asm_arm64.s,
+// race_linux_arm64.syso, goboringcrypto_linux_amd64.syso) is never read by
+// a build for this one. C files and headers are kept whatever their names:
+// assembly and C include headers named for a platform (time_windows.h,
+// cgo/abi_arm64.h), and they are small.
+var platformExts = []string{".go", ".s", ".syso"}
+
+// forPlatform reports whether a build for ctxt can read the file name: its
+// extension is not one of platformExts, or its name carries no other
+// platform, by the go command's own rule (go/build), which also maps
+// android to linux, ios to darwin and illumos to solaris, and knows
+// every GOOS and GOARCH of the Go release that built this code.
+func forPlatform(ctxt build.Context, name string) bool {
+	ext := path.Ext(name)
+	if !slices.Contains(platformExts, ext) || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+		return true
+	}
+	// MatchFile opens .go files to read their build constraints; for a
+	// .syso file it decides by the name alone, which is the same rule.
+	ok, err := ctxt.MatchFile("", strings.TrimSuffix(name, ext)+".syso")
+	return ok || err != nil
 }
 
 // GoBin returns the go command inside an installed toolchain root.

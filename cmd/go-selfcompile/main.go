@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
+//	go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
 //	go-selfcompile inspect [DIR]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
@@ -47,7 +47,7 @@ func main() {
 }
 
 const usage = `usage:
-  go-selfcompile bundle [-level fastest|default|better|best] [-cache DIR]
+  go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
   go-selfcompile inspect [DIR]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -85,6 +85,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	level := fs.String("level", "best", "zstd level of the toolchain archive: fastest, default, better or best")
+	compressor := fs.String("compressor", "auto", "what compresses the toolchain archive at -level best: auto (the zstd command if on PATH, else the zstd package), go (the package), or a zstd command")
 	cache := fs.String("cache", "", "directory that keeps toolchain archives between runs (default: go-selfcompile in the user cache directory)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,7 +97,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("-level %q: want fastest, default, better or best", *level)
 	}
-	_, err := generate.Run(ctx, generate.Options{Level: l, CacheDir: *cache, Stdout: stdout})
+	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Stdout: stdout})
 	return err
 }
 

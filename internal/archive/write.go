@@ -14,9 +14,11 @@ import (
 // archive that already exists (the toolchain a rebuild carries on, a
 // cached one), copied byte for byte and checked against Part on the way.
 type Source struct {
-	// Entries are the files to archive at Level.
+	// Entries are the files to archive at Level, with a zstd window of
+	// Window bytes (0: the default; see [WriteArchiveWindow]).
 	Entries []bundle.Entry
 	Level   Level
+	Window  int
 	// Open, when set, opens the existing archive to copy; Part is its
 	// checksum and size.
 	Open func() (io.ReadCloser, error)
@@ -35,7 +37,7 @@ func Copy(open func() (io.ReadCloser, error), p bundle.Part) Source {
 
 // Write writes a bundle into dir: every part in parts (each atomically),
 // then m as its manifest with the parts' checksums and sizes, then the
-// generated stub that embeds them. parts must hold every name of [bundle.Parts].
+// generated stub that embeds them. parts must hold every name of [Parts].
 // It returns the manifest written; m is not modified.
 func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Manifest, error) {
 	m.Format = bundle.FormatVersion
@@ -65,7 +67,7 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 func writePart(name string, src Source) (p bundle.Part, err error) {
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
 		if src.Open == nil {
-			p, err = WriteArchive(w, src.Entries, src.Level)
+			p, err = WriteArchiveWindow(w, src.Entries, src.Level, src.Window)
 			return err
 		}
 		p, err = copyChecked(w, src.Open, src.Part)

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,17 +36,17 @@ func fakeGoroot(t *testing.T) string {
 
 func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	g := &generator{
-		opts: Options{CacheDir: t.TempDir(), Level: archive.LevelFast},
+		opts: Options{CacheDir: t.TempDir(), Level: archive.LevelFast, Compressor: "go"},
 		env:  goEnv{GOROOT: fakeGoroot(t), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOVERSION: "go1.26.0"},
 	}
-	first, err := g.toolchainArchive(false)
+	first, err := g.toolchainArchive(context.Background(), false, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.cached {
 		t.Fatal("the first archive came from an empty cache")
 	}
-	again, err := g.toolchainArchive(false)
+	again, err := g.toolchainArchive(context.Background(), false, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	if err := os.WriteFile(first.path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fixed, err := g.toolchainArchive(false)
+	fixed, err := g.toolchainArchive(context.Background(), false, &Report{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -36,6 +40,14 @@ type Options struct {
 	// version and cached, and decompresses as fast as the lower levels
 	// (0.1 s for the 112 MB tree), while it is 2 MiB smaller than at better.
 	Level archive.Level
+	// Compressor compresses the toolchain archive at LevelBest: "" or
+	// "auto" runs the zstd command (`zstd -19 --long=27`) when it is on
+	// PATH and the zstd package otherwise; "go" always uses the package;
+	// anything else is the zstd command to run. Both write a 128 MiB
+	// window (archive.LongWindow); the command's archive is about 12%
+	// smaller (18.3 MB against 20.7 MB for go1.26.8 linux/amd64) and is
+	// checked by decoding it with the reader's own decoder.
+	Compressor string
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
@@ -49,6 +61,9 @@ type Report struct {
 	Dir      string
 	Files    map[string]int // part file name -> number of files archived
 	Cached   bool           // toolchain archive came from the cache
+	// Compressor is what compressed the toolchain archive: "zstd package"
+	// or the zstd command's version line.
+	Compressor string
 	// Replaced names a cached toolchain archive that did not match its
 	// recorded checksum and was rebuilt.
 	Replaced string
@@ -120,7 +135,7 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	tc, err := g.toolchainArchive(fileExists(filepath.Join(g.dir, "default.pgo")))
+	tc, err := g.toolchainArchive(ctx, fileExists(filepath.Join(g.dir, "default.pgo")), rep)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +258,11 @@ func printReport(out io.Writer, rep *Report) {
 		note := ""
 		if n, ok := rep.Files[name]; ok {
 			note = fmt.Sprintf(" (%d files)", n)
-		} else if name == bundle.ToolchainFile && rep.Cached {
-			note = " (cached)"
+		} else if name == bundle.ToolchainFile {
+			note = " (" + rep.Compressor + ")"
+			if rep.Cached {
+				note = " (cached, " + rep.Compressor + ")"
+			}
 		}
 		fmt.Fprintf(out, "  %-40s %9s%s\n", name, humanSize(p.Size), note)
 	}
@@ -391,6 +409,10 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]b
 	return bundle.ModuleEntries(modcache)
 }
 
+// toolchainFileSet names the file set toolchain.Files picks, in the
+// cache key of built archives: change it when Files changes.
+const toolchainFileSet = "f2"
+
 // cachedArchive is a toolchain archive in the generator's cache.
 type cachedArchive struct {
 	path     string
@@ -403,8 +425,18 @@ type cachedArchive struct {
 // go, building it into the cache on first use. A cached archive is reused
 // only when its content still has the checksum recorded beside it: a
 // corrupt entry would otherwise ship in every bundle made from it.
-func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
-	key := fmt.Sprintf("%s-%s-%s-l%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, g.opts.Level)
+func (g *generator) toolchainArchive(ctx context.Context, pgo bool, rep *Report) (*cachedArchive, error) {
+	zstdCmd, zstdVersion, err := g.zstdCommand(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Compressor = "zstd package"
+	key := fmt.Sprintf("%s-%s-%s-%s-l%d-w%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, toolchainFileSet, g.opts.Level, archive.LongWindow>>20)
+	if zstdCmd != "" {
+		rep.Compressor = zstdVersion
+		sum := sha256.Sum256([]byte(zstdVersion))
+		key += "-zstd" + hex.EncodeToString(sum[:4])
+	}
 	if pgo {
 		key += "-pgo"
 	}
@@ -428,7 +460,12 @@ func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if tc.part, err = writeArchiveFile(tc.path, entries, g.opts.Level); err != nil {
+	if zstdCmd != "" {
+		tc.part, err = compressWithCommand(ctx, tc.path, entries, zstdCmd)
+	} else {
+		tc.part, err = writeArchiveFile(tc.path, entries, g.opts.Level)
+	}
+	if err != nil {
 		return nil, err
 	}
 	data, _ := json.Marshal(tc.part)
@@ -438,10 +475,103 @@ func (g *generator) toolchainArchive(pgo bool) (*cachedArchive, error) {
 	return tc, nil
 }
 
-// writeArchiveFile writes entries as an archive at name, atomically.
+// zstdCommand returns the zstd command to compress the toolchain with and
+// its version line, or "" to use the zstd package.
+func (g *generator) zstdCommand(ctx context.Context) (string, string, error) {
+	name := g.opts.Compressor
+	if name == "go" || g.opts.Level != archive.LevelBest {
+		return "", "", nil
+	}
+	auto := name == "" || name == "auto"
+	if auto {
+		name = "zstd"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if auto {
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("compressor %q: %w", name, err)
+	}
+	out, err := exec.CommandContext(ctx, p, "-V").Output()
+	version := ""
+	for _, f := range strings.Fields(string(out)) { // "*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***"
+		if strings.HasPrefix(f, "v1.") {
+			version = "zstd " + strings.TrimSuffix(f, ",")
+			break
+		}
+	}
+	if err != nil || version == "" {
+		if auto {
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("compressor %q: not a zstd command (-V: %q, %v)", name, out, err)
+	}
+	return p, version, nil
+}
+
+// compressWithCommand writes entries as a tar into the zstd command at the
+// best level with a LongWindow window, atomically into name, then decodes
+// the result with the reader's decoder and compares it with the tar.
+func compressWithCommand(ctx context.Context, name string, entries []bundle.Entry, zstdCmd string) (part bundle.Part, err error) {
+	windowLog := bits.Len(uint(archive.LongWindow)) - 1
+	tarSum := sha256.New()
+	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
+		pr, pw := io.Pipe()
+		tarDone := make(chan error, 1)
+		go func() {
+			err := archive.WriteTar(io.MultiWriter(tarSum, pw), entries)
+			pw.CloseWithError(err)
+			tarDone <- err
+		}()
+		h := sha256.New()
+		cw := &countWriter{w: io.MultiWriter(w, h)}
+		var stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, zstdCmd, "-q", "-c", "-19", fmt.Sprintf("--long=%d", windowLog), "-T1", "--no-progress")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, cw, &stderr
+		err := cmd.Run()
+		pr.CloseWithError(io.ErrClosedPipe) // stop the tar writer if zstd stopped early
+		if terr := <-tarDone; terr != nil && err == nil {
+			err = terr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", zstdCmd, err, bytes.TrimSpace(stderr.Bytes()))
+		}
+		part = bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}
+		return nil
+	})
+	if err != nil {
+		return part, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return part, err
+	}
+	defer f.Close()
+	got, err := archive.DecodedSHA256(f)
+	if want := hex.EncodeToString(tarSum.Sum(nil)); err != nil || got != want {
+		os.Remove(name)
+		return part, fmt.Errorf("the toolchain archive %s wrote does not decode to the tar it was given (%v): use -compressor go", zstdCmd, err)
+	}
+	return part, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeArchiveFile writes entries as an archive at name, atomically, with
+// a LongWindow window.
 func writeArchiveFile(name string, entries []bundle.Entry, level archive.Level) (part bundle.Part, err error) {
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
-		part, err = archive.WriteArchive(w, entries, level)
+		part, err = archive.WriteArchiveWindow(w, entries, level, archive.LongWindow)
 		return err
 	})
 	return part, err
