@@ -173,7 +173,7 @@ func TestMain(m *testing.M) {
 		size, _ := strconv.ParseInt(f[2], 10, 64)
 		base := procStatus("VmRSS:")
 		start := time.Now()
-		if _, err := Install(func() (io.ReadCloser, error) { return os.Open(f[0]) }, bundle.Part{SHA256: f[1], Size: size}, f[3]); err != nil {
+		if _, _, err := Install(func() (io.ReadCloser, error) { return os.Open(f[0]) }, bundle.Part{SHA256: f[1], Size: size}, f[3]); err != nil {
 			fmt.Println(err)
 			os.Exit(1)
 		}

@@ -175,19 +175,39 @@ func GoBin(goroot string) string {
 const completeMarker = ".selfcompile-complete"
 
 // Install makes the toolchain archive r (described by part) available under
-// cacheDir, extracting it at most once, and returns its GOROOT. The archive
-// is verified against part while it is extracted; a mismatch leaves
-// nothing behind. Concurrent installs of the same toolchain are safe: each
-// extracts into its own temporary directory and the first rename wins.
-func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir string) (string, error) {
+// cacheDir and returns its GOROOT. The archive is verified against part
+// while it is extracted; a mismatch leaves nothing behind. An install
+// already in the cache is checked against its index first (see index.go):
+// one that was altered is removed and extracted again, and repaired says
+// what was wrong with it. Concurrent installs of the same toolchain are
+// safe: each extracts into its own temporary directory and the first
+// rename wins.
+func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir string) (goroot, repaired string, err error) {
 	if len(part.SHA256) < 16 {
-		return "", errors.New("toolchain: manifest has no sha256 for the toolchain")
+		return "", "", errors.New("toolchain: manifest has no sha256 for the toolchain")
 	}
 	root := filepath.Join(cacheDir, "toolchain", part.SHA256[:32])
-	goroot := filepath.Join(root, "go")
-	if ok, err := installed(root, part); err != nil || ok {
-		return goroot, err
+	goroot = filepath.Join(root, "go")
+	ok, bad, err := installed(root, part)
+	if err != nil || ok {
+		return goroot, "", err
 	}
+	if len(bad) > 0 {
+		if len(bad) > 3 {
+			bad = append(bad[:3], fmt.Sprintf("and %d more", len(bad)-3))
+		}
+		repaired = fmt.Sprintf("the toolchain in the cache (%s) was altered since it was extracted: %s; extracted it again", root, strings.Join(bad, ", "))
+		if err := removeTree(root); err != nil {
+			return "", "", fmt.Errorf("%s, and removing it failed: %w", repaired, err)
+		}
+	}
+	goroot, err = extract(open, part, root)
+	return goroot, repaired, err
+}
+
+// extract extracts the archive into root.
+func extract(open func() (io.ReadCloser, error), part bundle.Part, root string) (string, error) {
+	goroot := filepath.Join(root, "go")
 	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
 		return "", err
 	}
@@ -195,7 +215,7 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
+	defer removeTree(tmp)
 	r, err := open()
 	if err != nil {
 		return "", err
@@ -205,12 +225,15 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	if err != nil {
 		return "", fmt.Errorf("extracting toolchain: %w", err)
 	}
+	if err := writeIndex(tmp); err != nil {
+		return "", fmt.Errorf("indexing the toolchain: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(part.SHA256), 0o644); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, root); err != nil {
 		// Another process won the race; use its copy if it is complete.
-		if ok, err2 := installed(root, part); ok && err2 == nil {
+		if ok, _, err2 := installed(root, part); ok && err2 == nil {
 			return goroot, nil
 		}
 		return "", fmt.Errorf("installing toolchain: %w", err)
@@ -218,23 +241,45 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	return goroot, nil
 }
 
-func installed(root string, part bundle.Part) (bool, error) {
+// installed reports whether root holds a complete install of part whose
+// files match its index; bad lists what does not match. A leftover of an
+// interrupted install is removed.
+func installed(root string, part bundle.Part) (ok bool, bad []string, err error) {
 	data, err := os.ReadFile(filepath.Join(root, completeMarker))
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Stat(root); serr == nil {
+		if exists(root) {
 			// Incomplete leftover of an interrupted install: replace it.
-			return false, os.RemoveAll(root)
+			return false, nil, removeTree(root)
 		}
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if strings.TrimSpace(string(data)) != part.SHA256 {
-		return false, fmt.Errorf("toolchain cache %s holds sha256 %s, want %s: remove the directory", root, data, part.SHA256)
+		return false, nil, fmt.Errorf("toolchain cache %s holds sha256 %s, want %s: remove the directory", root, data, part.SHA256)
 	}
-	if _, err := os.Stat(GoBin(filepath.Join(root, "go"))); err != nil {
-		return false, fmt.Errorf("toolchain cache %s is damaged (%v): remove the directory", root, err)
-	}
-	return true, nil
+	bad, err = checkIndex(root)
+	return err == nil && len(bad) == 0, bad, err
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// removeTree removes a tree whose files and directories may be
+// read-only.
+func removeTree(dir string) error {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			mode := fs.FileMode(0o600)
+			if d.IsDir() {
+				mode = 0o700
+			}
+			_ = os.Chmod(p, mode)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
 }

@@ -55,7 +55,7 @@ func TestInstallOnceAndReuse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			roots[i], errs[i] = Install(opener(data), part, cache)
+			roots[i], _, errs[i] = Install(opener(data), part, cache)
 		}()
 	}
 	wg.Wait()
@@ -67,7 +67,7 @@ func TestInstallOnceAndReuse(t *testing.T) {
 	if got, err := os.ReadFile(GoBin(roots[0])); err != nil || string(got) != "bin/go" {
 		t.Fatalf("installed go: %q, %v", got, err)
 	}
-	if _, err := Install(open, part, cache); err != nil || opens != 0 {
+	if _, _, err := Install(open, part, cache); err != nil || opens != 0 {
 		t.Errorf("second Install opened the archive %d times (err %v), want reuse", opens, err)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(cache, "toolchain", ".extract-*"))
@@ -81,7 +81,7 @@ func TestInstallRefusesTamperedArchive(t *testing.T) {
 	bad := append([]byte(nil), data...)
 	bad[len(bad)-5] ^= 0xff
 	cache := t.TempDir()
-	_, err := Install(opener(bad), part, cache)
+	_, _, err := Install(opener(bad), part, cache)
 	if err == nil {
 		t.Fatal("Install accepted a tampered archive")
 	}
@@ -96,7 +96,7 @@ func TestInstallReplacesIncompleteLeftover(t *testing.T) {
 	cache := t.TempDir()
 	root := filepath.Join(cache, "toolchain", part.SHA256[:32])
 	os.MkdirAll(filepath.Join(root, "go"), 0o755) // no completion marker
-	goroot, err := Install(opener(data), part, cache)
+	goroot, _, err := Install(opener(data), part, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestInstallRejectsForeignCacheEntry(t *testing.T) {
 	root := filepath.Join(cache, "toolchain", part.SHA256[:32])
 	os.MkdirAll(root, 0o755)
 	os.WriteFile(filepath.Join(root, completeMarker), []byte(strings.Repeat("f", 64)), 0o644)
-	if _, err := Install(opener(data), part, cache); err == nil || !strings.Contains(err.Error(), "remove the directory") {
+	if _, _, err := Install(opener(data), part, cache); err == nil || !strings.Contains(err.Error(), "remove the directory") {
 		t.Errorf("Install over a mismatched cache entry: %v", err)
 	}
 }

@@ -57,7 +57,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	s := newSettings(job, p.warn)
 	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
-		return toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
+		goroot, repaired, err := toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
+		if repaired != "" {
+			p.warn("%s", repaired)
+		}
+		return goroot, err
 	})
 	if err != nil {
 		return err
