@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
@@ -205,7 +207,40 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 		}
 	}
 	j.work = work
+	pruneWorkDirs(ctx, parent, time.Now().Add(-staleWork))
 	return nil
+}
+
+// staleWork is how long a work directory left by another rebuild (one
+// that crashed, one kept by Options.KeepWorkDir, one of an executable
+// since deleted) stays before a rebuild removes it.
+const staleWork = 7 * 24 * time.Hour
+
+// pruneWorkDirs removes the work directories under parent last changed
+// before cutoff that no rebuild holds. Failures are ignored: pruning is
+// housekeeping, and the next rebuild tries again.
+func pruneWorkDirs(ctx context.Context, parent string, cutoff time.Time) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		unlock, err := swap.Lock(ctx, dir, false)
+		if err != nil {
+			continue // in use, or not ours to judge
+		}
+		_ = srctree.RemoveAll(dir)
+		_ = unlock()
+		_ = os.Remove(swap.LockPath(dir))
+	}
 }
 
 // cacheDir is where toolchains, the build cache and work directories live.

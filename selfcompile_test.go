@@ -3,6 +3,7 @@ package selfcompile
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/swap"
 )
 
 // The test binary carries no bundle: Run must say so, at prepare.
@@ -89,5 +92,37 @@ func TestDescribeCarriesOptions(t *testing.T) {
 		!slices.Equal(r.Env, o.Env) || r.Dir != abs || r.DriftPolicy != int(RefuseBeyondPatch) || !r.RefuseRetracted ||
 		r.SmokeTimeout != 7*time.Second || !slices.Equal(r.SmokeArgs, o.SmokeArgs) || len(r.Settings) == 0 {
 		t.Errorf("request %+v does not carry the options %+v", r, o)
+	}
+}
+
+// Stale work directories that no rebuild holds are pruned; fresh ones and
+// held ones stay.
+func TestPruneWorkDirs(t *testing.T) {
+	parent := t.TempDir()
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, name := range []string{"stale", "held", "fresh"} {
+		dir := filepath.Join(parent, name)
+		if err := os.MkdirAll(filepath.Join(dir, "src"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if name != "fresh" {
+			if err := os.Chtimes(dir, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	unlock, err := swap.Lock(context.Background(), filepath.Join(parent, "held"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	pruneWorkDirs(context.Background(), parent, time.Now().Add(-staleWork))
+	for name, want := range map[string]bool{"stale": false, "held": true, "fresh": true} {
+		if _, err := os.Stat(filepath.Join(parent, name)); (err == nil) != want {
+			t.Errorf("%s: exists=%v, want %v", name, err == nil, want)
+		}
+	}
+	if _, err := os.Stat(swap.LockPath(filepath.Join(parent, "stale"))); err == nil {
+		t.Error("the pruned directory's lock file stayed")
 	}
 }

@@ -1,9 +1,10 @@
 package modgen
 
 import (
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"slices"
 	"strings"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // Plugin is one plugin package of a binary's plugin set: the type the

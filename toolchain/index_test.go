@@ -83,3 +83,46 @@ func write(t *testing.T, name, data string) {
 	}
 	os.Chmod(name, 0o444)
 }
+
+// Toolchains unused for StaleAfter go, the one in use and recent ones
+// stay; a use marks a toolchain as recent.
+func TestPrune(t *testing.T) {
+	cache := t.TempDir()
+	var goroots []string
+	for i := 0; i < 3; i++ {
+		sum := strings.Repeat(string(rune('a'+i)), 64)
+		root := filepath.Join(cache, "toolchain", sum[:32])
+		if err := os.MkdirAll(filepath.Join(root, "go"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(root, completeMarker), sum)
+		goroots = append(goroots, filepath.Join(root, "go"))
+	}
+	old := time.Now().Add(-2 * StaleAfter)
+	for _, g := range goroots[:2] { // the first in use, the second stale, the third recent
+		os.Chtimes(filepath.Join(filepath.Dir(g), completeMarker), old, old)
+	}
+	removed := Prune(cache, goroots[0], time.Now().Add(-StaleAfter))
+	if len(removed) != 1 || removed[0] != filepath.Dir(goroots[1]) {
+		t.Errorf("removed %v, want only %s", removed, filepath.Dir(goroots[1]))
+	}
+	for i, want := range []bool{true, false, true} {
+		if _, err := os.Stat(goroots[i]); (err == nil) != want {
+			t.Errorf("toolchain %d: exists=%v, want %v", i, err == nil, want)
+		}
+	}
+
+	// Install marks the toolchain it returns as used now.
+	data, part := fakeToolchain(t)
+	goroot, _, err := Install(opener(data), part, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(filepath.Join(filepath.Dir(goroot), completeMarker), old, old)
+	if _, _, err := Install(opener(data), part, cache); err != nil {
+		t.Fatal(err)
+	}
+	if removed := Prune(cache, goroots[0], time.Now().Add(-StaleAfter)); len(removed) != 0 {
+		t.Errorf("Prune removed %v, a toolchain used just now", removed)
+	}
+}

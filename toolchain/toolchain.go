@@ -37,6 +37,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
@@ -189,6 +190,9 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	root := filepath.Join(cacheDir, "toolchain", part.SHA256[:32])
 	goroot = filepath.Join(root, "go")
 	ok, bad, err := installed(root, part)
+	if ok {
+		touch(root)
+	}
 	if err != nil || ok {
 		return goroot, "", err
 	}
@@ -282,4 +286,53 @@ func removeTree(dir string) error {
 		return nil
 	})
 	return os.RemoveAll(dir)
+}
+
+// StaleAfter is how long an installed toolchain that no rebuild used stays
+// in the cache: a toolchain is used by every rebuild of a binary that
+// carries it, so one unused this long belongs to binaries that are gone or
+// were rebuilt with another Go.
+const StaleAfter = 30 * 24 * time.Hour
+
+// Prune removes from cacheDir the installed toolchains last used before
+// cutoff, other than the one at goroot, and leftovers of interrupted
+// installs older than a day. It returns what it removed. A failure to
+// remove one is not an error: the next rebuild tries again.
+func Prune(cacheDir, goroot string, cutoff time.Time) []string {
+	dir := filepath.Join(cacheDir, "toolchain")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	keep := filepath.Dir(goroot)
+	var removed []string
+	for _, e := range entries {
+		root := filepath.Join(dir, e.Name())
+		if !e.IsDir() || root == keep {
+			continue
+		}
+		last := cutoff // an entry without a marker is a leftover
+		if strings.HasPrefix(e.Name(), ".extract-") {
+			last = time.Now().Add(-24 * time.Hour)
+		}
+		fi, err := os.Stat(filepath.Join(root, completeMarker))
+		if err != nil {
+			if fi, err = os.Stat(root); err != nil {
+				continue
+			}
+		}
+		if !fi.ModTime().Before(last) {
+			continue
+		}
+		if removeTree(root) == nil {
+			removed = append(removed, root)
+		}
+	}
+	return removed
+}
+
+// touch records that the toolchain at root was used now.
+func touch(root string) {
+	now := time.Now()
+	_ = os.Chtimes(filepath.Join(root, completeMarker), now, now)
 }

@@ -4,13 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 func TestArchiveRoundTrip(t *testing.T) {

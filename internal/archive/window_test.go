@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // TestLongWindowRoundTrip archives a file that repeats at a distance of

@@ -4,10 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // Source is where [Write] gets one part from: files to archive, or an

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
@@ -60,6 +61,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		goroot, repaired, err := toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
 		if repaired != "" {
 			p.warn("%s", repaired)
+		}
+		if err == nil {
+			toolchain.Prune(job.Cache, goroot, time.Now().Add(-toolchain.StaleAfter))
 		}
 		return goroot, err
 	})
