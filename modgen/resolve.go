@@ -67,6 +67,7 @@ type listedModule struct {
 	Retracted []string
 	Dir       string
 	Error     *struct{ Err string }
+	note      string // a warning about how it was listed
 }
 
 // Resolve finds the module providing s.Path and the version s asks for.
@@ -242,6 +243,9 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved,
 		return Resolved{}, &noPackageError{Module: mod, Version: m.Version, Path: s.Path}
 	}
 	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version}
+	if m.note != "" {
+		rv.Warnings = append(rv.Warnings, m.note)
+	}
 	if len(m.Retracted) == 0 {
 		return rv, nil
 	}
@@ -259,7 +263,22 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved,
 func (r *Resolver) pickVersion(ctx context.Context, mod string, s Spec) (*listedModule, error) {
 	switch s.Kind {
 	case Exact:
-		return r.listModule(ctx, "-retracted", mod+"@"+s.Query)
+		m, err := r.listModule(ctx, "-retracted", mod+"@"+s.Query)
+		if err == nil || !strings.Contains(err.Error(), "loading module retractions") {
+			return m, err
+		}
+		// The proxy serves the version but not the list of versions that
+		// says what is retracted (some answer 403): go get warns and goes
+		// on; so does this, unless retracted versions are refused.
+		if r.RefuseRetracted {
+			return nil, fmt.Errorf("cannot tell whether %s@%s is retracted, and retracted versions are refused: %w", mod, s.Query, err)
+		}
+		m, err2 := r.listModule(ctx, mod+"@"+s.Query)
+		if err2 != nil {
+			return nil, err2
+		}
+		m.note = fmt.Sprintf("could not check whether %s@%s is retracted: %s", mod, m.Version, oneLine(err))
+		return m, nil
 	case Constraint:
 		return r.pickConstraint(ctx, mod, s)
 	default:

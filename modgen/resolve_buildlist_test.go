@@ -109,3 +109,34 @@ func TestShorterModuleWhenALongerPathFails(t *testing.T) {
 		t.Errorf("error %v, want the proxy's failure, not a spec error", err)
 	}
 }
+
+// TestExactVersionWhenTheVersionListIsRefused: a proxy that serves a
+// version but refuses the module's version list (so its retractions
+// cannot be loaded) does not stop an exact version, as it does not stop
+// go get: the plugin resolves with a warning. Refusing retracted
+// versions then refuses it, as it cannot be checked.
+func TestExactVersionWhenTheVersionListIsRefused(t *testing.T) {
+	env := newTestEnv(t)
+	upstream, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasSuffix(req.URL.Path, "/@v/list") {
+			http.Error(w, "This module version is not available.", http.StatusForbidden)
+			return
+		}
+		http.Redirect(w, req, upstream+req.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(proxy.Close)
+	goRun := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY="+proxy.URL)}
+	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
+	got, err := r.Resolve(context.Background(), mustParse(t, "example.com/aplugin@v1.2.0"))
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got.Version != "v1.2.0" || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "could not check whether example.com/aplugin@v1.2.0 is retracted") {
+		t.Errorf("resolved %s with warnings %q, want v1.2.0 and one warning about retractions", got.Version, got.Warnings)
+	}
+	r.RefuseRetracted = true
+	if _, err := r.Resolve(context.Background(), mustParse(t, "example.com/aplugin@v1.2.0")); err == nil || !strings.Contains(err.Error(), "cannot tell whether example.com/aplugin@v1.2.0 is retracted") {
+		t.Errorf("with RefuseRetracted: %v, want a refusal saying retractions cannot be checked", err)
+	}
+}
