@@ -23,6 +23,10 @@ const (
 	l4Version    = "v0.1.2"
 	l4First      = caddyL4 + "/layer4"          // the first rebuild's plugin
 	l4Second     = caddyL4 + "/modules/l4proxy" // the warm rebuild's plugin
+
+	// replacedVersion is the version the host requires go-selfcompile
+	// at; a replace makes it the repository.
+	replacedVersion = "v0.0.0-00010101000000-000000000000"
 )
 
 // caddyHostMain is the host: Caddy's own command, which installs plugins
@@ -121,7 +125,7 @@ func BenchmarkRealHost(b *testing.B) {
 		// caches, and the test run's generator cache.
 		gomod := "module example.com/caddyhost\n\ngo 1.26\n\nrequire (\n" +
 			"\tgithub.com/caddyserver/caddy/v2 " + caddyVersion + "\n" +
-			"\tgithub.com/selfcompile/go-selfcompile v0.0.0-00010101000000-000000000000\n)\n\n" +
+			"\tgithub.com/selfcompile/go-selfcompile " + replacedVersion + "\n)\n\n" +
 			"replace github.com/selfcompile/go-selfcompile => " + repo + "\n"
 		for name, src := range map[string]string{"go.mod": gomod, "main.go": caddyHostMain, "nolib/main.go": caddyNoLibMain} {
 			if err := writeFile(filepath.Join(host, filepath.FromSlash(name)), []byte(src)); err != nil {
@@ -133,7 +137,7 @@ func BenchmarkRealHost(b *testing.B) {
 		// go run of the generator needs the go.sum lines of its own
 		// dependencies, which tidy does not keep for a package the
 		// module does not import.
-		run(b, true, host, devEnv, "go", "get", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile")
+		run(b, true, host, devEnv, "go", "get", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile@"+replacedVersion)
 		run(b, true, host, devEnv, "go", "generate")
 		reportBundle(b, host)
 		run(b, true, host, devEnv, "go", "build", "-o", bin("caddyhost"), ".")
