@@ -135,10 +135,10 @@ func BenchmarkRealHost(b *testing.B) {
 		devEnv := hostGoEnv()
 		run(b, true, host, devEnv, "go", "mod", "tidy")
 		// go run of the generator needs the go.sum lines of its own
-		// dependencies, which tidy does not keep for a package the
-		// module does not import.
-		run(b, true, host, devEnv, "go", "get", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile@"+replacedVersion)
-		run(b, true, host, devEnv, "go", "generate")
+		// dependencies, which tidy does not keep for a package the module
+		// does not import; -mod=mod adds them. (go get of the command
+		// would look its path up as a module on the proxy first.)
+		run(b, true, host, append(hostGoEnv(), "GOFLAGS=-mod=mod"), "go", "generate")
 		reportBundle(b, host)
 		run(b, true, host, devEnv, "go", "build", "-o", bin("caddyhost"), ".")
 
