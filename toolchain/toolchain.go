@@ -41,6 +41,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 )
 
 // Tools are the pkg/tool programs that go build needs.
@@ -171,6 +172,10 @@ func GoBin(goroot string) string {
 	return filepath.Join(goroot, "bin", "go"+exe)
 }
 
+// indexFile is the index of an installed toolchain (package
+// internal/treeindex), beside its "go" tree: it is checked at every use.
+const indexFile = ".selfcompile-index"
+
 // completeMarker is written last into an installed toolchain; its content
 // is the archive's sha256. A directory without it is not used.
 const completeMarker = ".selfcompile-complete"
@@ -197,10 +202,7 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 		return goroot, "", err
 	}
 	if len(bad) > 0 {
-		if len(bad) > 3 {
-			bad = append(bad[:3], fmt.Sprintf("and %d more", len(bad)-3))
-		}
-		repaired = fmt.Sprintf("the toolchain in the cache (%s) was altered since it was extracted: %s; extracted it again", root, strings.Join(bad, ", "))
+		repaired = fmt.Sprintf("the toolchain in the cache (%s) was altered since it was extracted: %s; extracted it again", root, treeindex.Brief(bad))
 		if err := removeTree(root); err != nil {
 			return "", "", fmt.Errorf("%s, and removing it failed: %w", repaired, err)
 		}
@@ -229,7 +231,7 @@ func extract(open func() (io.ReadCloser, error), part bundle.Part, root string) 
 	if err != nil {
 		return "", fmt.Errorf("extracting toolchain: %w", err)
 	}
-	if err := writeIndex(tmp); err != nil {
+	if err := treeindex.Write(filepath.Join(tmp, indexFile), filepath.Join(tmp, "go"), treeindex.Options{ReadOnly: true}); err != nil {
 		return "", fmt.Errorf("indexing the toolchain: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(part.SHA256), 0o644); err != nil {
@@ -263,7 +265,7 @@ func installed(root string, part bundle.Part) (ok bool, bad []string, err error)
 	if strings.TrimSpace(string(data)) != part.SHA256 {
 		return false, nil, fmt.Errorf("toolchain cache %s holds sha256 %s, want %s: remove the directory", root, data, part.SHA256)
 	}
-	bad, err = checkIndex(root)
+	bad, err = treeindex.Check(filepath.Join(root, indexFile), filepath.Join(root, "go"), treeindex.Options{})
 	return err == nil && len(bad) == 0, bad, err
 }
 
