@@ -42,7 +42,7 @@ func (j *job) layOutBundle() error {
 			return fmt.Errorf("laying out the bundle: %w", err)
 		}
 	}
-	j.request.Bundle, j.request.Work, j.request.Cache = dir, j.work, j.cache
+	j.request.Bundle, j.request.Work, j.request.Cache, j.request.ModCache = dir, j.work, j.cache, j.modCache
 	j.request.Output = filepath.Join(j.work, "out", filepath.Base(j.target))
 	return os.MkdirAll(filepath.Dir(j.request.Output), 0o700)
 }

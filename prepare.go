@@ -26,6 +26,7 @@ type job struct {
 	swapping bool          // target is the running executable
 	cache    string        // toolchains and the build cache
 	work     string        // this run's work directory (0700)
+	modCache string        // the module cache, kept between rebuilds of this program
 	helper   helper.Helper // the bundled helper, unpacked into work
 	request  helper.Job    // what the helper is asked
 	// noop is set when the request asks for nothing that is not already so.
@@ -165,7 +166,9 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 	return err
 }
 
-// makeWorkDir makes the work directory, at a path that stays the same
+// makeWorkDir makes the work directory, and names the module cache beside
+// it, which outlives it (see internal/build: the next rebuild does not
+// unpack the same modules again), at paths that stay the same
 // between rebuilds of one program: the go command's build cache keys
 // depend on source paths (unless -trimpath), so a fresh path every time
 // would recompile the host and every dependency. The path is keyed by the
@@ -189,11 +192,13 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	h.Write([]byte(key))
 	work := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)))
 	unlock, err := swap.Lock(ctx, work, false)
+	modCache := work + ".mod"
 	switch {
 	case errors.Is(err, swap.ErrBusy):
 		if work, err = os.MkdirTemp(parent, "tmp-*"); err != nil {
 			return err
 		}
+		modCache = filepath.Join(work, "mod")
 	case err != nil:
 		return err
 	default:
@@ -206,7 +211,7 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 			return fmt.Errorf("creating the work directory: %w", err)
 		}
 	}
-	j.work = work
+	j.work, j.modCache = work, modCache
 	pruneWorkDirs(ctx, parent, time.Now().Add(-staleWork))
 	return nil
 }
@@ -233,13 +238,16 @@ func pruneWorkDirs(ctx context.Context, parent string, cutoff time.Time) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
-		unlock, err := swap.Lock(ctx, dir, false)
+		// A module cache is held by its work directory's lock.
+		unlock, err := swap.Lock(ctx, strings.TrimSuffix(dir, ".mod"), false)
 		if err != nil {
 			continue // in use, or not ours to judge
 		}
 		_ = srctree.RemoveAll(dir)
 		_ = unlock()
-		_ = os.Remove(swap.LockPath(dir))
+		if !strings.HasSuffix(dir, ".mod") {
+			_ = os.Remove(swap.LockPath(dir))
+		}
 	}
 }
 

@@ -95,12 +95,13 @@ func TestDescribeCarriesOptions(t *testing.T) {
 	}
 }
 
-// Stale work directories that no rebuild holds are pruned; fresh ones and
-// held ones stay.
+// Stale work directories and module caches that no rebuild holds are
+// pruned; fresh ones and held ones stay (a module cache is held by its
+// work directory's lock).
 func TestPruneWorkDirs(t *testing.T) {
 	parent := t.TempDir()
 	old := time.Now().Add(-30 * 24 * time.Hour)
-	for _, name := range []string{"stale", "held", "fresh"} {
+	for _, name := range []string{"stale", "stale.mod", "held", "held.mod", "fresh"} {
 		dir := filepath.Join(parent, name)
 		if err := os.MkdirAll(filepath.Join(dir, "src"), 0o700); err != nil {
 			t.Fatal(err)
@@ -117,7 +118,7 @@ func TestPruneWorkDirs(t *testing.T) {
 	}
 	defer unlock()
 	pruneWorkDirs(context.Background(), parent, time.Now().Add(-staleWork))
-	for name, want := range map[string]bool{"stale": false, "held": true, "fresh": true} {
+	for name, want := range map[string]bool{"stale": false, "stale.mod": false, "held": true, "held.mod": true, "fresh": true} {
 		if _, err := os.Stat(filepath.Join(parent, name)); (err == nil) != want {
 			t.Errorf("%s: exists=%v, want %v", name, err == nil, want)
 		}

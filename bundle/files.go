@@ -162,6 +162,9 @@ func ModuleEntries(modcache string) ([]Entry, error) {
 			}
 			return nil
 		}
+		if strings.HasPrefix(rel, ".selfcompile-") {
+			return nil // a rebuild's record of the cache (internal/build), not a module file
+		}
 		if !strings.HasSuffix(base, "_test.go") && !strings.HasSuffix(base, ".partial") {
 			out = append(out, Entry{Name: rel, Src: p})
 		}

@@ -23,6 +23,7 @@ func TestModuleEntries(t *testing.T) {
 		"example.com/m@v1.0.0/m.go",
 		"example.com/m@v1.0.0/m_test.go",
 		"example.com/m@v1.0.0/testdata/big",
+		".selfcompile-index",
 	} {
 		p := filepath.Join(mc, filepath.FromSlash(f))
 		os.MkdirAll(filepath.Dir(p), 0o755)

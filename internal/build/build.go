@@ -12,10 +12,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/srctree"
+	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
@@ -45,23 +49,85 @@ type Tree struct {
 // LocalStore is where copies of local-directory plugins live in t.
 func (t *Tree) LocalStore() string { return filepath.Join(t.ModCache, LocalStoreDir) }
 
-// Unpack unpacks the source and modules parts of the bundle in fsys under
-// work, checking each against the manifest m.
-func Unpack(fsys fs.FS, m *bundle.Manifest, work string) (*Tree, error) {
-	t := &Tree{Root: filepath.Join(work, "src"), ModCache: filepath.Join(work, "mod")}
+// Unpack unpacks the source part of the bundle in fsys under work, and
+// makes modCache hold the modules part: unpacked there, or already there
+// from an earlier rebuild (see modCacheHolds). Each part is checked
+// against the manifest m as it is unpacked. reused reports that the
+// module cache was not unpacked again.
+func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string) (t *Tree, reused bool, err error) {
+	t = &Tree{Root: filepath.Join(work, "src"), ModCache: modCache}
 	t.Module = filepath.Join(t.Root, "module")
 	t.MainDir = filepath.Join(t.Module, filepath.FromSlash(path.Clean(m.MainDir)))
-	for _, u := range []struct{ part, dir string }{
-		{bundle.SourceFile, t.Root},
-		{bundle.ModulesFile, t.ModCache},
-	} {
-		if err := ExtractPart(fsys, m, u.part, u.dir); err != nil {
-			return nil, err
+	if err := ExtractPart(fsys, m, bundle.SourceFile, t.Root); err != nil {
+		return nil, false, err
+	}
+	want := m.Parts[bundle.ModulesFile].SHA256
+	if reused = modCacheHolds(modCache, want); !reused {
+		if err := unpackModules(fsys, m, modCache); err != nil {
+			return nil, false, err
 		}
 	}
-	var err error
 	t.GoMod, err = os.ReadFile(filepath.Join(t.Module, "go.mod"))
-	return t, err
+	return t, reused, err
+}
+
+// A module cache outlives the rebuild that unpacked it, so that the next
+// rebuild of the same program does not unpack the same modules again: it
+// records, in modulesMarker, the modules part whose modules it holds (at
+// least: a rebuild adds its plugins' modules, and the new binary's bundle
+// is made from it), and an index of its module trees (internal/treeindex)
+// that is checked at every use. A module tree changed since is found, and
+// the cache unpacked anew.
+const (
+	modulesMarker = ".selfcompile-modules"
+	modulesIndex  = ".selfcompile-index"
+)
+
+// modIndex leaves out what the go command rewrites in place (the
+// download cache's lists and locks; go.sum checks what it holds) and the
+// record itself.
+var modIndex = treeindex.Options{Skip: func(rel string) bool {
+	return rel == "cache" || strings.HasPrefix(rel, ".selfcompile-")
+}}
+
+// modCacheHolds reports whether dir holds the modules of the modules part
+// with sha256 want, unaltered.
+func modCacheHolds(dir, want string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, modulesMarker))
+	if err != nil || strings.TrimSpace(string(data)) != want {
+		return false
+	}
+	bad, err := treeindex.Check(filepath.Join(dir, modulesIndex), dir, modIndex)
+	if err != nil || len(bad) > 0 {
+		return false
+	}
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now) // in use: not stale
+	return true
+}
+
+// unpackModules unpacks the modules part into dir, anew, and records it.
+func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
+	if err := srctree.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing the module cache: %w", err)
+	}
+	if err := ExtractPart(fsys, m, bundle.ModulesFile, dir); err != nil {
+		return err
+	}
+	if err := treeindex.Write(filepath.Join(dir, modulesIndex), dir, modIndex); err != nil {
+		return fmt.Errorf("indexing the module cache: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, modulesMarker), []byte(m.Parts[bundle.ModulesFile].SHA256), 0o644)
+}
+
+// Seal records that the module cache of t holds the modules of the
+// bundle m (the new binary's), once the build made it from them: the next
+// rebuild, from that binary, uses it as it is.
+func Seal(t *Tree, m *bundle.Manifest) error {
+	if err := treeindex.Update(filepath.Join(t.ModCache, modulesIndex), t.ModCache, modIndex); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(t.ModCache, modulesMarker), []byte(m.Parts[bundle.ModulesFile].SHA256), 0o644)
 }
 
 // ExtractPart extracts the part named part of the bundle in fsys into dir,

@@ -40,9 +40,9 @@ func TestUnpackAndRun(t *testing.T) {
 	fsys, m := testBundle(t, src)
 
 	work := t.TempDir()
-	tree, err := Unpack(fsys, m, work)
-	if err != nil {
-		t.Fatal(err)
+	tree, reused, err := Unpack(fsys, m, work, filepath.Join(work, "mod"))
+	if err != nil || reused {
+		t.Fatalf("Unpack: reused %v, %v", reused, err)
 	}
 	if tree.MainDir != filepath.Join(work, "src", "module", "cmd", "host") || !strings.Contains(string(tree.GoMod), "module example.com/host") {
 		t.Fatalf("tree %+v", tree)
@@ -71,6 +71,40 @@ func TestUnpackAndRun(t *testing.T) {
 	got, err := exec.Command(out.Binary).CombinedOutput()
 	if err != nil || !strings.Contains(string(got), "plug init") || !strings.Contains(string(got), "host main") {
 		t.Errorf("the new binary printed %q (%v), want the plugin's init and main", got, err)
+	}
+
+	// The next rebuild, from the new bundle, finds the module cache ready.
+	if err := Seal(tree, out.Manifest); err != nil {
+		t.Fatal(err)
+	}
+	next := os.DirFS(out.BundleDir)
+	work2 := t.TempDir()
+	if _, reused, err := Unpack(next, out.Manifest, work2, tree.ModCache); err != nil || !reused {
+		t.Errorf("Unpack from the new bundle: reused %v, %v; want the module cache as it is", reused, err)
+	}
+	// A module tree changed since is found, and the cache unpacked anew.
+	var victim string
+	filepath.WalkDir(tree.ModCache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && victim == "" && strings.HasSuffix(p, ".go") && !strings.Contains(p, "cache") {
+			victim = p
+		}
+		return nil
+	})
+	if victim == "" {
+		t.Fatal("no module source in the cache")
+	}
+	orig := readFile(t, victim)
+	os.Chmod(victim, 0o644)
+	if err := os.WriteFile(victim, []byte(orig+"\nfunc init() { panic(1) }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, reused, err := Unpack(next, out.Manifest, t.TempDir(), tree.ModCache); err != nil || reused {
+		t.Errorf("Unpack over an altered module cache: reused %v, %v; want it unpacked anew", reused, err)
+	}
+	// Unpacked anew from the new bundle, the file is as it was, or gone
+	// with a module the new build does not use.
+	if got, err := os.ReadFile(victim); err == nil && string(got) != orig {
+		t.Errorf("%s still altered after unpacking anew", victim)
 	}
 }
 

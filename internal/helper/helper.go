@@ -68,6 +68,10 @@ type Job struct {
 	// Work is the run's work directory (0700, this run's alone) and Cache
 	// the directory shared by rebuilds (toolchains, the build cache).
 	Work, Cache string
+	// ModCache is the module cache of the rebuild, kept between rebuilds
+	// of one program (and this run's alone while it runs); empty means
+	// one inside Work.
+	ModCache string
 	// Output is the file the new binary is written to.
 	Output string
 	// HostVersion is the host module's version from its build info.
@@ -257,6 +261,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	add("bundle", job.Bundle)
 	add("work", job.Work)
 	add("cache", job.Cache)
+	add("modcache", job.ModCache)
 	add("output", job.Output)
 	add("hostversion", job.HostVersion)
 	for _, s := range job.Settings {
@@ -338,6 +343,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.Work = f[0]
 	case "cache":
 		job.Cache = f[0]
+	case "modcache":
+		job.ModCache = f[0]
 	case "output":
 		job.Output = f[0]
 	case "hostversion":

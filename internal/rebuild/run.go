@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -72,7 +73,12 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	p.out.GoVersion = m.GoVersion
 	tree, err := orchestrator.Do(ctx, r, "source", func(context.Context) (*build.Tree, error) {
-		return build.Unpack(fsys, m, job.Work)
+		modCache := job.ModCache
+		if modCache == "" {
+			modCache = filepath.Join(job.Work, "mod")
+		}
+		tree, _, err := build.Unpack(fsys, m, job.Work, modCache)
+		return tree, err
 	})
 	if err != nil {
 		return err
@@ -106,6 +112,9 @@ func (p *pipeline) run(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := build.Seal(tree, built.Manifest); err != nil {
+		p.warn("the next rebuild will unpack the modules again: %v", err)
 	}
 	p.out.Binary, p.out.BundleDir, p.out.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
 	rep, err := orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
