@@ -172,9 +172,9 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 // between rebuilds of one program: the go command's build cache keys
 // depend on source paths (unless -trimpath), so a fresh path every time
 // would recompile the host and every dependency. The path is keyed by the
-// running executable, so rebuilds writing to different Outputs share it;
-// a lock beside it makes it ours alone, and a rebuild that finds it busy
-// works in a fresh directory instead (correct, only slower). The cleanup
+// program (its main package and platform), so rebuilds of any copy of it
+// share it; a lock beside it makes it ours alone, and a rebuild that finds
+// it busy works in a fresh directory instead (correct, only slower). The cleanup
 // stage removes it, unless the run failed and Options.KeepWorkDir is set.
 func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	parent := o.WorkDir
@@ -184,12 +184,11 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return fmt.Errorf("creating the work directory: %w", err)
 	}
-	key := j.target
-	if exe, err := os.Executable(); err == nil {
-		key = exe
-	}
+	// Keyed by the program, not by where its executable is: every copy of
+	// it, and the binary a rebuild wrote elsewhere, shares the build
+	// cache's entries.
 	h := fnv.New64a()
-	h.Write([]byte(key))
+	fmt.Fprintf(h, "%s %s/%s", j.info.MainPackage, j.info.GOOS, j.info.GOARCH)
 	work := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)))
 	unlock, err := swap.Lock(ctx, work, false)
 	modCache := work + ".mod"

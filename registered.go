@@ -41,6 +41,8 @@ type BundleInfo struct {
 	Format int
 	// GoVersion, GOOS and GOARCH are those of the bundled toolchain.
 	GoVersion, GOOS, GOARCH string
+	// MainPackage is the import path of the program's main package.
+	MainPackage string
 	// Plugins are the plugins the binary was built with.
 	Plugins []Plugin
 }

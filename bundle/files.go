@@ -52,8 +52,8 @@ func init() {
 func Stub(m *Manifest) []byte {
 	var b strings.Builder
 	b.WriteString(stubHead)
-	fmt.Fprintf(&b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:    %d,\n\tGoVersion: %s,\n\tGOOS:      %s,\n\tGOARCH:    %s,\n",
-		m.Format, strconv.Quote(m.GoVersion), strconv.Quote(m.GOOS), strconv.Quote(m.GOARCH))
+	fmt.Fprintf(&b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
+		m.Format, strconv.Quote(m.GoVersion), strconv.Quote(m.GOOS), strconv.Quote(m.GOARCH), strconv.Quote(m.MainPackage))
 	if len(m.Plugins) > 0 {
 		b.WriteString("\tPlugins: []selfcompile.Plugin{\n")
 		for _, p := range m.Plugins {

@@ -58,7 +58,7 @@ func TestPluginsSource(t *testing.T) {
 
 // The generated stub is valid Go that carries the manifest's facts.
 func TestStub(t *testing.T) {
-	m := &Manifest{Format: FormatVersion, GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64", Plugins: []Plugin{
+	m := &Manifest{Format: FormatVersion, GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64", MainPackage: "example.com/cmd/x", Plugins: []Plugin{
 		{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0", Query: ">=1.2,<2"},
 		{Path: "example.com/local", Module: "example.com/local", Dir: "/tmp/\"odd\" dir\n"},
 	}}
@@ -70,7 +70,7 @@ func TestStub(t *testing.T) {
 	if f.Name.Name != "main" {
 		t.Errorf("package %s, want main", f.Name.Name)
 	}
-	for _, want := range []string{fmt.Sprintf("Format:    %d,", FormatVersion), `GOOS:      "linux"`, `Query: ">=1.2,<2"`, `Dir: "/tmp/\"odd\" dir\n"`, "//go:embed " + ManifestFile} {
+	for _, want := range []string{fmt.Sprintf("Format:      %d,", FormatVersion), `GOOS:        "linux"`, `MainPackage: "example.com/cmd/x"`, `Query: ">=1.2,<2"`, `Dir: "/tmp/\"odd\" dir\n"`, "//go:embed " + ManifestFile} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("the stub lacks %q:\n%s", want, src)
 		}
