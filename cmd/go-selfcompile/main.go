@@ -3,7 +3,7 @@
 // Usage:
 //
 //	go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
-//	go-selfcompile inspect [DIR]
+//	go-selfcompile inspect [-json] [DIR | BINARY]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
 // "bundle" runs in the host's main package directory, normally through
@@ -11,7 +11,9 @@
 //	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
 //
 // and writes the selfcompile_bundle* files that the next go build embeds.
-// "inspect" prints the manifest of the bundle in DIR (default ".").
+// "inspect" prints the manifest of the bundle generated in DIR (default
+// "."), or describes a built BINARY, for any platform: its Go version and
+// platform, its bundle's parts and the plugins it was built with.
 // "verify" checks plugins against the host module in DIR (default ".")
 // the way a rebuild would, without building and without touching the
 // host's go.mod or go.sum: for plugin authors.
@@ -48,7 +50,7 @@ func main() {
 
 const usage = `usage:
   go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
-  go-selfcompile inspect [DIR]
+  go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,21 +106,30 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir := "."
+	target := "."
 	if fs.NArg() > 0 {
-		dir = fs.Arg(0)
+		target = fs.Arg(0)
 	}
-	m, err := bundle.ReadManifest(os.DirFS(dir))
+	fi, err := os.Stat(target)
 	if err != nil {
 		return err
 	}
-	data, err := m.Marshal()
-	if err != nil {
+	if fi.IsDir() {
+		// The generated files in a main package directory.
+		m, err := bundle.ReadManifest(os.DirFS(target))
+		if err != nil {
+			return err
+		}
+		data, err := m.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(data)
 		return err
 	}
-	_, err = stdout.Write(data)
-	return err
+	return inspectBinary(target, *asJSON, stdout)
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"debug/buildinfo"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+)
+
+// binaryReport is what inspect says of a built binary.
+type binaryReport struct {
+	Binary    string           `json:"binary"`
+	GoVersion string           `json:"go_version"`
+	GOOS      string           `json:"goos"`
+	GOARCH    string           `json:"goarch"`
+	Main      string           `json:"main"`
+	Version   string           `json:"version,omitempty"`
+	Bundle    *bundle.Manifest `json:"bundle,omitempty"`
+	// Plugins are the bundle's plugins, with the versions the binary was
+	// linked with.
+	Plugins []bundle.Plugin `json:"plugins,omitempty"`
+}
+
+// inspectBinary describes the built binary name, whatever its platform.
+func inspectBinary(name string, asJSON bool, w io.Writer) error {
+	bi, err := buildinfo.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("%s is not a Go binary with build information: %w", name, err)
+	}
+	rep := binaryReport{Binary: name, GoVersion: bi.GoVersion, Main: bi.Path, Version: bi.Main.Version}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "GOOS":
+			rep.GOOS = s.Value
+		case "GOARCH":
+			rep.GOARCH = s.Value
+		}
+	}
+	m, err := bundle.ManifestInBinary(name)
+	if err != nil {
+		return err
+	}
+	rep.Bundle = m
+	linked := map[string]string{}
+	for _, d := range bi.Deps {
+		linked[d.Path] = d.Version
+	}
+	for _, p := range m.Plugins {
+		if v, ok := linked[p.Module]; ok {
+			p.Version = v
+		}
+		rep.Plugins = append(rep.Plugins, p)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "\t")
+		return enc.Encode(rep)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "binary\t%s\n", name)
+	fmt.Fprintf(tw, "go\t%s %s/%s\n", rep.GoVersion, rep.GOOS, rep.GOARCH)
+	fmt.Fprintf(tw, "main\t%s %s\n", rep.Main, rep.Version)
+	var total int64
+	for _, part := range m.Parts {
+		total += part.Size
+	}
+	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, m.GoVersion, m.GOOS, m.GOARCH, size(total), len(m.Parts))
+	for _, name := range bundle.Parts {
+		if p, ok := m.Parts[name]; ok {
+			fmt.Fprintf(tw, "  %s\t%s\n", name, size(p.Size))
+		}
+	}
+	if len(rep.Plugins) == 0 {
+		fmt.Fprintf(tw, "plugins\tnone\n")
+	}
+	for i, p := range rep.Plugins {
+		label := ""
+		if i == 0 {
+			label = "plugins"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, describePlugin(p))
+	}
+	return tw.Flush()
+}
+
+func describePlugin(p bundle.Plugin) string {
+	switch {
+	case p.Dir != "":
+		return p.Path + " from " + p.Dir
+	case p.Version == "":
+		return p.Path + " (part of the host module)"
+	case p.Query != "" && p.Query != p.Version:
+		return fmt.Sprintf("%s %s (asked %s)", p.Path, p.Version, p.Query)
+	}
+	return p.Path + " " + p.Version
+}
+
+func size(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+}
