@@ -2,10 +2,13 @@ package selfcompile
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
@@ -37,8 +40,12 @@ func (j *job) layOutBundle() error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	for _, name := range append([]string{bundle.ManifestFile}, bundle.Parts...) {
-		if err := copyPart(j, name, filepath.Join(dir, name), 0o600, nil); err != nil {
+	for _, name := range slices.Concat([]string{bundle.ManifestFile}, bundle.Parts, bundle.OptionalParts) {
+		err := copyPart(j, name, filepath.Join(dir, name), 0o600, nil)
+		if errors.Is(err, fs.ErrNotExist) && slices.Contains(bundle.OptionalParts, name) {
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("laying out the bundle: %w", err)
 		}
 	}

@@ -33,7 +33,7 @@ import (
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
 
-//go:embed ` + ManifestFile + ` ` + ToolchainFile + ` ` + HelperFile + ` ` + SourceFile + ` ` + ModulesFile + `
+//go:embed ` + ManifestFile + ` EMBEDDED_PARTS
 var selfcompileBundle embed.FS
 
 // init registers the bundle. Started by a rebuild to be smoke-tested, the
@@ -51,7 +51,7 @@ func init() {
 // in it, so that a host parses no manifest.
 func Stub(m *Manifest) []byte {
 	var b strings.Builder
-	b.WriteString(stubHead)
+	b.WriteString(strings.Replace(stubHead, "EMBEDDED_PARTS", strings.Join(m.PartNames(), " "), 1))
 	fmt.Fprintf(&b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
 		m.Format, strconv.Quote(m.GoVersion), strconv.Quote(m.GOOS), strconv.Quote(m.GOARCH), strconv.Quote(m.MainPackage))
 	if len(m.Plugins) > 0 {

@@ -39,10 +39,29 @@ const (
 	HelperFile    = "selfcompile_bundle_helper.gz"
 	SourceFile    = "selfcompile_bundle_source.tar.zst"
 	ModulesFile   = "selfcompile_bundle_modules.tar.zst"
+	// StdCacheFile is the optional part that holds the compiled standard
+	// packages the host uses, as go build cache entries (bundle -prewarm).
+	StdCacheFile = "selfcompile_bundle_stdcache.tar.zst"
 )
 
-// Parts lists the archive files of a bundle in the order they are used.
+// Parts lists the archive files every bundle has, in the order they are
+// used.
 var Parts = []string{ToolchainFile, HelperFile, SourceFile, ModulesFile}
+
+// OptionalParts lists the archive files a bundle may have.
+var OptionalParts = []string{StdCacheFile}
+
+// PartNames lists the parts m has: every one of Parts, then the optional
+// ones it records.
+func (m *Manifest) PartNames() []string {
+	names := append([]string(nil), Parts...)
+	for _, name := range OptionalParts {
+		if _, ok := m.Parts[name]; ok {
+			names = append(names, name)
+		}
+	}
+	return names
+}
 
 // HelperPackage is the command the helper part holds, and HelperName its
 // file name in the archive (with ".exe" on Windows).

@@ -191,6 +191,21 @@ func TestChecksumMismatchStopsTheRun(t *testing.T) {
 	}
 }
 
+// TestPrewarmedBundle: a host bundled with -prewarm carries its compiled
+// standard packages; a first rebuild on an empty cache adds them to the
+// build cache, and the rebuilt binary carries them on.
+func TestPrewarmedBundle(t *testing.T) {
+	bin := buildHostWith(t, hostBuild{bundleFlags: []string{"-prewarm"}})
+	cache := t.TempDir()
+	run(t, true, filepath.Dir(bin), env("XDG_CACHE_HOME="+cache), bin, "install", "example.com/hostplugin@v1.0.0")
+	marks, _ := filepath.Glob(filepath.Join(cache, "go-selfcompile", "gocache", ".selfcompile-prewarmed-*"))
+	if len(marks) != 1 {
+		t.Errorf("prewarm markers %v, want one", marks)
+	}
+	mustContain(t, run(t, true, "", env(), bin), "[hostplugin v1.0.0 with shared v1.1.0]")
+	mustContain(t, run(t, true, "", env(), "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "inspect", bin), "selfcompile_bundle_stdcache.tar.zst")
+}
+
 // buildHost generates and builds testdata/host.txtar, with extraSum added
 // to its go.sum, and returns the binary in a directory of its own.
 func buildHost(t *testing.T, extraSum string) string {
@@ -204,6 +219,9 @@ type hostBuild struct {
 	flags    []string          // go build flags, e.g. -race
 	env      []string          // extra environment of go generate and go build
 	files    map[string][]byte // extra files of the host module
+	// bundleFlags, when set, are go-selfcompile bundle's flags, run
+	// instead of go generate.
+	bundleFlags []string
 }
 
 func buildHostWith(t *testing.T, hb hostBuild) string {
@@ -239,7 +257,11 @@ func buildHostWith(t *testing.T, hb hostBuild) string {
 	// ones from the test proxy.
 	hostEnv := append(hostGoEnv(), "GOFLAGS=-mod=mod", "GOPROXY="+shared.proxyURL+",off", "GONOSUMDB=example.com")
 	hostEnv = append(hostEnv, hb.env...)
-	run(t, true, dir, hostEnv, "go", "generate")
+	if len(hb.bundleFlags) == 0 {
+		run(t, true, dir, hostEnv, "go", "generate")
+	} else {
+		run(t, true, dir, hostEnv, "go", append([]string{"run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "bundle"}, hb.bundleFlags...)...)
+	}
 	bin := filepath.Join(t.TempDir(), "host")
 	run(t, true, dir, hostEnv, "go", append(append([]string{"build", "-o", bin}, hb.flags...), ".")...)
 	return bin

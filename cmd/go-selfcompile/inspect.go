@@ -68,7 +68,7 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 		total += part.Size
 	}
 	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, m.GoVersion, m.GOOS, m.GOARCH, size(total), len(m.Parts))
-	for _, name := range bundle.Parts {
+	for _, name := range m.PartNames() {
 		if p, ok := m.Parts[name]; ok {
 			fmt.Fprintf(tw, "  %s\t%s\n", name, size(p.Size))
 		}

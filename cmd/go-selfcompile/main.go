@@ -49,7 +49,7 @@ func main() {
 }
 
 const usage = `usage:
-  go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+  go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR] [-prewarm]
   go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -89,6 +89,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	level := fs.String("level", "best", "zstd level of the toolchain archive: fastest, default, better or best")
 	compressor := fs.String("compressor", "auto", "what compresses the toolchain archive at -level best: auto (the zstd command if on PATH, else the zstd package), go (the package), or a zstd command")
 	cache := fs.String("cache", "", "directory that keeps toolchain archives between runs (default: go-selfcompile in the user cache directory)")
+	prewarm := fs.Bool("prewarm", false, "add the compiled standard packages the host uses, so that a first rebuild does not compile them (about 7 MB for a small host)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("-level %q: want fastest, default, better or best", *level)
 	}
-	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Stdout: stdout})
+	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Prewarm: *prewarm, Stdout: stdout})
 	return err
 }
 

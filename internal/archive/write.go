@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 )
@@ -38,14 +39,18 @@ func Copy(open func() (io.ReadCloser, error), p bundle.Part) Source {
 
 // Write writes a bundle into dir: every part in parts (each atomically),
 // then m as its manifest with the parts' checksums and sizes, then the
-// generated stub that embeds them. parts must hold every name of [Parts].
+// generated stub that embeds them. parts must hold every name of
+// [bundle.Parts], and may hold the [bundle.OptionalParts].
 // It returns the manifest written; m is not modified.
 func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Manifest, error) {
 	m.Format = bundle.FormatVersion
 	m.Parts = map[string]bundle.Part{}
 	m.Plugins = append([]bundle.Plugin(nil), m.Plugins...)
-	for _, name := range bundle.Parts {
+	for _, name := range slices.Concat(bundle.Parts, bundle.OptionalParts) {
 		src, ok := parts[name]
+		if !ok && slices.Contains(bundle.OptionalParts, name) {
+			continue
+		}
 		if !ok {
 			return nil, fmt.Errorf("writing the bundle: no source for %s", name)
 		}

@@ -63,10 +63,15 @@ func (p *pipeline) run(ctx context.Context) error {
 		if repaired != "" {
 			p.warn("%s", repaired)
 		}
-		if err == nil {
-			toolchain.Prune(job.Cache, goroot, time.Now().Add(-toolchain.StaleAfter))
+		if err != nil {
+			return "", err
 		}
-		return goroot, err
+		toolchain.Prune(job.Cache, goroot, time.Now().Add(-toolchain.StaleAfter))
+		// Compiled standard packages the bundle carries (bundle -prewarm).
+		if _, err := build.Prewarm(fsys, m, filepath.Join(job.Cache, "gocache")); err != nil {
+			p.warn("the standard packages will be compiled: the bundle's compiled ones could not be added to the build cache: %v", err)
+		}
+		return goroot, nil
 	})
 	if err != nil {
 		return err
