@@ -1,6 +1,9 @@
 package verify
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Reason says why a plugin was refused, so that callers can branch on it
 // without parsing messages.
@@ -52,4 +55,25 @@ func (e *PluginError) Error() string {
 		name += "@" + e.Version
 	}
 	return fmt.Sprintf("plugin %s %s", name, e.Msg)
+}
+
+// Refusals splits an error that Plugins returned into the refusals it
+// holds, one per refused plugin. ok is false when err holds anything but
+// refusals: a failure to check at all, which the caller reports as it is.
+func Refusals(err error) (refused []*PluginError, ok bool) {
+	if err == nil {
+		return nil, true
+	}
+	errs := []error{err}
+	if j, isJoin := err.(interface{ Unwrap() []error }); isJoin {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var pe *PluginError
+		if !errors.As(e, &pe) {
+			return nil, false
+		}
+		refused = append(refused, pe)
+	}
+	return refused, true
 }

@@ -320,12 +320,12 @@ func (v *verification) run(ctx context.Context, specs []modgen.Spec) error {
 // byPlugin indexes the refusals verify.Plugins returned by plugin; any
 // other error is returned as it is.
 func byPlugin(err error) (map[string]*verify.PluginError, error) {
+	refused, ok := verify.Refusals(err)
+	if !ok {
+		return nil, err
+	}
 	out := map[string]*verify.PluginError{}
-	for _, e := range flatten(err) {
-		var pe *verify.PluginError
-		if !errors.As(e, &pe) {
-			return nil, err
-		}
+	for _, pe := range refused {
 		out[pe.Plugin] = pe
 	}
 	return out, nil
@@ -350,17 +350,6 @@ func uniquePaths(rs []modgen.Resolved) []string {
 		}
 	}
 	return paths
-}
-
-// flatten returns the errors errors.Join put together, or err alone.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // okLine describes a plugin that passed: where it comes from, its init

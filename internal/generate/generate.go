@@ -576,11 +576,9 @@ func compressWithCommand(ctx context.Context, name string, entries []bundle.Entr
 			pw.CloseWithError(err)
 			tarDone <- err
 		}()
-		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(w, h)}
 		var stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, zstdCmd, "-q", "-c", "-19", fmt.Sprintf("--long=%d", windowLog), "-T1", "--no-progress")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, cw, &stderr
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, w, &stderr
 		err := cmd.Run()
 		pr.CloseWithError(io.ErrClosedPipe) // stop the tar writer if zstd stopped early
 		if terr := <-tarDone; terr != nil && err == nil {
@@ -589,10 +587,12 @@ func compressWithCommand(ctx context.Context, name string, entries []bundle.Entr
 		if err != nil {
 			return fmt.Errorf("%s: %v: %s", zstdCmd, err, bytes.TrimSpace(stderr.Bytes()))
 		}
-		part = bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}
 		return nil
 	})
 	if err != nil {
+		return part, err
+	}
+	if part, err = archive.FilePart(name); err != nil {
 		return part, err
 	}
 	f, err := os.Open(name)
@@ -606,17 +606,6 @@ func compressWithCommand(ctx context.Context, name string, entries []bundle.Entr
 		return part, fmt.Errorf("the toolchain archive %s wrote does not decode to the tar it was given (%v): use -compressor go", zstdCmd, err)
 	}
 	return part, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // writeArchiveFile writes entries as an archive at name, atomically, with

@@ -109,26 +109,14 @@ func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	}
 	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
 	resp.Reports = reports
-	for _, e := range flatten(err) {
-		var pe *verify.PluginError
-		if !errors.As(e, &pe) {
-			resp = verifyResponse{Error: err.Error()}
-			break
-		}
+	refused, ok := verify.Refusals(err)
+	if !ok {
+		resp = verifyResponse{Error: err.Error()}
+	}
+	for _, pe := range refused {
 		resp.Refused = append(resp.Refused, *pe)
 	}
 	return json.NewEncoder(w).Encode(resp)
-}
-
-// flatten returns the errors errors.Join put together, or err alone.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // wireChecks turns the verify stage's reports into the protocol's.

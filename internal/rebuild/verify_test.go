@@ -66,10 +66,9 @@ func TestVerifyInHelperProcess(t *testing.T) {
 		t.Fatalf("error %v, want *verify.PluginError values", err)
 	}
 	reasons := map[string]verify.Reason{}
-	for _, e := range flatten(err) {
-		if errors.As(e, &pe) {
-			reasons[pe.Plugin] = pe.Reason
-		}
+	refused, _ := verify.Refusals(err)
+	for _, pe := range refused {
+		reasons[pe.Plugin] = pe.Reason
 	}
 	if reasons["example.com/host/noinit"] != verify.NoInitCode || reasons["example.com/host/cmd"] != verify.IsCommand {
 		t.Errorf("refusals %v", reasons)
