@@ -1,7 +1,9 @@
 // Package bundle owns the format of what a host binary carries to rebuild
-// itself: a manifest and four compressed parts, embedded by the
-// generated selfcompile_bundle.go file, and the one writer of a bundle
-// ([Write]), used by the generator and by every rebuild.
+// itself: a manifest and four compressed parts (and optional ones),
+// embedded by the generated selfcompile_bundle.go file ([Stub]), and the
+// records the manifest keeps: plugins and drift. Writing and unpacking the
+// archives is package internal/archive's; a host links only this light
+// package.
 //
 // The parts are:
 //
@@ -14,7 +16,9 @@
 //     point at those copies, so the tree builds wherever it is unpacked;
 //   - modules: the dependency modules the host builds with, as a module
 //     cache (GOMODCACHE) without zips, tests and testdata; see
-//     [ModuleEntries].
+//     [ModuleEntries];
+//   - stdcache, optional (bundle -prewarm): the compiled standard packages
+//     the host uses, as go build cache entries.
 //
 // The manifest records the Go version and target platform, the main
 // package, the installed plugins and the sha256 and size of every part.
