@@ -92,6 +92,15 @@ type Manifest struct {
 	Plugins []Plugin `json:"plugins,omitempty"`
 	// Parts maps each archive file name to its checksum and size.
 	Parts map[string]Part `json:"parts"`
+	// ModuleFrames says where each module's zstd frame lies in the
+	// modules part ("path@version"), for the next rebuild to copy.
+	ModuleFrames map[string]Frame `json:"module_frames,omitempty"`
+}
+
+// Frame is where one zstd frame lies in a part.
+type Frame struct {
+	Offset int64 `json:"offset"`
+	Size   int64 `json:"size"`
 }
 
 // Part is the checksum and size of one archive of the bundle.

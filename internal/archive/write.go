@@ -25,6 +25,10 @@ type Source struct {
 	// checksum and size.
 	Open func() (io.ReadCloser, error)
 	Part bundle.Part
+	// Framed writes Entries as a framed archive (see WriteFramed),
+	// copying Reuse's frames where it can.
+	Framed bool
+	Reuse  *Reuse
 }
 
 // Archive is a Source of files to archive at level.
@@ -54,11 +58,14 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 		if !ok {
 			return nil, fmt.Errorf("writing the bundle: no source for %s", name)
 		}
-		p, err := writePart(filepath.Join(dir, name), src)
+		p, frames, err := writePart(filepath.Join(dir, name), src)
 		if err != nil {
 			return nil, fmt.Errorf("writing %s: %w", name, err)
 		}
 		m.Parts[name] = p
+		if name == bundle.ModulesFile {
+			m.ModuleFrames = frames
+		}
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -70,16 +77,19 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 	return &m, bundle.WriteStub(dir, &m)
 }
 
-func writePart(name string, src Source) (p bundle.Part, err error) {
+func writePart(name string, src Source) (p bundle.Part, frames map[string]bundle.Frame, err error) {
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
-		if src.Open == nil {
+		switch {
+		case src.Framed:
+			p, frames, err = WriteFramed(w, src.Entries, src.Level, src.Reuse)
+		case src.Open == nil:
 			p, err = WriteArchiveWindow(w, src.Entries, src.Level, src.Window)
-			return err
+		default:
+			p, err = copyChecked(w, src.Open, src.Part)
 		}
-		p, err = copyChecked(w, src.Open, src.Part)
 		return err
 	})
-	return p, err
+	return p, frames, err
 }
 
 // copyChecked copies an existing archive and checks it against want: a

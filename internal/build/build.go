@@ -234,7 +234,10 @@ func writeBundle(in Input) (*bundle.Manifest, error) {
 		bundle.ToolchainFile: keep(bundle.ToolchainFile),
 		bundle.HelperFile:    keep(bundle.HelperFile),
 		bundle.SourceFile:    archive.Archive(src, archive.LevelDefault),
-		bundle.ModulesFile:   archive.Archive(mods, archive.LevelDefault),
+		bundle.ModulesFile: archive.Framed(mods, archive.LevelDefault, &archive.Reuse{
+			Open:   func() (io.ReadCloser, error) { return in.Bundle.Open(bundle.ModulesFile) },
+			Frames: in.Manifest.ModuleFrames,
+		}),
 	}
 	for _, name := range bundle.OptionalParts {
 		if _, ok := in.Manifest.Parts[name]; ok {

@@ -162,7 +162,7 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 		bundle.ToolchainFile: archive.Copy(func() (io.ReadCloser, error) { return os.Open(tcPath) }, tcPart),
 		bundle.HelperFile:    archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart),
 		bundle.SourceFile:    archive.Archive(srcEntries, archive.LevelDefault),
-		bundle.ModulesFile:   archive.Archive(modEntries, archive.LevelDefault),
+		bundle.ModulesFile:   archive.Framed(modEntries, archive.LevelDefault, nil),
 	}
 	if g.opts.Prewarm {
 		stdEntries, err := g.stdCacheEntries(ctx, tmp, m.MainPackage)
