@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,9 +74,10 @@ func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string) (t *Tree, reu
 
 // A module cache outlives the rebuild that unpacked it, so that the next
 // rebuild of the same program does not unpack the same modules again: it
-// records, in modulesMarker, the modules part whose modules it holds (at
-// least: a rebuild adds its plugins' modules, and the new binary's bundle
-// is made from it), and an index of its module trees (internal/treeindex)
+// records, in modulesMarker, the modules parts whose modules it holds (at
+// least: a rebuild adds its plugins' modules and never removes one, so it
+// holds those of the part it was unpacked from and of every part made
+// from it since), and an index of its module trees (internal/treeindex)
 // that is checked at every use. A module tree changed since is found, and
 // the cache unpacked anew.
 const (
@@ -94,7 +96,7 @@ var modIndex = treeindex.Options{Skip: func(rel string) bool {
 // with sha256 want, unaltered.
 func modCacheHolds(dir, want string) bool {
 	data, err := os.ReadFile(filepath.Join(dir, modulesMarker))
-	if err != nil || strings.TrimSpace(string(data)) != want {
+	if err != nil || !slices.Contains(strings.Fields(string(data)), want) {
 		return false
 	}
 	bad, err := treeindex.Check(filepath.Join(dir, modulesIndex), dir, modIndex)
@@ -121,14 +123,23 @@ func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
 }
 
 // Seal records that the module cache of t holds the modules of the
-// bundle m (the new binary's), once the build made it from them: the next
-// rebuild, from that binary, uses it as it is.
+// bundle m (the new binary's) too, once the build made it from them: the
+// next rebuild, from that binary or from the one before, uses it as it is.
 func Seal(t *Tree, m *bundle.Manifest) error {
 	if err := treeindex.Update(filepath.Join(t.ModCache, modulesIndex), t.ModCache, modIndex); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(t.ModCache, modulesMarker), []byte(m.Parts[bundle.ModulesFile].SHA256), 0o644)
+	name := filepath.Join(t.ModCache, modulesMarker)
+	data, _ := os.ReadFile(name)
+	held := append(strings.Fields(string(data)), m.Parts[bundle.ModulesFile].SHA256)
+	if len(held) > maxHeld {
+		held = held[len(held)-maxHeld:]
+	}
+	return os.WriteFile(name, []byte(strings.Join(held, "\n")+"\n"), 0o644)
 }
+
+// maxHeld is how many modules parts a module cache remembers holding.
+const maxHeld = 8
 
 // ExtractPart extracts the part named part of the bundle in fsys into dir,
 // checked against the manifest m.

@@ -82,6 +82,11 @@ func TestUnpackAndRun(t *testing.T) {
 	if _, reused, err := Unpack(next, out.Manifest, work2, tree.ModCache); err != nil || !reused {
 		t.Errorf("Unpack from the new bundle: reused %v, %v; want the module cache as it is", reused, err)
 	}
+	// The running binary's bundle, too, finds it ready (the rebuild wrote
+	// to another file).
+	if _, reused, err := Unpack(fsys, m, t.TempDir(), tree.ModCache); err != nil || !reused {
+		t.Errorf("Unpack from the first bundle again: reused %v, %v", reused, err)
+	}
 	// A module tree changed since is found, and the cache unpacked anew.
 	var victim string
 	filepath.WalkDir(tree.ModCache, func(p string, d fs.DirEntry, err error) error {
