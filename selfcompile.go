@@ -75,6 +75,15 @@ type Options struct {
 	// rebuild. The zero value, AllowDrift, reports them in Result.Drift
 	// and goes on.
 	DriftPolicy DriftPolicy
+	// Allow, when set, is the install policy: the plugins that may be
+	// installed, as module path patterns in the syntax of GOPRIVATE
+	// (comma-separated globs, each matching a path and every path below
+	// it, e.g. "github.com/myorg,example.com/plugins/*"). Any other plugin,
+	// and any local directory, is refused in prepare, before any network
+	// access, with an error matching ErrRefused; the module each plugin
+	// resolves to is checked too. It is a host's setting, for programs
+	// that let others ask for installs. Empty allows every plugin.
+	Allow string
 	// RefuseRetracted refuses a plugin version its authors retracted; by
 	// default it is installed with a warning in Result.Warnings.
 	RefuseRetracted bool

@@ -81,6 +81,7 @@ func TestDescribeCarriesOptions(t *testing.T) {
 		Plugins: []string{"example.com/a@v1.0.0"}, Remove: []string{"example.com/b"},
 		RegisterFuncs: []string{"database/sql.Register"}, Env: []string{"GOPROXY=off"}, Dir: "testdata",
 		DriftPolicy: RefuseBeyondPatch, RefuseRetracted: true, SmokeTimeout: 7 * time.Second, SmokeArgs: []string{"--version"},
+		Allow: "example.com/*",
 	}
 	j := &job{info: &BundleInfo{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}
 	if err := j.describe(o); err != nil {
@@ -90,7 +91,7 @@ func TestDescribeCarriesOptions(t *testing.T) {
 	abs, _ := filepath.Abs("testdata")
 	if !slices.Equal(r.Plugins, o.Plugins) || !slices.Equal(r.Remove, o.Remove) || !slices.Equal(r.RegisterFuncs, o.RegisterFuncs) ||
 		!slices.Equal(r.Env, o.Env) || r.Dir != abs || r.DriftPolicy != int(RefuseBeyondPatch) || !r.RefuseRetracted ||
-		r.SmokeTimeout != 7*time.Second || !slices.Equal(r.SmokeArgs, o.SmokeArgs) || len(r.Settings) == 0 {
+		r.SmokeTimeout != 7*time.Second || !slices.Equal(r.SmokeArgs, o.SmokeArgs) || len(r.Settings) == 0 || r.Allow != o.Allow {
 		t.Errorf("request %+v does not carry the options %+v", r, o)
 	}
 }

@@ -178,6 +178,22 @@ func TestBareSpecKeepsTheHostsVersion(t *testing.T) {
 	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.1.0]", "hostdep v1.1.0")
 }
 
+// TestInstallPolicy: a host's install policy refuses, in prepare and
+// with the binary untouched, a plugin it does not name, and lets through
+// one it does.
+func TestInstallPolicy(t *testing.T) {
+	bin := buildHost(t, "")
+	before := snapshot(t, filepath.Dir(bin))
+	out := run(t, false, filepath.Dir(bin), env(), bin, "install-only", "example.com/hostplugin2", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "host: prepare: plugin \"example.com/hostplugin@v1.0.0\": example.com/hostplugin is not allowed: this program installs only plugins matching \"example.com/hostplugin2\"")
+	mustNotContain(t, out, "selfcompile: toolchain")
+	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+		t.Errorf("a refused plugin changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+	run(t, true, filepath.Dir(bin), env(), bin, "install-only", "example.com/hostplugin2,example.com/other", "example.com/hostplugin2@v1.0.0")
+	mustContain(t, run(t, true, "", env(), bin), "[hostplugin2]")
+}
+
 // TestChecksumMismatchStopsTheRun gives the host a go.sum line for the
 // plugin that the proxy's copy does not match, as a tampered module would.
 func TestChecksumMismatchStopsTheRun(t *testing.T) {

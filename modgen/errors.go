@@ -11,15 +11,16 @@ import (
 // The classes of bad spec. A [SpecError] unwraps to one of them, so that
 // callers can branch with errors.Is.
 var (
-	ErrMalformed = errors.New("malformed plugin spec")
-	ErrNoModule  = errors.New("no module provides the package")
-	ErrNoPackage = errors.New("module does not contain the package")
-	ErrNoVersion = errors.New("no such version")
-	ErrNoMatch   = errors.New("no version satisfies the constraint")
-	ErrMajor     = errors.New("major version mismatch")
-	ErrLocalDir  = errors.New("unusable local directory")
-	ErrRetracted = errors.New("retracted version")
-	ErrHostPkg   = errors.New("package of the host module")
+	ErrMalformed  = errors.New("malformed plugin spec")
+	ErrNoModule   = errors.New("no module provides the package")
+	ErrNoPackage  = errors.New("module does not contain the package")
+	ErrNoVersion  = errors.New("no such version")
+	ErrNoMatch    = errors.New("no version satisfies the constraint")
+	ErrMajor      = errors.New("major version mismatch")
+	ErrLocalDir   = errors.New("unusable local directory")
+	ErrRetracted  = errors.New("retracted version")
+	ErrHostPkg    = errors.New("package of the host module")
+	ErrNotAllowed = errors.New("not allowed by the install policy")
 )
 
 // SpecError reports a spec that cannot be used. Its message is one line

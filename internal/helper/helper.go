@@ -88,6 +88,9 @@ type Job struct {
 	RegisterFuncs   []string
 	DriftPolicy     int
 	RefuseRetracted bool
+	// Allow is the install policy: module path patterns in GOPRIVATE
+	// syntax; empty allows every plugin.
+	Allow string
 	// Registrations, when the host reports what is registered, is what
 	// is registered in the running binary: the new binary must report one
 	// more for each plugin new to it.
@@ -272,6 +275,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	each("registerfunc", job.RegisterFuncs)
 	add("driftpolicy", strconv.Itoa(job.DriftPolicy))
 	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
+	add("allow", job.Allow)
 	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
 	each("registration", job.Registrations)
 	add("smoketimeout", job.SmokeTimeout.String())
@@ -359,6 +363,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.RegisterFuncs = append(job.RegisterFuncs, f[0])
 	case "driftpolicy":
 		job.DriftPolicy, err = strconv.Atoi(f[0])
+	case "allow":
+		job.Allow = f[0]
 	case "refuseretracted":
 		job.RefuseRetracted, err = strconv.ParseBool(f[0])
 	case "reportsregistrations":

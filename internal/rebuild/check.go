@@ -14,6 +14,9 @@ import (
 // refused; asking only for what is already installed is nothing to do.
 func check(job *helper.Job) *helper.Outcome {
 	specs, err := parseSpecs(job.Plugins, job.Remove)
+	if err == nil {
+		err = modgen.CheckAllowed(specs, job.Allow)
+	}
 	if err != nil {
 		return failed("prepare", err)
 	}

@@ -67,6 +67,7 @@ func TestCheckRefusesInPrepare(t *testing.T) {
 		{helper.Job{Plugins: []string{"example.com/a plugin"}}, `plugin "example.com/a plugin"`},
 		{helper.Job{Plugins: []string{"example.com/p@v2.0.0"}}, "example.com/p/v2"},
 		{helper.Job{Remove: []string{"example.com/b"}}, "example.com/b"},
+		{helper.Job{Plugins: []string{"example.com/evil@v1.0.0"}, Allow: "example.com/good"}, `example.com/evil is not allowed: this program installs only plugins matching "example.com/good"`},
 	} {
 		out := check(&tc.job)
 		if out.Err == nil || out.Err.Stage != "prepare" || !strings.Contains(out.Err.Msg, tc.want) {

@@ -98,6 +98,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		})
 	})
 	p.notePlan(plan)
+	if err == nil {
+		if err = plan.CheckAllowedModules(job.Allow); err != nil {
+			err = &orchestrator.StageError{Stage: "modgen", Err: err}
+		}
+	}
 	if err != nil {
 		return err
 	}
