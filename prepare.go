@@ -104,7 +104,7 @@ func (j *job) describe(o Options) error {
 		Plugins: o.Plugins, Remove: o.Remove, Installed: Installed(),
 		HostVersion: bi.Main.Version, Settings: j.request.Settings,
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
-		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow,
+		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs,
 	}
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()

@@ -84,6 +84,12 @@ type Options struct {
 	// resolves to is checked too. It is a host's setting, for programs
 	// that let others ask for installs. Empty allows every plugin.
 	Allow string
+	// RequireChecksumDB refuses a plugin that brings a module the go
+	// command fetched without checking it against the checksum database
+	// (because of GOSUMDB=off, or a GONOSUMDB or GOPRIVATE pattern that
+	// matches it). By default each such module is a warning naming the
+	// setting.
+	RequireChecksumDB bool
 	// RefuseRetracted refuses a plugin version its authors retracted; by
 	// default it is installed with a warning in Result.Warnings.
 	RefuseRetracted bool

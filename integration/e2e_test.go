@@ -192,6 +192,16 @@ func TestInstallPolicy(t *testing.T) {
 	}
 	run(t, true, filepath.Dir(bin), env(), bin, "install-only", "example.com/hostplugin2,example.com/other", "example.com/hostplugin2@v1.0.0")
 	mustContain(t, run(t, true, "", env(), bin), "[hostplugin2]")
+
+	// A host that requires the checksum database refuses what the test
+	// proxy serves under GONOSUMDB, before building anything.
+	before = snapshot(t, filepath.Dir(bin))
+	out = run(t, false, filepath.Dir(bin), env(), bin, "install-checked", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "host: modgen:", "example.com/hostplugin@v1.0.0 was not checked against the checksum database (GONOSUMDB=example.com)", "this program requires every new module to be checked")
+	mustNotContain(t, out, "selfcompile: build")
+	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+		t.Errorf("a refused plugin changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
 }
 
 // TestChecksumMismatchStopsTheRun gives the host a go.sum line for the

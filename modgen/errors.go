@@ -21,6 +21,7 @@ var (
 	ErrRetracted  = errors.New("retracted version")
 	ErrHostPkg    = errors.New("package of the host module")
 	ErrNotAllowed = errors.New("not allowed by the install policy")
+	ErrUnchecked  = errors.New("not checked against the checksum database")
 )
 
 // SpecError reports a spec that cannot be used. Its message is one line

@@ -2,6 +2,7 @@ package modgen
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,30 @@ func TestCheckAllowedModules(t *testing.T) {
 	}
 	if err := p.CheckAllowedModules("example.com/org"); err != nil {
 		t.Errorf("module inside the policy: %v", err)
+	}
+}
+
+func TestUncheckedModules(t *testing.T) {
+	before := []byte("example.com/host/dep v1.0.0 h1:a=\nexample.com/host/dep v1.0.0/go.mod h1:b=\n")
+	after := []byte(string(before) +
+		"example.com/plugin v1.2.0 h1:c=\nexample.com/plugin v1.2.0/go.mod h1:d=\n" +
+		"github.com/public/lib v0.3.0 h1:e=\nexample.com/onlymod v1.0.0/go.mod h1:f=\n")
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"GONOSUMDB=example.com"}, "example.com/plugin@v1.2.0 was not checked against the checksum database (GONOSUMDB=example.com)"},
+		{[]string{"GOPRIVATE=example.com/*"}, "example.com/plugin@v1.2.0 was not checked against the checksum database (GOPRIVATE=example.com/*)"},
+		{[]string{"GONOSUMDB=corp.example", "GOPRIVATE=example.com"}, ""}, // GONOSUMDB, when set, is the list
+		{[]string{"GOSUMDB=off"}, "example.com/plugin@v1.2.0 was not checked against the checksum database (GOSUMDB=off); github.com/public/lib@v0.3.0 was not checked against the checksum database (GOSUMDB=off)"},
+	} {
+		var got []string
+		for _, u := range UncheckedModules(before, after, tc.env) {
+			got = append(got, u.String())
+		}
+		if strings.Join(got, "; ") != tc.want {
+			t.Errorf("env %q:\n got %q\nwant %q", tc.env, strings.Join(got, "; "), tc.want)
+		}
 	}
 }

@@ -91,6 +91,9 @@ type Job struct {
 	// Allow is the install policy: module path patterns in GOPRIVATE
 	// syntax; empty allows every plugin.
 	Allow string
+	// RequireChecksumDB refuses modules fetched without the checksum
+	// database instead of warning.
+	RequireChecksumDB bool
 	// Registrations, when the host reports what is registered, is what
 	// is registered in the running binary: the new binary must report one
 	// more for each plugin new to it.
@@ -276,6 +279,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	add("driftpolicy", strconv.Itoa(job.DriftPolicy))
 	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
 	add("allow", job.Allow)
+	add("requirechecksumdb", strconv.FormatBool(job.RequireChecksumDB))
 	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
 	each("registration", job.Registrations)
 	add("smoketimeout", job.SmokeTimeout.String())
@@ -365,6 +369,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.DriftPolicy, err = strconv.Atoi(f[0])
 	case "allow":
 		job.Allow = f[0]
+	case "requirechecksumdb":
+		job.RequireChecksumDB, err = strconv.ParseBool(f[0])
 	case "refuseretracted":
 		job.RefuseRetracted, err = strconv.ParseBool(f[0])
 	case "reportsregistrations":

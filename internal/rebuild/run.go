@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -89,13 +90,18 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	goRun := s.goRunner(goroot, tree.ModCache)
+	sumBefore, _ := os.ReadFile(filepath.Join(tree.Module, "go.sum"))
 	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
-		return modgen.MakePlan(ctx, modgen.Request{
+		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
 			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
 			LocalStore: tree.LocalStore(), BuildFlags: s.flags,
 			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
 		})
+		if err == nil {
+			err = p.checkSums(sumBefore, filepath.Join(tree.Module, "go.sum"), goRun.Environ())
+		}
+		return plan, err
 	})
 	p.notePlan(plan)
 	if err == nil {
@@ -177,6 +183,28 @@ func (p *pipeline) notePlan(plan *modgen.Plan) {
 	if len(plan.Drift) > 0 {
 		_ = p.w.Send(helper.Message{Drift: plan.Drift})
 	}
+}
+
+// checkSums warns of every module the plugins brought that the checksum
+// database did not check, naming the setting that caused it, or refuses
+// them when the job requires the check.
+func (p *pipeline) checkSums(before []byte, gosum string, env []string) error {
+	after, err := os.ReadFile(gosum)
+	if err != nil {
+		return nil // no go.sum: nothing was fetched
+	}
+	unchecked := modgen.UncheckedModules(before, after, env)
+	if len(unchecked) > 0 && p.job.RequireChecksumDB {
+		var what []string
+		for _, u := range unchecked {
+			what = append(what, u.String())
+		}
+		return &modgen.SpecError{Spec: strings.Join(p.job.Plugins, " "), Msg: strings.Join(what, "; ") + ": this program requires every new module to be checked; unset that setting for these modules", Err: modgen.ErrUnchecked}
+	}
+	for _, u := range unchecked {
+		p.warn("%s", u)
+	}
+	return nil
 }
 
 func addedPaths(plan *modgen.Plan) []string {
