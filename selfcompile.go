@@ -1,22 +1,3 @@
-// Package selfcompile rebuilds the running Go program with plugins added
-// or removed, using the Go toolchain and source bundled into the program
-// itself, and replaces the executable only after the new binary passed its
-// checks.
-//
-// A host enables it with one generator line in its main package,
-//
-//	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
-//
-// and installs plugins with
-//
-//	res, err := selfcompile.New(selfcompile.Options{Plugins: []string{"example.com/aplugin@v1.2.0"}}).Run(ctx)
-//
-// Run works through a pipeline of stages (prepare, toolchain, source,
-// modgen, verify, build, smoke, swap, cleanup), wired in run.go; a failure
-// is reported as a *StageError naming the stage, and leaves the running
-// binary untouched. The stages from toolchain to smoke run in the helper,
-// the go-selfcompile command the bundle carries, so that what only a
-// rebuild needs costs a host no code.
 package selfcompile
 
 import (
