@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
@@ -52,6 +53,26 @@ func TestRebuildRaceHost(t *testing.T) {
 // TestRebuildTrimpathHost rebuilds a host built with -trimpath.
 func TestRebuildTrimpathHost(t *testing.T) {
 	bin := buildHostWith(t, hostBuild{flags: []string{"-trimpath"}})
+
+	// Reproducible: two rebuilds with the same inputs, from different
+	// caches and so different work directories, write the same bytes.
+	dir := t.TempDir()
+	out1, out2 := filepath.Join(dir, "one"), filepath.Join(dir, "two")
+	run(t, true, filepath.Dir(bin), env("XDG_CACHE_HOME="+filepath.Join(dir, "cache1")), bin, "install-to", out1, "example.com/hostplugin@v1.0.0")
+	run(t, true, filepath.Dir(bin), env("XDG_CACHE_HOME="+filepath.Join(dir, "cache2")), bin, "install-to", out2, "example.com/hostplugin@v1.0.0")
+	one, err1 := os.ReadFile(out1)
+	two, err2 := os.ReadFile(out2)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if !bytes.Equal(one, two) {
+		at := 0
+		for at < len(one) && at < len(two) && one[at] == two[at] {
+			at++
+		}
+		t.Errorf("two rebuilds with the same inputs differ (%d and %d bytes, first at byte %d)", len(one), len(two), at)
+	}
+
 	rebuildAndCheck(t, bin, "build\t-trimpath=true")
 }
 
