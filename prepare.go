@@ -105,10 +105,20 @@ func (j *job) describe(o Options) error {
 		HostVersion: bi.Main.Version, Settings: j.request.Settings,
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
-		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs,
+		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(),
 	}
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil
+}
+
+// previous is the file of the running executable, whose sha256 the new
+// binary's bundle records.
+func previous() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe
 }
 
 // check asks the helper to refuse what the request alone shows to be

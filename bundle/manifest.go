@@ -95,6 +95,25 @@ type Manifest struct {
 	// ModuleFrames says where each module's zstd frame lies in the
 	// modules part ("path@version"), for the next rebuild to copy.
 	ModuleFrames map[string]Frame `json:"module_frames,omitempty"`
+	// Rebuild records how a rebuild made the binary that carries this
+	// bundle; nil for a binary built by go build.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+}
+
+// Rebuild is the record of one rebuild: what went into the binary.
+type Rebuild struct {
+	// GoVersion is the toolchain that built it.
+	GoVersion string `json:"go_version"`
+	// Settings are the build's flags and environment, as the rebuild
+	// took them from the previous binary's build information.
+	Settings []string `json:"settings,omitempty"`
+	// Sums are the go.sum lines of the plugins' modules ("path version
+	// h1:..."), so that what was linked can be checked later.
+	Sums []string `json:"sums,omitempty"`
+	// Drift is what the plugins moved in the host's dependencies.
+	Drift []Drift `json:"drift,omitempty"`
+	// Previous is the sha256 of the binary that ran the rebuild.
+	Previous string `json:"previous_sha256,omitempty"`
 }
 
 // Frame is where one zstd frame lies in a part.

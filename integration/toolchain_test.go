@@ -4,6 +4,8 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +74,15 @@ func TestRebuildTrimpathHost(t *testing.T) {
 		}
 		t.Errorf("two rebuilds with the same inputs differ (%d and %d bytes, first at byte %d)", len(one), len(two), at)
 	}
+
+	// The new binary's bundle records the rebuild.
+	prev, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(prev)
+	out := run(t, true, "", env(), "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "inspect", out1)
+	mustContain(t, out, "rebuilt", "from the binary with sha256 "+hex.EncodeToString(sum[:]), "-trimpath", "sum", "example.com/hostplugin v1.0.0 h1:", "drift", "example.com/shared v1.0.0 -> v1.1.0")
 
 	rebuildAndCheck(t, bin, "build\t-trimpath=true")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -71,6 +72,16 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 	for _, name := range m.PartNames() {
 		if p, ok := m.Parts[name]; ok {
 			fmt.Fprintf(tw, "  %s\t%s\n", name, size(p.Size))
+		}
+	}
+	if r := m.Rebuild; r != nil {
+		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", r.GoVersion, r.Previous)
+		fmt.Fprintf(tw, "  settings\t%s\n", strings.Join(r.Settings, " "))
+		for _, s := range r.Sums {
+			fmt.Fprintf(tw, "  sum\t%s\n", s)
+		}
+		for _, d := range r.Drift {
+			fmt.Fprintf(tw, "  drift\t%s\n", d)
 		}
 	}
 	if len(rep.Plugins) == 0 {

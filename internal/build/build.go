@@ -177,6 +177,9 @@ type Input struct {
 	Flags []string
 	// Output is the file to write the binary to; its directory must exist.
 	Output string
+	// Record is what the new bundle records of this rebuild; Sums are
+	// filled in from the tree's go.sum.
+	Record *bundle.Rebuild
 }
 
 // Output is what Run built.
@@ -241,6 +244,7 @@ func writeBundle(in Input) (*bundle.Manifest, error) {
 	}
 	m := *in.Manifest
 	m.Plugins = in.Plugins
+	m.Rebuild = record(in)
 	parts := map[string]archive.Source{
 		bundle.ToolchainFile: keep(bundle.ToolchainFile),
 		bundle.HelperFile:    keep(bundle.HelperFile),
@@ -305,4 +309,28 @@ func Prewarm(fsys fs.FS, m *bundle.Manifest, gocache string) (int, error) {
 		return added, err
 	}
 	return added, os.WriteFile(marker, nil, 0o644)
+}
+
+// record completes the record of the rebuild with the go.sum lines of the
+// plugins' modules.
+func record(in Input) *bundle.Rebuild {
+	if in.Record == nil {
+		return nil
+	}
+	r := *in.Record
+	r.Sums = nil
+	gosum, _ := os.ReadFile(filepath.Join(in.Tree.Module, "go.sum"))
+	mods := map[string]string{}
+	for _, p := range in.Plugins {
+		if p.Version != "" && p.Dir == "" {
+			mods[p.Module] = p.Version
+		}
+	}
+	for _, line := range strings.Split(string(gosum), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && mods[f[0]] == f[1] {
+			r.Sums = append(r.Sums, line)
+		}
+	}
+	return &r
 }

@@ -94,6 +94,8 @@ type Job struct {
 	// RequireChecksumDB refuses modules fetched without the checksum
 	// database instead of warning.
 	RequireChecksumDB bool
+	// Previous is the binary that runs the rebuild, for its record.
+	Previous string
 	// Registrations, when the host reports what is registered, is what
 	// is registered in the running binary: the new binary must report one
 	// more for each plugin new to it.
@@ -280,6 +282,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
 	add("allow", job.Allow)
 	add("requirechecksumdb", strconv.FormatBool(job.RequireChecksumDB))
+	add("previous", job.Previous)
 	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
 	each("registration", job.Registrations)
 	add("smoketimeout", job.SmokeTimeout.String())
@@ -369,6 +372,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.DriftPolicy, err = strconv.Atoi(f[0])
 	case "allow":
 		job.Allow = f[0]
+	case "previous":
+		job.Previous = f[0]
 	case "requirechecksumdb":
 		job.RequireChecksumDB, err = strconv.ParseBool(f[0])
 	case "refuseretracted":

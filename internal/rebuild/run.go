@@ -2,12 +2,15 @@ package rebuild
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,6 +127,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return build.Run(ctx, build.Input{
 			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
 			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output,
+			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: fileSHA256(job.Previous)},
 		})
 	})
 	if err != nil {
@@ -205,6 +209,21 @@ func (p *pipeline) checkSums(before []byte, gosum string, env []string) error {
 		p.warn("%s", u)
 	}
 	return nil
+}
+
+// fileSHA256 is the hex sha256 of the file name, or "" when it cannot be
+// read.
+func fileSHA256(name string) string {
+	f, err := os.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func addedPaths(plan *modgen.Plan) []string {
