@@ -89,6 +89,30 @@ type Event = orchestrator.Event
 // StageError is the error Run returns: the stage that failed and why.
 type StageError = orchestrator.StageError
 
+// The stages of a rebuild, in order, as Event.Stage, StageError.Stage and
+// StageTiming.Stage name them.
+const (
+	StagePrepare   = "prepare"
+	StageToolchain = "toolchain"
+	StageSource    = "source"
+	StageModgen    = "modgen"
+	StageVerify    = "verify"
+	StageBuild     = "build"
+	StageSmoke     = "smoke"
+	StageSwap      = "swap"
+	StageCleanup   = orchestrator.CleanupStage
+)
+
+// EventKind says what an Event reports.
+type EventKind = orchestrator.EventKind
+
+// The kinds of Event, in the order a stage produces them.
+const (
+	StageStarted = orchestrator.StageStart
+	StageDone    = orchestrator.StageDone
+	StageFailed  = orchestrator.StageFailed
+)
+
 // Plugin is one plugin of a binary: its package path, the module providing
 // it and the version, the query it was installed with, and the local
 // directory it was installed from, if any. It is the record the bundle
@@ -110,6 +134,16 @@ const (
 // added beside the host's, or a newer version of the host module itself
 // required.
 type Drift = bundle.Drift
+
+// DriftKind says how a plugin changes the host's dependencies.
+type DriftKind = bundle.DriftKind
+
+// The kinds of Drift.
+const (
+	DriftMoved        = bundle.Moved        // a module the host uses is selected at another version
+	DriftMajorVersion = bundle.MajorVersion // another major version of a module the host uses is added beside it
+	DriftHostModule   = bundle.HostModule   // a plugin requires a newer version of the host module itself
+)
 
 // Check is what the verify stage found in one added plugin: where its
 // init code is and which registration calls it reaches. Positions are

@@ -15,6 +15,7 @@ package orchestrator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -53,6 +54,21 @@ type Event struct {
 	Stage    string
 	Duration time.Duration
 	Err      error
+}
+
+// MarshalJSON encodes e as {"kind", "stage", "duration_ms", "error"}, the
+// error as its message: one line of a JSON event stream.
+func (e Event) MarshalJSON() ([]byte, error) {
+	v := struct {
+		Kind       string  `json:"kind"`
+		Stage      string  `json:"stage"`
+		DurationMS float64 `json:"duration_ms,omitempty"`
+		Error      string  `json:"error,omitempty"`
+	}{Kind: e.Kind.String(), Stage: e.Stage, DurationMS: float64(e.Duration.Microseconds()) / 1000}
+	if e.Err != nil {
+		v.Error = e.Err.Error()
+	}
+	return json.Marshal(v)
 }
 
 // Timing is how long a stage ran.

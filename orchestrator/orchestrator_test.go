@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -95,5 +96,15 @@ func TestRecordStagesRunElsewhere(t *testing.T) {
 	}
 	if got := r.Timings(); len(got) != 1 || got[0] != (Timing{Stage: "build", Duration: 2 * time.Second}) {
 		t.Errorf("timings %+v, want build's 2s", got)
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	data, err := json.Marshal(Event{Kind: StageFailed, Stage: "build", Duration: 1500 * time.Millisecond, Err: errors.New("no space left")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"kind":"failed","stage":"build","duration_ms":1500,"error":"no space left"}`; string(data) != want {
+		t.Errorf("got %s, want %s", data, want)
 	}
 }
