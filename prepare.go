@@ -72,8 +72,10 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	if j.noop, err = j.check(ctx); err != nil || j.noop != "" {
 		return j, err
 	}
-	if err := j.lockTarget(ctx, o.NoWait, c); err != nil {
-		return j, err
+	if !o.DryRun { // a dry run writes nothing beside the target
+		if err := j.lockTarget(ctx, o.NoWait, c); err != nil {
+			return j, err
+		}
 	}
 	return j, j.layOutBundle()
 }
@@ -105,7 +107,7 @@ func (j *job) describe(o Options) error {
 		HostVersion: bi.Main.Version, Settings: j.request.Settings,
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
-		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(),
+		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
 	}
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil

@@ -57,6 +57,10 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.DryRun {
+		p.res.Plugins = built.Plugins
+		return nil
+	}
 	backup, err := orchestrator.Do(ctx, r, "swap", func(context.Context) (string, error) {
 		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755})
 	})

@@ -65,6 +65,10 @@ type Options struct {
 	// resolves to is checked too. It is a host's setting, for programs
 	// that let others ask for installs. Empty allows every plugin.
 	Allow string
+	// DryRun resolves and checks the plugins (versions, drift, the
+	// type-check) and stops before the build: Result says what a rebuild
+	// would install; nothing is built or replaced.
+	DryRun bool
 	// RequireChecksumDB refuses a plugin that brings a module the go
 	// command fetched without checking it against the checksum database
 	// (because of GOSUMDB=off, or a GONOSUMDB or GOPRIVATE pattern that

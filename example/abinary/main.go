@@ -35,6 +35,7 @@ func main() {
 	rollback := flag.Bool("rollback", false, "restore the previous binary (run again to undo)")
 	smokeTimeout := flag.Duration("smoke-timeout", 0, "how long the new binary may take to start in the smoke test (default 30s)")
 	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
+	dryRun := flag.Bool("dry-run", false, "resolve and check the plugins, and say what would be installed; build nothing")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -73,14 +74,19 @@ func main() {
 		// A plugin must register with this binary's registry from init.
 		RegisterFuncs: []string{"github.com/selfcompile/go-selfcompile/example/abinary/registry.Register"},
 		SmokeTimeout:  *smokeTimeout,
+		DryRun:        *dryRun,
 		Progress:      os.Stderr,
 	}).Run(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "abinary: %v\n", err)
 		os.Exit(1)
 	}
+	verb := "installed"
+	if *dryRun {
+		verb = "would install"
+	}
 	for _, p := range res.Added {
-		fmt.Fprintf(os.Stderr, "abinary: installed %s\n", strings.TrimSpace(p.Path+" "+p.Version))
+		fmt.Fprintf(os.Stderr, "abinary: %s %s\n", verb, strings.TrimSpace(p.Path+" "+p.Version))
 	}
 	if res.Binary != "" { // empty when there was nothing to do
 		fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)

@@ -96,6 +96,9 @@ type Job struct {
 	RequireChecksumDB bool
 	// Previous is the binary that runs the rebuild, for its record.
 	Previous string
+	// DryRun stops after verify: the plugins are resolved and checked,
+	// nothing is built.
+	DryRun bool
 	// Registrations, when the host reports what is registered, is what
 	// is registered in the running binary: the new binary must report one
 	// more for each plugin new to it.
@@ -283,6 +286,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	add("allow", job.Allow)
 	add("requirechecksumdb", strconv.FormatBool(job.RequireChecksumDB))
 	add("previous", job.Previous)
+	add("dryrun", strconv.FormatBool(job.DryRun))
 	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
 	each("registration", job.Registrations)
 	add("smoketimeout", job.SmokeTimeout.String())
@@ -372,6 +376,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.DriftPolicy, err = strconv.Atoi(f[0])
 	case "allow":
 		job.Allow = f[0]
+	case "dryrun":
+		job.DryRun, err = strconv.ParseBool(f[0])
 	case "previous":
 		job.Previous = f[0]
 	case "requirechecksumdb":

@@ -128,7 +128,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		Installed: []bundle.Plugin{{Path: "p", Module: "m", Version: "v1", Query: "q", Dir: "d\t\"x\""}},
 		Bundle:    "/b", Work: "/w", Cache: "/c", ModCache: "/m", Output: "/o", HostVersion: "(devel)",
 		Settings: []Setting{{Key: "-ldflags", Value: "-X 'main.v=1 2'"}}, Env: []string{"GOFLAGS=-x -v"},
-		Dir: "/d", RegisterFuncs: []string{"database/sql.Register"}, DriftPolicy: 2, RefuseRetracted: true, Allow: "example.com/*,corp.example", RequireChecksumDB: true, Previous: "/bin/host",
+		Dir: "/d", RegisterFuncs: []string{"database/sql.Register"}, DriftPolicy: 2, RefuseRetracted: true, Allow: "example.com/*,corp.example", RequireChecksumDB: true, Previous: "/bin/host", DryRun: true,
 		Registrations: []string{"a", "ünïcode"}, ReportsRegistrations: true, SmokeTimeout: 1500 * time.Millisecond, SmokeArgs: []string{"--version", ""},
 	}
 	var b strings.Builder

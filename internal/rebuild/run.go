@@ -120,7 +120,8 @@ func (p *pipeline) run(ctx context.Context) error {
 		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan))
 	})
 	p.out.Checks = wireChecks(checks)
-	if err != nil {
+	p.out.Plugins = plan.Plugins
+	if err != nil || job.DryRun {
 		return err
 	}
 	built, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
