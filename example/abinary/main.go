@@ -5,6 +5,7 @@
 //	abinary --plugin SPEC ...    rebuild with the plugin added
 //	abinary --remove PATH ...    rebuild without it
 //	abinary --rollback           go back to the previous binary
+//	abinary plugins ...          the ready-made command set (package plugincmd)
 package main
 
 //go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
@@ -20,6 +21,7 @@ import (
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/example/abinary/registry"
+	"github.com/selfcompile/go-selfcompile/plugincmd"
 )
 
 type list []string
@@ -27,7 +29,15 @@ type list []string
 func (l *list) String() string     { return strings.Join(*l, ",") }
 func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 
+// registerFuncs are what every plugin of this program must call from its
+// init code.
+var registerFuncs = []string{"github.com/selfcompile/go-selfcompile/example/abinary/registry.Register"}
+
 func main() {
+	// The ready-made command set: abinary plugins add|remove|list|upgrade|rollback|verify.
+	if len(os.Args) > 1 && os.Args[1] == "plugins" {
+		os.Exit(plugincmd.Main(context.Background(), os.Args[2:], plugincmd.Config{Options: selfcompile.Options{RegisterFuncs: registerFuncs}}))
+	}
 	var plugins, remove list
 	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
 	flag.Var(&remove, "remove", "remove the plugin with this module or package `PATH`; repeatable")
@@ -72,7 +82,7 @@ func main() {
 		Output:      *output,
 		KeepWorkDir: *keep,
 		// A plugin must register with this binary's registry from init.
-		RegisterFuncs: []string{"github.com/selfcompile/go-selfcompile/example/abinary/registry.Register"},
+		RegisterFuncs: registerFuncs,
 		SmokeTimeout:  *smokeTimeout,
 		DryRun:        *dryRun,
 		Progress:      os.Stderr,

@@ -1,0 +1,275 @@
+// Package plugincmd is a ready-made command set for managing a host's
+// plugins, mounted by a host in one line:
+//
+//	if len(os.Args) > 1 && os.Args[1] == "plugins" {
+//		os.Exit(plugincmd.Main(ctx, os.Args[2:], plugincmd.Config{}))
+//	}
+//
+// It gives the host's users
+//
+//	plugins add [--dry-run] [--json] SPEC...     install or move plugins
+//	plugins remove [--dry-run] [--json] PATH...  drop plugins
+//	plugins list [--json]                        what this binary was built with
+//	plugins upgrade [--dry-run] [--json] [PATH...]
+//	                                             re-resolve each plugin's recorded query;
+//	                                             rebuild only if a version moves
+//	plugins rollback                             go back to the previous binary
+//	plugins verify [--json] SPEC...              the checks alone: nothing is built
+//
+// With --json, the events of the rebuild stream as JSON lines on stdout,
+// then the result. The exit code is 0 on success, 2 for a request that
+// was refused (bad usage, a bad spec, a plugin that fails its checks,
+// drift or an install policy that refuses it: see selfcompile.ErrRefused),
+// and 1 for any other failure. The host's settings (Config) are not the
+// user's flags: an install policy, registration functions and the like
+// stay the host's.
+package plugincmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	selfcompile "github.com/selfcompile/go-selfcompile"
+)
+
+// Config is the host's side of the command set. The zero value is
+// usable: stdout and stderr are the process's, and every option but
+// those the commands set is selfcompile's default.
+type Config struct {
+	// Options are the host's settings for every rebuild (RegisterFuncs,
+	// Allow, DriftPolicy, ...). Plugins, Remove and DryRun are set by the
+	// commands.
+	Options selfcompile.Options
+	// Name is what usage messages call the command set; empty means
+	// "plugins".
+	Name string
+	// Stdout and Stderr default to os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
+}
+
+// Exit codes of Main.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1
+	ExitRefused = 2
+)
+
+// Main runs one command of the set with args (the words after the
+// command set's own name) and returns the process's exit code.
+func Main(ctx context.Context, args []string, cfg Config) int {
+	c := &command{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, name: cfg.Name}
+	if c.stdout == nil {
+		c.stdout = os.Stdout
+	}
+	if c.stderr == nil {
+		c.stderr = os.Stderr
+	}
+	if c.name == "" {
+		c.name = "plugins"
+	}
+	return c.run(ctx, args)
+}
+
+type command struct {
+	cfg            Config
+	name           string
+	stdout, stderr io.Writer
+	json           bool
+}
+
+func (c *command) usage() int {
+	fmt.Fprintf(c.stderr, "usage: %[1]s add [--dry-run] [--json] SPEC...\n       %[1]s remove [--dry-run] [--json] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] SPEC...\n", c.name)
+	return ExitRefused
+}
+
+func (c *command) run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		return c.usage()
+	}
+	fs := flag.NewFlagSet(c.name+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	dryRun := fs.Bool("dry-run", false, "resolve and check; build and change nothing")
+	fs.BoolVar(&c.json, "json", false, "stream events and the result as JSON lines on stdout")
+	if err := fs.Parse(args[1:]); err != nil {
+		return ExitRefused
+	}
+	rest := fs.Args()
+	o := c.cfg.Options
+	o.DryRun = *dryRun
+	switch args[0] {
+	case "add":
+		if len(rest) == 0 {
+			return c.usage()
+		}
+		o.Plugins = rest
+		return c.rebuild(ctx, o)
+	case "remove":
+		if len(rest) == 0 {
+			return c.usage()
+		}
+		o.Remove = rest
+		return c.rebuild(ctx, o)
+	case "verify":
+		if len(rest) == 0 {
+			return c.usage()
+		}
+		o.Plugins, o.DryRun = rest, true
+		return c.rebuild(ctx, o)
+	case "upgrade":
+		return c.upgrade(ctx, o, rest)
+	case "list":
+		return c.list()
+	case "rollback":
+		exe, err := selfcompile.Rollback(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintf(c.stderr, "%s: rolled back %s\n", c.name, exe)
+		return ExitOK
+	}
+	fmt.Fprintf(c.stderr, "%s: unknown command %q\n", c.name, args[0])
+	return c.usage()
+}
+
+// rebuild runs one rebuild and reports it.
+func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
+	if c.json {
+		enc := c.encoder()
+		o.OnEvent = func(e selfcompile.Event) { _ = enc.Encode(map[string]any{"event": e}) }
+	} else if o.Progress == nil {
+		o.Progress = c.stderr
+	}
+	res, err := selfcompile.New(o).Run(ctx)
+	if c.json {
+		out := map[string]any{"result": res}
+		if err != nil {
+			out["error"] = err.Error()
+			out["refused"] = errors.Is(err, selfcompile.ErrRefused)
+		}
+		_ = c.encoder().Encode(out)
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	if !c.json {
+		verb := "installed"
+		if o.DryRun {
+			verb = "would install"
+		}
+		for _, p := range res.Added {
+			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version))
+		}
+		for _, ch := range res.Checks {
+			fmt.Fprintf(c.stderr, "%s: %s registers from %s\n", c.name, ch.Path, strings.Join(append(ch.Inits, ch.VarInits...), ", "))
+		}
+	}
+	return ExitOK
+}
+
+// upgrade re-resolves the recorded query of each installed plugin (or of
+// those named) and rebuilds only if a version moves.
+func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []string) int {
+	var specs []string
+	current := map[string]string{}
+	for _, p := range selfcompile.Installed() {
+		if len(paths) > 0 && !contains(paths, p.Path) && !contains(paths, p.Module) {
+			continue
+		}
+		if p.Dir != "" || p.Version == "" {
+			continue // a local directory or a package of the host: nothing to resolve
+		}
+		q := p.Query
+		if q == p.Version {
+			continue // pinned: an exact version stays
+		}
+		if q == "" {
+			q = "latest"
+		}
+		specs = append(specs, p.Path+"@"+q)
+		current[p.Path] = p.Version
+	}
+	if len(specs) == 0 {
+		fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
+		return ExitOK
+	}
+	probe := o
+	probe.Plugins, probe.DryRun, probe.Progress, probe.OnEvent = specs, true, nil, nil
+	res, err := selfcompile.New(probe).Run(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	var moved []string
+	for _, a := range res.Added {
+		if current[a.Path] != a.Version {
+			moved = append(moved, a.Path+"@"+a.Query)
+			fmt.Fprintf(c.stderr, "%s: %s %s -> %s\n", c.name, a.Path, current[a.Path], a.Version)
+		}
+	}
+	if len(moved) == 0 {
+		fmt.Fprintf(c.stderr, "%s: every plugin is at the version its query selects\n", c.name)
+		return ExitOK
+	}
+	if o.DryRun {
+		return ExitOK
+	}
+	o.Plugins = moved
+	return c.rebuild(ctx, o)
+}
+
+func (c *command) list() int {
+	plugins := selfcompile.Installed()
+	if c.json {
+		if plugins == nil {
+			plugins = []selfcompile.Plugin{}
+		}
+		_ = c.encoder().Encode(plugins)
+		return ExitOK
+	}
+	if len(plugins) == 0 {
+		fmt.Fprintln(c.stdout, "no plugins")
+	}
+	for _, p := range plugins {
+		switch {
+		case p.Dir != "":
+			fmt.Fprintf(c.stdout, "%s from %s\n", p.Path, p.Dir)
+		case p.Version == "":
+			fmt.Fprintf(c.stdout, "%s (part of this program's module)\n", p.Path)
+		case p.Query != "" && p.Query != p.Version:
+			fmt.Fprintf(c.stdout, "%s %s (asked %s)\n", p.Path, p.Version, p.Query)
+		default:
+			fmt.Fprintf(c.stdout, "%s %s\n", p.Path, p.Version)
+		}
+	}
+	return ExitOK
+}
+
+// encoder writes JSON lines to stdout, with specs' < and > as they are.
+func (c *command) encoder() *json.Encoder {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
+// fail reports err on one line and returns its exit code.
+func (c *command) fail(err error) int {
+	fmt.Fprintf(c.stderr, "%s: %v\n", c.name, err)
+	if errors.Is(err, selfcompile.ErrRefused) || errors.Is(err, selfcompile.ErrNoBackup) {
+		return ExitRefused
+	}
+	return ExitFailed
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
