@@ -41,6 +41,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 )
 
@@ -203,7 +204,7 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	}
 	if len(bad) > 0 {
 		repaired = fmt.Sprintf("the toolchain in the cache (%s) was altered since it was extracted: %s; extracted it again", root, treeindex.Brief(bad))
-		if err := removeTree(root); err != nil {
+		if err := srctree.RemoveAll(root); err != nil {
 			return "", "", fmt.Errorf("%s, and removing it failed: %w", repaired, err)
 		}
 	}
@@ -221,7 +222,7 @@ func extract(open func() (io.ReadCloser, error), part bundle.Part, root string) 
 	if err != nil {
 		return "", err
 	}
-	defer removeTree(tmp)
+	defer srctree.RemoveAll(tmp)
 	r, err := open()
 	if err != nil {
 		return "", err
@@ -255,7 +256,7 @@ func installed(root string, part bundle.Part) (ok bool, bad []string, err error)
 	if errors.Is(err, fs.ErrNotExist) {
 		if exists(root) {
 			// Incomplete leftover of an interrupted install: replace it.
-			return false, nil, removeTree(root)
+			return false, nil, srctree.RemoveAll(root)
 		}
 		return false, nil, nil
 	}
@@ -272,22 +273,6 @@ func installed(root string, part bundle.Part) (ok bool, bad []string, err error)
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// removeTree removes a tree whose files and directories may be
-// read-only.
-func removeTree(dir string) error {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			mode := fs.FileMode(0o600)
-			if d.IsDir() {
-				mode = 0o700
-			}
-			_ = os.Chmod(p, mode)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }
 
 // StaleAfter is how long an installed toolchain that no rebuild used stays
@@ -326,7 +311,7 @@ func Prune(cacheDir, goroot string, cutoff time.Time) []string {
 		if !fi.ModTime().Before(last) {
 			continue
 		}
-		if removeTree(root) == nil {
+		if srctree.RemoveAll(root) == nil {
 			removed = append(removed, root)
 		}
 	}

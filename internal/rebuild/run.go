@@ -2,8 +2,6 @@ package rebuild
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
@@ -128,7 +127,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return build.Run(ctx, build.Input{
 			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
 			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output,
-			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: fileSHA256(job.Previous)},
+			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 		})
 	})
 	if err != nil {
@@ -212,19 +211,14 @@ func (p *pipeline) checkSums(before []byte, gosum string, env []string) error {
 	return nil
 }
 
-// fileSHA256 is the hex sha256 of the file name, or "" when it cannot be
-// read.
-func fileSHA256(name string) string {
-	f, err := os.Open(name)
+// previousSHA256 is the sha256 of the binary that ran the rebuild, for
+// its record; empty when it cannot be read.
+func previousSHA256(name string) string {
+	p, err := archive.FilePart(name)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return p.SHA256
 }
 
 func addedPaths(plan *modgen.Plan) []string {

@@ -148,12 +148,20 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// RemoveAll removes a tree that may hold module cache files, which the go
-// command makes read-only: directories are made writable first.
+// RemoveAll removes a tree whose directories and files may be read-only:
+// module cache files, which the go command makes read-only, or an
+// installed toolchain. Directories are made writable first, and so are
+// read-only files (Windows refuses to delete them).
 func RemoveAll(dir string) error {
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
+		switch {
+		case err != nil:
+		case d.IsDir():
 			_ = os.Chmod(p, 0o700)
+		case d.Type().IsRegular():
+			if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o200 == 0 {
+				_ = os.Chmod(p, fi.Mode().Perm()|0o200)
+			}
 		}
 		return nil
 	})
