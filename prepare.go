@@ -88,11 +88,12 @@ func (j *job) describe(o Options) error {
 		return errors.New("the running binary has no build information: build it with module support")
 	}
 	m := j.info
+	var settings []helper.Setting
 	for _, s := range bi.Settings {
 		if (s.Key == "GOOS" && s.Value != m.GOOS) || (s.Key == "GOARCH" && s.Value != m.GOARCH) {
 			return fmt.Errorf("the binary is built for %s=%s but its bundle holds a toolchain for %s/%s: regenerate the bundle", s.Key, s.Value, m.GOOS, m.GOARCH)
 		}
-		j.request.Settings = append(j.request.Settings, helper.Setting{Key: s.Key, Value: s.Value})
+		settings = append(settings, helper.Setting{Key: s.Key, Value: s.Value})
 	}
 	base := o.Dir
 	if base == "" {
@@ -103,8 +104,8 @@ func (j *job) describe(o Options) error {
 		return err
 	}
 	j.request = helper.Job{
-		Plugins: o.Plugins, Remove: o.Remove, Installed: Installed(),
-		HostVersion: bi.Main.Version, Settings: j.request.Settings,
+		Plugins: o.Plugins, Remove: o.Remove, Installed: startingPlugins(),
+		HostVersion: bi.Main.Version, Settings: settings,
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,

@@ -184,6 +184,21 @@ func installedFrom(m *BundleInfo, bi *debug.BuildInfo) []Plugin {
 	return out
 }
 
+// startingPlugins are the plugins of the bundle a rebuild starts from
+// (see registeredBundle): the running binary's, versions from its build
+// information, or, after a Run in this process installed another binary,
+// that binary's, as its manifest records them. Prepare decides against
+// them what is nothing to do and what cannot be removed.
+func startingPlugins() []Plugin {
+	registered.Lock()
+	next := registered.nextInfo
+	registered.Unlock()
+	if next != nil {
+		return next.Plugins
+	}
+	return Installed()
+}
+
 // registeredBundle returns the bundle a rebuild starts from: the running
 // binary's own, or that of the binary this process installed since.
 func registeredBundle() (fs.FS, *BundleInfo, error) {

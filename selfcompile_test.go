@@ -128,3 +128,22 @@ func TestPruneWorkDirs(t *testing.T) {
 		t.Error("the pruned directory's lock file stayed")
 	}
 }
+
+// After a Run in this process installed a binary, the next Run decides
+// what is installed from that binary's plugins, not the running one's.
+func TestStartingPluginsAfterAnInstall(t *testing.T) {
+	if got := startingPlugins(); len(got) != 0 {
+		t.Fatalf("the test binary has plugins %v", got)
+	}
+	registered.Lock()
+	registered.nextInfo = &BundleInfo{Plugins: []Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.2.0"}}}
+	registered.Unlock()
+	defer func() {
+		registered.Lock()
+		registered.nextInfo = nil
+		registered.Unlock()
+	}()
+	if got := startingPlugins(); len(got) != 1 || got[0].Version != "v1.2.0" {
+		t.Errorf("startingPlugins = %v, want the installed binary's", got)
+	}
+}
