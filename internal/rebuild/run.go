@@ -101,16 +101,14 @@ func (p *pipeline) run(ctx context.Context) error {
 			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
 		})
 		if err == nil {
+			err = plan.CheckAllowedModules(job.Allow)
+		}
+		if err == nil {
 			err = p.checkSums(sumBefore, filepath.Join(tree.Module, "go.sum"), goRun.Environ())
 		}
 		return plan, err
 	})
 	p.notePlan(plan)
-	if err == nil {
-		if err = plan.CheckAllowedModules(job.Allow); err != nil {
-			err = &orchestrator.StageError{Stage: "modgen", Err: err}
-		}
-	}
 	if err != nil {
 		return err
 	}
