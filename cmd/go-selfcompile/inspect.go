@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/generate"
 )
 
 // binaryReport is what inspect says of a built binary.
@@ -68,10 +69,10 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 	for _, part := range m.Parts {
 		total += part.Size
 	}
-	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, m.GoVersion, m.GOOS, m.GOARCH, size(total), len(m.Parts))
+	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, m.GoVersion, m.GOOS, m.GOARCH, generate.HumanSize(total), len(m.Parts))
 	for _, name := range m.PartNames() {
 		if p, ok := m.Parts[name]; ok {
-			fmt.Fprintf(tw, "  %s\t%s\n", name, size(p.Size))
+			fmt.Fprintf(tw, "  %s\t%s\n", name, generate.HumanSize(p.Size))
 		}
 	}
 	if r := m.Rebuild; r != nil {
@@ -107,11 +108,4 @@ func describePlugin(p bundle.Plugin) string {
 		return fmt.Sprintf("%s %s (asked %s)", p.Path, p.Version, p.Query)
 	}
 	return p.Path + " " + p.Version
-}
-
-func size(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 }

@@ -316,12 +316,13 @@ func printReport(out io.Writer, rep *Report) {
 				note = " (cached, " + rep.Compressor + ")"
 			}
 		}
-		fmt.Fprintf(out, "  %-40s %9s%s\n", name, humanSize(p.Size), note)
+		fmt.Fprintf(out, "  %-40s %9s%s\n", name, HumanSize(p.Size), note)
 	}
-	fmt.Fprintf(out, "  %-40s %9s\n", "total", humanSize(total))
+	fmt.Fprintf(out, "  %-40s %9s\n", "total", HumanSize(total))
 }
 
-func humanSize(n int64) string {
+// HumanSize formats a byte count as the reports print it: MiB, KiB or B.
+func HumanSize(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
