@@ -7,7 +7,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +47,12 @@ type BundleInfo struct {
 	MainPackage string
 	// Plugins are the plugins the binary was built with.
 	Plugins []Plugin
+	// Platforms are every platform ("linux/arm64") of a bundle generated
+	// for several (bundle -platforms), whose per-platform files are named
+	// by bundle.PlatformFile; nil for a bundle of one platform. A binary
+	// built for a platform the bundle lacks registers Platforms with no
+	// GOOS and GOARCH, and refuses to rebuild.
+	Platforms []string
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from
@@ -55,8 +63,14 @@ type BundleInfo struct {
 // has run and before the host's main.
 func RegisterBundle(fsys fs.FS, info BundleInfo) (code int, exit bool) {
 	var err error
-	if info.Format != bundle.FormatVersion {
+	switch {
+	case info.Format != bundle.FormatVersion:
 		err = fmt.Errorf("the bundle has format %d, this version of go-selfcompile reads %d: run go generate again with the go-selfcompile version the program links", info.Format, bundle.FormatVersion)
+	case info.Platforms != nil && info.GOOS == "":
+		err = fmt.Errorf("this binary (%s/%s) carries no toolchain for its platform: its bundle was generated for %s; add %s/%s to go-selfcompile bundle -platforms and build it again",
+			runtime.GOOS, runtime.GOARCH, strings.Join(info.Platforms, ", "), runtime.GOOS, runtime.GOARCH)
+	case info.Platforms != nil:
+		fsys = platformFS{fsys, info.GOOS, info.GOARCH}
 	}
 	registered.Lock()
 	registered.fsys, registered.info, registered.err = fsys, &info, err
@@ -230,6 +244,17 @@ func installedBundle(dir string, info *BundleInfo) error {
 	registered.next = overlayFS{base: registered.fsys, files: files}
 	registered.nextInfo = info
 	return nil
+}
+
+// platformFS serves the files of one platform of a bundle generated for
+// several under the names of a single-platform bundle.
+type platformFS struct {
+	fs.FS
+	goos, goarch string
+}
+
+func (p platformFS) Open(name string) (fs.File, error) {
+	return p.FS.Open(bundle.PlatformFile(name, p.goos, p.goarch))
 }
 
 // overlayFS serves some files from memory and the rest from base.

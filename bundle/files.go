@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +34,7 @@ import (
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
 
-//go:embed ` + ManifestFile + ` EMBEDDED_PARTS
+//go:embed EMBEDDED_FILES
 var selfcompileBundle embed.FS
 
 // init registers the bundle. Started by a rebuild to be smoke-tested, the
@@ -49,26 +50,87 @@ func init() {
 // Stub returns the generated Go file that embeds the bundle m describes
 // and registers it. The facts of m a host needs at run time are Go values
 // in it, so that a host parses no manifest.
-func Stub(m *Manifest) []byte {
+func Stub(m *Manifest) []byte { return PlatformStub(m, nil) }
+
+// PlatformStub is [Stub] for one platform of a bundle generated for
+// several (bundle -platforms): the file, named by [PlatformFile], embeds
+// that platform's files and the shared ones, and passes every platform of
+// the bundle to RegisterBundle. With platforms nil it is Stub.
+func PlatformStub(m *Manifest, platforms []string) []byte {
+	var names []string
+	for _, name := range append([]string{ManifestFile}, m.PartNames()...) {
+		if platforms != nil {
+			name = PlatformFile(name, m.GOOS, m.GOARCH)
+		}
+		names = append(names, name)
+	}
 	var b strings.Builder
-	b.WriteString(strings.Replace(stubHead, "EMBEDDED_PARTS", strings.Join(m.PartNames(), " "), 1))
-	fmt.Fprintf(&b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
+	b.WriteString(strings.Replace(stubHead, "EMBEDDED_FILES", strings.Join(names, " "), 1))
+	writeInfo(&b, m, platforms)
+	return []byte(b.String())
+}
+
+// OtherPlatformsStub returns the file a bundle generated for several
+// platforms compiles into a build for any other: it embeds nothing and
+// registers the platforms the bundle has, so that the binary says which
+// it lacks instead of carrying no bundle at all.
+func OtherPlatformsStub(m *Manifest, platforms []string) []byte {
+	var cons []string
+	for _, p := range platforms {
+		goos, goarch, _ := strings.Cut(p, "/")
+		cons = append(cons, "!("+goos+" && "+goarch+")")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "//go:build %s\n\n", strings.Join(cons, " && "))
+	head := strings.Replace(stubHead, "//go:embed EMBEDDED_FILES\n", "// The bundle has no files for this platform.\n", 1)
+	b.WriteString(head)
+	writeInfo(&b, &Manifest{Format: m.Format, GoVersion: m.GoVersion, MainPackage: m.MainPackage}, platforms)
+	return []byte(b.String())
+}
+
+// writeInfo writes the BundleInfo the stub registers.
+func writeInfo(b *strings.Builder, m *Manifest, platforms []string) {
+	fmt.Fprintf(b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
 		m.Format, strconv.Quote(m.GoVersion), strconv.Quote(m.GOOS), strconv.Quote(m.GOARCH), strconv.Quote(m.MainPackage))
+	if platforms != nil {
+		quoted := make([]string, len(platforms))
+		for i, p := range platforms {
+			quoted[i] = strconv.Quote(p)
+		}
+		fmt.Fprintf(b, "\tPlatforms:   []string{%s},\n", strings.Join(quoted, ", "))
+	}
 	if len(m.Plugins) > 0 {
 		b.WriteString("\tPlugins: []selfcompile.Plugin{\n")
 		for _, p := range m.Plugins {
-			fmt.Fprintf(&b, "\t\t{Path: %s, Module: %s, Version: %s, Query: %s, Dir: %s},\n",
+			fmt.Fprintf(b, "\t\t{Path: %s, Module: %s, Version: %s, Query: %s, Dir: %s},\n",
 				strconv.Quote(p.Path), strconv.Quote(p.Module), strconv.Quote(p.Version), strconv.Quote(p.Query), strconv.Quote(p.Dir))
 		}
 		b.WriteString("\t},\n")
 	}
 	b.WriteString("}\n")
-	return []byte(b.String())
 }
 
-// WriteStub writes the generated Go file for the bundle m into dir.
-func WriteStub(dir string, m *Manifest) error {
-	return WriteFileAtomic(filepath.Join(dir, StubFile), Stub(m), 0o644)
+// PerPlatform are the files a bundle generated for several platforms has
+// once per platform, named by [PlatformFile]; the others (source,
+// modules) are shared.
+var PerPlatform = []string{StubFile, ManifestFile, ToolchainFile, HelperFile, StdCacheFile}
+
+// OtherPlatformsFile is the stub a bundle generated for several platforms
+// compiles into a build for a platform it has no files for.
+const OtherPlatformsFile = "selfcompile_bundle_other.go"
+
+// PlatformFile returns the name of the bundle file name for goos/goarch in
+// a bundle generated for several platforms: the files of [PerPlatform]
+// end in _GOOS_GOARCH before the extension
+// (selfcompile_bundle_toolchain_linux_arm64.tar.zst), so that go build
+// compiles, and embeds, only its target's (file-name build constraints).
+// Other names are returned as they are.
+func PlatformFile(name, goos, goarch string) string {
+	if !slices.Contains(PerPlatform, name) {
+		return name
+	}
+	base, ext, _ := strings.Cut(name, ".")
+	return base + "_" + goos + "_" + goarch + "." + ext
 }
 
 // PluginsSource returns the Go file that links the given plugin packages

@@ -138,21 +138,26 @@ type Plugin struct {
 }
 
 // ReadManifest reads and checks the manifest in fsys.
-func ReadManifest(fsys fs.FS) (*Manifest, error) {
-	data, err := fs.ReadFile(fsys, ManifestFile)
+func ReadManifest(fsys fs.FS) (*Manifest, error) { return ReadManifestFile(fsys, ManifestFile) }
+
+// ReadManifestFile reads and checks the manifest file name in fsys: the
+// manifest of a single-platform bundle, or one platform's of a bundle
+// generated for several (see PlatformFile).
+func ReadManifestFile(fsys fs.FS, name string) (*Manifest, error) {
+	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle manifest: %w", err)
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", ManifestFile, err)
+		return nil, fmt.Errorf("parsing %s: %w", name, err)
 	}
 	if m.Format != FormatVersion {
-		return nil, fmt.Errorf("%s: format %d, want %d: regenerate the bundle with this version of go-selfcompile", ManifestFile, m.Format, FormatVersion)
+		return nil, fmt.Errorf("%s: format %d, want %d: regenerate the bundle with this version of go-selfcompile", name, m.Format, FormatVersion)
 	}
-	for _, name := range Parts {
-		if _, ok := m.Parts[name]; !ok {
-			return nil, fmt.Errorf("%s: no entry for %s: regenerate the bundle", ManifestFile, name)
+	for _, part := range Parts {
+		if _, ok := m.Parts[part]; !ok {
+			return nil, fmt.Errorf("%s: no entry for %s: regenerate the bundle", name, part)
 		}
 	}
 	return &m, nil

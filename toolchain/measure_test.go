@@ -40,7 +40,7 @@ func BenchmarkPart(b *testing.B) {
 	goroot := strings.TrimSpace(string(out))
 	host := runtime.GOOS + "/" + runtime.GOARCH
 	b.Run("full="+strings.ReplaceAll(host, "/", "_"), func(b *testing.B) {
-		entries, err := Files(goroot, runtime.GOOS, runtime.GOARCH, false)
+		entries, err := Files(goroot, goroot, runtime.GOOS, runtime.GOARCH, false)
 		if err != nil {
 			b.Skip(err)
 		}
@@ -64,7 +64,7 @@ func BenchmarkPart(b *testing.B) {
 		})
 	}
 	b.Run("full-window8MiB="+strings.ReplaceAll(host, "/", "_"), func(b *testing.B) {
-		entries, err := Files(goroot, runtime.GOOS, runtime.GOARCH, false)
+		entries, err := Files(goroot, goroot, runtime.GOOS, runtime.GOARCH, false)
 		if err != nil {
 			b.Skip(err)
 		}
@@ -83,7 +83,7 @@ func BenchmarkPart(b *testing.B) {
 			continue
 		}
 		b.Run("full="+goos+"_"+goarch, func(b *testing.B) {
-			entries, err := Files(dir, goos, goarch, false)
+			entries, err := Files(dir, dir, goos, goarch, false)
 			if err != nil {
 				b.Fatal(err)
 			}

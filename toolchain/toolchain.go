@@ -52,15 +52,22 @@ var Tools = []string{"compile", "link", "asm", "cgo"}
 var PGOTools = []string{"preprofile"}
 
 // Files lists the trimmed file set of goroot for building programs for
-// goos/goarch on goos/goarch. With pgo, the profile tool is included.
-func Files(goroot, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
+// goos/goarch on goos/goarch. With pgo, the profile tool is included. The
+// executables (bin/go and pkg/tool/GOOS_GOARCH) are taken from bins, laid
+// out as a GOROOT: goroot itself for its own platform, or where
+// [BuildCommand] built them for another.
+func Files(goroot, bins, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
 	exe := ""
 	if goos == "windows" {
 		exe = ".exe"
 	}
 	var out []bundle.Entry
 	add := func(name string) error {
-		src := filepath.Join(goroot, filepath.FromSlash(name))
+		root := goroot
+		if strings.HasPrefix(name, "bin/") || strings.HasPrefix(name, "pkg/tool/") {
+			root = bins
+		}
+		src := filepath.Join(root, filepath.FromSlash(name))
 		fi, err := os.Stat(src)
 		if err != nil {
 			return fmt.Errorf("toolchain file missing: %w", err)

@@ -139,7 +139,7 @@ func TestFilesTrimsGOROOT(t *testing.T) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, nil, 0o644)
 	}
-	entries, err := Files(root, "linux", "amd64", false)
+	entries, err := Files(root, root, "linux", "amd64", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestFilesTrimsGOROOT(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("Files:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
-	if _, err := Files(root, "linux", "amd64", true); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if _, err := Files(root, root, "linux", "amd64", true); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Files with pgo and no preprofile: %v, want a missing-file error", err)
 	}
 	// Another platform's source set from the same tree: android reads

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -109,3 +111,34 @@ func describePlugin(p bundle.Plugin) string {
 	}
 	return p.Path + " " + p.Version
 }
+
+// inspectDir prints the manifest of the bundle generated in dir, or of
+// each platform of a bundle generated for several, one after the other.
+func inspectDir(dir string, w io.Writer) error {
+	fsys := os.DirFS(dir)
+	names, err := fs.Glob(fsys, manifestGlob)
+	if err != nil {
+		return err
+	}
+	if _, err := fs.Stat(fsys, bundle.ManifestFile); err == nil || len(names) == 0 {
+		names = []string{bundle.ManifestFile} // the error says what is missing
+	}
+	for _, name := range names {
+		m, err := bundle.ReadManifestFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		data, err := m.Marshal()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manifestGlob matches the per-platform manifests of a bundle generated
+// for several platforms.
+var manifestGlob = strings.Replace(bundle.PlatformFile(bundle.ManifestFile, "GOOS", "GOARCH"), "GOOS_GOARCH", "*_*", 1)

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+//	go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
 //	go-selfcompile inspect [-json] [DIR | BINARY]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
@@ -11,6 +11,11 @@
 //	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
 //
 // and writes the selfcompile_bundle* files that the next go build embeds.
+// With -platforms, one run bundles for several platforms: each
+// GOOS=... GOARCH=... go build embeds its own platform's toolchain and
+// helper (files named ..._GOOS_GOARCH) and the shared source and modules;
+// the toolchain of a platform other than the running go's is built from
+// the local GOROOT's source, the same Go version.
 // "inspect" prints the manifest of the bundle generated in DIR (default
 // "."), or describes a built BINARY, for any platform: its Go version and
 // platform, its bundle's parts and the plugins it was built with.
@@ -27,9 +32,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
-	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
@@ -49,7 +54,7 @@ func main() {
 }
 
 const usage = `usage:
-  go-selfcompile bundle [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR] [-prewarm]
+  go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
   go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -89,6 +94,16 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	level := fs.String("level", "best", "zstd level of the toolchain archive: fastest, default, better or best")
 	compressor := fs.String("compressor", "auto", "what compresses the toolchain archive at -level best: auto (the zstd command if on PATH, else the zstd package), go (the package), or a zstd command")
 	cache := fs.String("cache", "", "directory that keeps toolchain archives between runs (default: go-selfcompile in the user cache directory)")
+	var platforms []string
+	fs.Func("platforms", "comma-separated GOOS/GOARCH list to bundle for, each build embedding only its own platform's toolchain (default: go env GOOS/GOARCH, single-platform file names)", func(v string) error {
+		platforms = []string{}
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				platforms = append(platforms, p)
+			}
+		}
+		return nil
+	})
 	prewarm := fs.Bool("prewarm", false, "add the compiled standard packages the host uses, so that a first rebuild does not compile them (about 7 MB for a small host)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,7 +115,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("-level %q: want fastest, default, better or best", *level)
 	}
-	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Prewarm: *prewarm, Stdout: stdout})
+	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Prewarm: *prewarm, Platforms: platforms, Stdout: stdout})
 	return err
 }
 
@@ -120,17 +135,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fi.IsDir() {
-		// The generated files in a main package directory.
-		m, err := bundle.ReadManifest(os.DirFS(target))
-		if err != nil {
-			return err
-		}
-		data, err := m.Marshal()
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(data)
-		return err
+		return inspectDir(target, stdout)
 	}
 	return inspectBinary(target, *asJSON, stdout)
 }

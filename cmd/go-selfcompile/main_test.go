@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/goproxytest"
@@ -65,6 +66,8 @@ func TestScripts(t *testing.T) {
 			// read its dependencies from the developer's module cache.
 			e.Setenv("REPO", repo)
 			e.Setenv("REALMODCACHE", string(trim(modcache)))
+			e.Setenv("HOSTOS", runtime.GOOS)
+			e.Setenv("HOSTARCH", runtime.GOARCH)
 			return nil
 		},
 	})

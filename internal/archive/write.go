@@ -29,6 +29,17 @@ type Source struct {
 	// copying Reuse's frames where it can.
 	Framed bool
 	Reuse  *Reuse
+	// Done says the part is already in place with checksum and size Part
+	// (and, for the modules part, Frames): a part one platform of a
+	// bundle shares with the others, written once.
+	Done   bool
+	Frames map[string]bundle.Frame
+}
+
+// Written is the Source of a part already written as p (with the module
+// frames of a modules part).
+func Written(p bundle.Part, frames map[string]bundle.Frame) Source {
+	return Source{Done: true, Part: p, Frames: frames}
 }
 
 // Archive is a Source of files to archive at level.
@@ -47,6 +58,19 @@ func Copy(open func() (io.ReadCloser, error), p bundle.Part) Source {
 // [bundle.Parts], and may hold the [bundle.OptionalParts].
 // It returns the manifest written; m is not modified.
 func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Manifest, error) {
+	return WritePlatform(dir, m, parts, nil)
+}
+
+// WritePlatform is [Write] for the platform of m in a bundle generated for
+// several platforms: its files are named by [bundle.PlatformFile] and its
+// stub by [bundle.PlatformStub]. With platforms nil it is Write.
+func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platforms []string) (*bundle.Manifest, error) {
+	file := func(name string) string {
+		if platforms == nil {
+			return name
+		}
+		return bundle.PlatformFile(name, m.GOOS, m.GOARCH)
+	}
 	m.Format = bundle.FormatVersion
 	m.Parts = map[string]bundle.Part{}
 	m.Plugins = append([]bundle.Plugin(nil), m.Plugins...)
@@ -58,7 +82,7 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 		if !ok {
 			return nil, fmt.Errorf("writing the bundle: no source for %s", name)
 		}
-		p, frames, err := writePart(filepath.Join(dir, name), src)
+		p, frames, err := writePart(filepath.Join(dir, file(name)), src)
 		if err != nil {
 			return nil, fmt.Errorf("writing %s: %w", name, err)
 		}
@@ -71,13 +95,16 @@ func Write(dir string, m bundle.Manifest, parts map[string]Source) (*bundle.Mani
 	if err != nil {
 		return nil, err
 	}
-	if err := bundle.WriteFileAtomic(filepath.Join(dir, bundle.ManifestFile), data, 0o644); err != nil {
+	if err := bundle.WriteFileAtomic(filepath.Join(dir, file(bundle.ManifestFile)), data, 0o644); err != nil {
 		return nil, err
 	}
-	return &m, bundle.WriteStub(dir, &m)
+	return &m, bundle.WriteFileAtomic(filepath.Join(dir, file(bundle.StubFile)), bundle.PlatformStub(&m, platforms), 0o644)
 }
 
 func writePart(name string, src Source) (p bundle.Part, frames map[string]bundle.Frame, err error) {
+	if src.Done {
+		return src.Part, src.Frames, nil
+	}
 	err = bundle.CreateAtomic(name, 0o644, func(w io.Writer) error {
 		switch {
 		case src.Framed:

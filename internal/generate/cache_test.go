@@ -37,16 +37,16 @@ func fakeGoroot(t *testing.T) string {
 func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	g := &generator{
 		opts: Options{CacheDir: t.TempDir(), Level: archive.LevelFast, Compressor: "go"},
-		env:  goEnv{GOROOT: fakeGoroot(t), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOVERSION: "go1.26.0"},
+		env:  goEnv{GOROOT: fakeGoroot(t), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOHOSTOS: runtime.GOOS, GOHOSTARCH: runtime.GOARCH, GOVERSION: "go1.26.0"},
 	}
-	first, err := g.toolchainArchive(context.Background(), false, &Report{})
+	first, err := g.toolchainArchive(context.Background(), platform{runtime.GOOS, runtime.GOARCH}, false, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.cached {
 		t.Fatal("the first archive came from an empty cache")
 	}
-	again, err := g.toolchainArchive(context.Background(), false, &Report{})
+	again, err := g.toolchainArchive(context.Background(), platform{runtime.GOOS, runtime.GOARCH}, false, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestCachedToolchainIsVerifiedBeforeReuse(t *testing.T) {
 	if err := os.WriteFile(first.path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fixed, err := g.toolchainArchive(context.Background(), false, &Report{})
+	fixed, err := g.toolchainArchive(context.Background(), platform{runtime.GOOS, runtime.GOARCH}, false, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/bits"
 	"os"
 	"os/exec"
@@ -56,6 +58,17 @@ type Options struct {
 	// the host is built with default settings for the standard library
 	// (no -trimpath, -race or -gcflags); otherwise they are only unused.
 	Prewarm bool
+	// Platforms are the platforms to bundle for, as "GOOS/GOARCH". Nil
+	// means the one go env names (GOOS and GOARCH when set, else the
+	// running go's), in files with the single-platform names. Given, even
+	// with one platform, the files one platform needs are named for it
+	// (bundle.PlatformFile): one toolchain, helper and manifest per
+	// platform, so that each GOOS=... GOARCH=... go build embeds only its
+	// own, plus a stub for every other platform that says what is missing.
+	// The toolchain for a platform other than the running go's is built
+	// from the local GOROOT's source (see buildTools): the same Go
+	// version, no download.
+	Platforms []string
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
@@ -65,23 +78,28 @@ type Options struct {
 
 // Report describes a generated bundle.
 type Report struct {
-	Manifest *bundle.Manifest
-	Dir      string
-	Files    map[string]int // part file name -> number of files archived
-	Cached   bool           // toolchain archive came from the cache
-	// Compressor is what compressed the toolchain archive: "zstd package"
-	// or the zstd command's version line.
-	Compressor string
-	// Prewarm adds the optional part that holds the compiled standard
-	// packages the host uses (bundle.StdCacheFile), so that a first
-	// rebuild does not compile them: the example's bundle grows by about
-	// 7 MB and its first rebuild saves about 5 s. The entries hit when
-	// the host is built with default settings for the standard library
-	// (no -trimpath, -race or -gcflags); otherwise they are only unused.
-	Prewarm bool
-	// Replaced names a cached toolchain archive that did not match its
-	// recorded checksum and was rebuilt.
-	Replaced string
+	// Manifest is the first platform's manifest, Manifests every
+	// platform's, in the order of Options.Platforms.
+	Manifest  *bundle.Manifest
+	Manifests []*bundle.Manifest
+	// Platforms are the platforms given in Options.Platforms, nil for a
+	// single-platform bundle.
+	Platforms []string
+	Dir       string
+	Files     map[string]int // shared part file name -> number of files archived
+	// Toolchains says, per platform ("linux/arm64"), where its toolchain
+	// archive came from: the cache, the local GOROOT, or built from its
+	// source, and what compressed it.
+	Toolchains map[string]string
+	// Cached reports that every toolchain archive came from the cache.
+	Cached bool
+	// Replaced names cached toolchain archives that did not match their
+	// recorded checksums and were rebuilt.
+	Replaced []string
+	// Removed are bundle files of an earlier run that this one no longer
+	// writes (another platform set), removed so that no stale stub or
+	// part is built.
+	Removed []string
 }
 
 // goEnv is the subset of `go env` the generator uses.
@@ -127,7 +145,7 @@ type listedPackage struct {
 }
 
 func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
-	m, modRoot, err := g.loadHost(ctx)
+	m, modRoot, platforms, err := g.loadHost(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,60 +155,189 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	}
 	defer removeAll(tmp)
 
-	rep := &Report{Dir: g.dir, Files: map[string]int{}}
+	rep := &Report{Dir: g.dir, Files: map[string]int{}, Toolchains: map[string]string{}, Cached: true}
+	if g.opts.Platforms != nil {
+		for _, p := range platforms {
+			rep.Platforms = append(rep.Platforms, p.String())
+		}
+	}
 	srcEntries, err := g.sourceEntries(ctx, modRoot, tmp)
 	if err != nil {
 		return nil, err
 	}
-	modEntries, err := g.moduleEntries(ctx, modRoot, tmp)
+	modEntries, err := g.moduleEntries(ctx, modRoot, tmp, platforms)
 	if err != nil {
 		return nil, err
 	}
-	helperPath, helperPart, err := g.buildHelper(ctx, tmp)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := g.toolchainArchive(ctx, fileExists(filepath.Join(g.dir, "default.pgo")), rep)
-	if err != nil {
-		return nil, err
-	}
-	tcPath, tcPart := tc.path, tc.part
-	rep.Cached, rep.Replaced = tc.cached, tc.replaced
 	rep.Files[bundle.SourceFile] = len(srcEntries)
 	rep.Files[bundle.ModulesFile] = len(modEntries)
-	parts := map[string]archive.Source{
-		bundle.ToolchainFile: archive.Copy(func() (io.ReadCloser, error) { return os.Open(tcPath) }, tcPart),
-		bundle.HelperFile:    archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart),
-		bundle.SourceFile:    archive.Archive(srcEntries, archive.LevelDefault),
-		bundle.ModulesFile:   archive.Framed(modEntries, archive.LevelDefault, nil),
+	shared := map[string]archive.Source{
+		bundle.SourceFile:  archive.Archive(srcEntries, archive.LevelDefault),
+		bundle.ModulesFile: archive.Framed(modEntries, archive.LevelDefault, nil),
 	}
-	if g.opts.Prewarm {
-		stdEntries, err := g.stdCacheEntries(ctx, tmp, m.MainPackage)
+	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
+	written := map[string]bool{}
+	for _, p := range platforms {
+		pm, err := g.writePlatform(ctx, p, *m, shared, pgo, tmp, rep)
 		if err != nil {
 			return nil, err
 		}
-		rep.Files[bundle.StdCacheFile] = len(stdEntries)
-		parts[bundle.StdCacheFile] = archive.Archive(stdEntries, archive.LevelBest)
+		rep.Manifests = append(rep.Manifests, pm)
+		// The shared parts are written once, by the first platform.
+		shared[bundle.SourceFile] = archive.Written(pm.Parts[bundle.SourceFile], nil)
+		shared[bundle.ModulesFile] = archive.Written(pm.Parts[bundle.ModulesFile], pm.ModuleFrames)
+		for _, name := range append([]string{bundle.StubFile, bundle.ManifestFile}, pm.PartNames()...) {
+			if rep.Platforms != nil {
+				name = bundle.PlatformFile(name, p.goos, p.goarch)
+			}
+			written[name] = true
+		}
 	}
-	rep.Manifest, err = archive.Write(g.dir, *m, parts)
-	if err != nil {
+	if rep.Platforms != nil {
+		other := bundle.OtherPlatformsStub(m, rep.Platforms)
+		if err := bundle.WriteFileAtomic(filepath.Join(g.dir, bundle.OtherPlatformsFile), other, 0o644); err != nil {
+			return nil, err
+		}
+		written[bundle.OtherPlatformsFile] = true
+	}
+	if rep.Removed, err = removeStale(g.dir, written); err != nil {
 		return nil, err
 	}
+	rep.Manifest = rep.Manifests[0]
 	printReport(out, rep)
 	return rep, nil
 }
 
-// stdCacheEntries compiles the standard packages the main package uses
-// into an empty build cache, with the go command that the bundle carries
-// (the toolchain is this one), and lists that cache's entries.
-func (g *generator) stdCacheEntries(ctx context.Context, tmp, mainPkg string) ([]bundle.Entry, error) {
-	out, err := g.run.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-deps", "-f", "{{if .Standard}}{{.ImportPath}}{{end}}", mainPkg}, WorkingDir: g.dir})
+// writePlatform writes the files of the bundle for p: its helper and
+// toolchain (and compiled standard packages with -prewarm), the shared
+// parts, its manifest and its stub.
+func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Manifest, shared map[string]archive.Source, pgo bool, tmp string, rep *Report) (*bundle.Manifest, error) {
+	helperPath, helperPart, err := g.buildHelper(ctx, tmp, p)
 	if err != nil {
-		return nil, fmt.Errorf("listing the standard packages to pre-warm: %w", err)
+		return nil, err
 	}
-	cache := filepath.Join(tmp, "gocache")
+	tc, err := g.toolchainArchive(ctx, p, pgo, tmp)
+	if err != nil {
+		return nil, err
+	}
+	rep.Toolchains[p.String()] = tc.note
+	rep.Cached = rep.Cached && tc.cached
+	if tc.replaced != "" {
+		rep.Replaced = append(rep.Replaced, tc.replaced)
+	}
+	parts := maps.Clone(shared)
+	parts[bundle.ToolchainFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(tc.path) }, tc.part)
+	parts[bundle.HelperFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart)
+	if g.opts.Prewarm {
+		stdEntries, err := g.stdCacheEntries(ctx, tmp, m.MainPackage, p)
+		if err != nil {
+			return nil, err
+		}
+		name := bundle.StdCacheFile
+		if rep.Platforms != nil {
+			name = bundle.PlatformFile(name, p.goos, p.goarch)
+		}
+		rep.Files[name] = len(stdEntries)
+		parts[bundle.StdCacheFile] = archive.Archive(stdEntries, archive.LevelBest)
+	}
+	m.GOOS, m.GOARCH = p.goos, p.goarch
+	return archive.WritePlatform(g.dir, m, parts, rep.Platforms)
+}
+
+// platform is one GOOS/GOARCH pair.
+type platform struct{ goos, goarch string }
+
+func (p platform) String() string { return p.goos + "/" + p.goarch }
+
+// env is what makes the go command build for p.
+func (p platform) env() []string { return []string{"GOOS=" + p.goos, "GOARCH=" + p.goarch} }
+
+// platforms checks Options.Platforms against the platforms the go command
+// knows (go tool dist list), before any work: nil means go env's.
+func (g *generator) platforms(ctx context.Context) ([]platform, error) {
+	if g.opts.Platforms == nil {
+		return []platform{{g.env.GOOS, g.env.GOARCH}}, nil
+	}
+	if len(g.opts.Platforms) == 0 {
+		return nil, errors.New("-platforms is empty: name at least one GOOS/GOARCH, e.g. linux/amd64")
+	}
+	out, err := g.run.Run(ctx, gocmd.Invocation{Verb: "tool", Args: []string{"dist", "list"}, WorkingDir: g.dir})
+	if err != nil {
+		return nil, fmt.Errorf("listing the platforms go supports: %w", err)
+	}
+	known := strings.Fields(string(out))
+	var ps []platform
+	seen := map[string]bool{}
+	for _, name := range g.opts.Platforms {
+		name = strings.TrimSpace(name)
+		goos, goarch, ok := strings.Cut(name, "/")
+		if !ok || !slices.Contains(known, name) {
+			return nil, fmt.Errorf("-platforms: %q is not a platform %s supports (go tool dist list names them, e.g. linux/arm64)", name, g.env.GOVERSION)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("-platforms: %s is named twice", name)
+		}
+		seen[name] = true
+		ps = append(ps, platform{goos, goarch})
+	}
+	return ps, nil
+}
+
+// isBundleFile reports whether name is one the generator writes into a
+// main package directory, for any platform.
+func isBundleFile(name string) bool {
+	if name == bundle.OtherPlatformsFile || slices.Contains(slices.Concat([]string{bundle.StubFile, bundle.ManifestFile}, bundle.Parts, bundle.OptionalParts), name) {
+		return true
+	}
+	for _, canon := range bundle.PerPlatform {
+		base, ext, _ := strings.Cut(canon, ".")
+		rest, ok := strings.CutPrefix(name, base+"_")
+		if !ok {
+			continue
+		}
+		pl, ok := strings.CutSuffix(rest, "."+ext)
+		if goos, goarch, ok2 := strings.Cut(pl, "_"); ok && ok2 && goos != "" && goarch != "" && !strings.Contains(goarch, "_") {
+			return true
+		}
+	}
+	return false
+}
+
+// removeStale removes the bundle files in dir that this run did not
+// write: those of platforms no longer bundled, or the single-platform
+// files after a bundle for several (and back), which would otherwise be
+// compiled or embedded too.
+func removeStale(dir string, written map[string]bool) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if written[e.Name()] || !e.Type().IsRegular() || !isBundleFile(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return removed, fmt.Errorf("removing the stale bundle file: %w", err)
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
+}
+
+// stdCacheEntries compiles the standard packages the main package uses
+// on p into an empty build cache, with the go command that the bundle
+// carries (the toolchain is this one, or for another platform the same
+// version built from the same source: the compiler's output, and so the
+// cache keys, are the same), and lists that cache's entries.
+func (g *generator) stdCacheEntries(ctx context.Context, tmp, mainPkg string, p platform) ([]bundle.Entry, error) {
+	out, err := g.run.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-deps", "-f", "{{if .Standard}}{{.ImportPath}}{{end}}", mainPkg}, Env: p.env(), WorkingDir: g.dir})
+	if err != nil {
+		return nil, fmt.Errorf("listing the standard packages to pre-warm for %s: %w", p, err)
+	}
+	cache := filepath.Join(tmp, "gocache-"+p.goos+"_"+p.goarch)
 	args := append([]string{}, strings.Fields(string(out))...)
-	if _, err := g.run.Run(ctx, gocmd.Invocation{Verb: "build", Args: args, Env: []string{"GOCACHE=" + cache}, WorkingDir: g.dir}); err != nil {
+	if _, err := g.run.Run(ctx, gocmd.Invocation{Verb: "build", Args: args, Env: append(p.env(), "GOCACHE="+cache), WorkingDir: g.dir}); err != nil {
 		return nil, fmt.Errorf("compiling the standard packages to pre-warm: %w", err)
 	}
 	var entries []bundle.Entry
@@ -209,32 +356,34 @@ func (g *generator) stdCacheEntries(ctx context.Context, tmp, mainPkg string) ([
 }
 
 // loadHost reads the go environment and the main package, refuses what
-// cannot be bundled, and returns the manifest to fill and the module root.
-func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, error) {
+// cannot be bundled, and returns the manifest to fill, the module root and
+// the platforms to bundle for.
+func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, []platform, error) {
 	envJSON, err := g.run.Run(ctx, gocmd.Invocation{Verb: "env", Args: []string{"-json", "GOROOT", "GOOS", "GOARCH", "GOHOSTOS", "GOHOSTARCH", "GOVERSION", "GOMOD", "GOMODCACHE", "GOPROXY", "GOFLAGS"}, WorkingDir: g.dir})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if err := json.Unmarshal(envJSON, &g.env); err != nil {
-		return nil, "", fmt.Errorf("parsing go env: %w", err)
+		return nil, "", nil, fmt.Errorf("parsing go env: %w", err)
 	}
-	if g.env.GOOS != g.env.GOHOSTOS || g.env.GOARCH != g.env.GOHOSTARCH {
-		return nil, "", fmt.Errorf("bundling for %s/%s on %s/%s is not supported: the bundle carries this machine's toolchain; run go generate on a %s/%s machine, or with GOOS and GOARCH unset", g.env.GOOS, g.env.GOARCH, g.env.GOHOSTOS, g.env.GOHOSTARCH, g.env.GOOS, g.env.GOARCH)
+	platforms, err := g.platforms(ctx)
+	if err != nil {
+		return nil, "", nil, err
 	}
 	if g.env.GOMOD == "" || g.env.GOMOD == os.DevNull {
-		return nil, "", fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
+		return nil, "", nil, fmt.Errorf("%s is not inside a Go module: go-selfcompile bundle needs the host's go.mod", g.dir)
 	}
 	main, err := g.listOne(ctx, g.dir, ".")
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if main.Name != "main" {
-		return nil, "", fmt.Errorf("package %s in %s is package %s, not main: run go-selfcompile bundle in the host's main package directory", main.ImportPath, g.dir, main.Name)
+		return nil, "", nil, fmt.Errorf("package %s in %s is package %s, not main: run go-selfcompile bundle in the host's main package directory", main.ImportPath, g.dir, main.Name)
 	}
 	modRoot := filepath.Dir(g.env.GOMOD)
 	mainDir, err := filepath.Rel(modRoot, g.dir)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	m := &bundle.Manifest{
 		Format:      bundle.FormatVersion,
@@ -248,29 +397,28 @@ func (g *generator) loadHost(ctx context.Context) (*bundle.Manifest, string, err
 	if main.Module != nil {
 		m.Module = main.Module.Path
 	}
-	return m, modRoot, nil
+	return m, modRoot, platforms, nil
 }
 
-// buildHelper builds the helper (the go-selfcompile command) for the
-// host's platform, in the host's module so that it is the version of
+// buildHelper builds the helper (the go-selfcompile command) for p, in the host's module so that it is the version of
 // go-selfcompile the host links, and compresses it for the helper part:
 // one gzip stream, which the host unpacks with the standard library alone.
 // CGO_ENABLED=0: it must run wherever the host runs.
-func (g *generator) buildHelper(ctx context.Context, tmp string) (string, bundle.Part, error) {
-	exe := filepath.Join(tmp, "helper", bundle.HelperName)
-	if g.env.GOOS == "windows" {
+func (g *generator) buildHelper(ctx context.Context, tmp string, p platform) (string, bundle.Part, error) {
+	exe := filepath.Join(tmp, "helper-"+p.goos+"_"+p.goarch, bundle.HelperName)
+	if p.goos == "windows" {
 		exe += ".exe"
 	}
 	_, err := g.run.Run(ctx, gocmd.Invocation{
 		Verb:       "build",
 		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", exe, bundle.HelperPackage},
-		Env:        []string{"CGO_ENABLED=0"},
+		Env:        append(p.env(), "CGO_ENABLED=0"),
 		WorkingDir: g.dir,
 	})
 	if err != nil {
-		return "", bundle.Part{}, fmt.Errorf("building the rebuild helper %s for %s/%s: %w", bundle.HelperPackage, g.env.GOOS, g.env.GOARCH, err)
+		return "", bundle.Part{}, fmt.Errorf("building the rebuild helper %s for %s: %w", bundle.HelperPackage, p, err)
 	}
-	gz := filepath.Join(tmp, "helper.gz")
+	gz := exe + ".gz"
 	if err := gzipFile(exe, gz); err != nil {
 		return "", bundle.Part{}, fmt.Errorf("compressing the rebuild helper: %w", err)
 	}
@@ -298,27 +446,43 @@ func gzipFile(src, dst string) error {
 }
 
 func printReport(out io.Writer, rep *Report) {
+	for _, r := range rep.Replaced {
+		fmt.Fprintf(out, "go-selfcompile: the cached toolchain archive %s did not match its checksum: rebuilt it\n", r)
+	}
 	m := rep.Manifest
-	if rep.Replaced != "" {
-		fmt.Fprintf(out, "go-selfcompile: the cached toolchain archive %s did not match its checksum: rebuilt it\n", rep.Replaced)
+	if rep.Platforms == nil {
+		fmt.Fprintf(out, "go-selfcompile: bundled %s (%s, %s/%s) in %s\n", m.MainPackage, m.GoVersion, m.GOOS, m.GOARCH, rep.Dir)
+	} else {
+		fmt.Fprintf(out, "go-selfcompile: bundled %s (%s) in %s for %s\n", m.MainPackage, m.GoVersion, rep.Dir, strings.Join(rep.Platforms, ", "))
 	}
-	fmt.Fprintf(out, "go-selfcompile: bundled %s (%s, %s/%s) in %s\n", m.MainPackage, m.GoVersion, m.GOOS, m.GOARCH, rep.Dir)
-	var total int64
-	for _, name := range m.PartNames() {
-		p := m.Parts[name]
-		total += p.Size
-		note := ""
-		if n, ok := rep.Files[name]; ok {
-			note = fmt.Sprintf(" (%d files)", n)
-		} else if name == bundle.ToolchainFile {
-			note = " (" + rep.Compressor + ")"
-			if rep.Cached {
-				note = " (cached, " + rep.Compressor + ")"
-			}
+	line := func(name string, size int64, note string) {
+		fmt.Fprintf(out, "  %-52s %9s%s\n", name, HumanSize(size), note)
+	}
+	for _, pm := range rep.Manifests {
+		var total int64
+		if rep.Platforms != nil {
+			fmt.Fprintf(out, "  %s:\n", pm.GOOS+"/"+pm.GOARCH)
 		}
-		fmt.Fprintf(out, "  %-40s %9s%s\n", name, HumanSize(p.Size), note)
+		for _, name := range pm.PartNames() {
+			p := pm.Parts[name]
+			total += p.Size
+			file := name
+			if rep.Platforms != nil {
+				file = bundle.PlatformFile(name, pm.GOOS, pm.GOARCH)
+			}
+			note := ""
+			if n, ok := rep.Files[file]; ok {
+				note = fmt.Sprintf(" (%d files)", n)
+			} else if name == bundle.ToolchainFile {
+				note = " (" + rep.Toolchains[pm.GOOS+"/"+pm.GOARCH] + ")"
+			}
+			line(file, p.Size, note)
+		}
+		line("total", total, "")
 	}
-	fmt.Fprintf(out, "  %-40s %9s\n", "total", HumanSize(total))
+	for _, name := range rep.Removed {
+		fmt.Fprintf(out, "  removed the stale %s\n", name)
+	}
 }
 
 // HumanSize formats a byte count as the reports print it: MiB, KiB or B.
@@ -438,7 +602,7 @@ func (g *generator) treeEntries(ctx context.Context, root, prefix string) ([]bun
 // with, by loading them into an empty module cache served from the user's
 // own module cache (falling back to the user's GOPROXY), and archives that
 // cache's download directory.
-func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]bundle.Entry, error) {
+func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, platforms []platform) ([]bundle.Entry, error) {
 	modcache := filepath.Join(tmp, "mod")
 	proxy := "file://" + filepath.ToSlash(filepath.Join(g.env.GOMODCACHE, "cache", "download"))
 	if g.env.GOPROXY != "" {
@@ -450,8 +614,12 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string) ([]b
 		"GOFLAGS=" + strings.TrimSpace(g.env.GOFLAGS+" -modcacherw"),
 		"GOWORK=off",
 	}
-	if _, err := g.list(ctx, modRoot, env, "-deps", "./..."); err != nil {
-		return nil, fmt.Errorf("collecting dependency modules: %w", err)
+	// Each platform's build may import packages the others do not
+	// (golang.org/x/sys/windows): load the packages for every one.
+	for _, p := range platforms {
+		if _, err := g.list(ctx, modRoot, append(p.env(), env...), "-deps", "./..."); err != nil {
+			return nil, fmt.Errorf("collecting dependency modules for %s: %w", p, err)
+		}
 	}
 	// Loading packages reads only the go.mod files it needs (lazy module
 	// loading), but once a rebuild edits go.mod the go command checks the
@@ -472,21 +640,30 @@ type cachedArchive struct {
 	part     bundle.Part
 	cached   bool   // reused from the cache
 	replaced string // a cache entry that failed verification, rebuilt
+	note     string // where it came from and what compressed it, for the report
 }
 
-// toolchainArchive returns the trimmed toolchain archive for the running
-// go, building it into the cache on first use. A cached archive is reused
-// only when its content still has the checksum recorded beside it: a
-// corrupt entry would otherwise ship in every bundle made from it.
-func (g *generator) toolchainArchive(ctx context.Context, pgo bool, rep *Report) (*cachedArchive, error) {
+// toolchainArchive returns the trimmed toolchain archive for p, building
+// it into the cache on first use: from the local GOROOT for its own
+// platform, with the go command and tools built from its source for any
+// other (buildTools). A cached archive is reused only when its content
+// still has the checksum recorded beside it: a corrupt entry would
+// otherwise ship in every bundle made from it.
+func (g *generator) toolchainArchive(ctx context.Context, p platform, pgo bool, tmp string) (*cachedArchive, error) {
 	zstdCmd, zstdVersion, err := g.zstdCommand(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep.Compressor = "zstd package"
-	key := fmt.Sprintf("%s-%s-%s-%s-l%d-w%d", g.env.GOVERSION, g.env.GOOS, g.env.GOARCH, toolchainFileSet, g.opts.Level, archive.LongWindow>>20)
+	compressor := "zstd package"
+	key := fmt.Sprintf("%s-%s-%s-%s-l%d-w%d", g.env.GOVERSION, p.goos, p.goarch, toolchainFileSet, g.opts.Level, archive.LongWindow>>20)
+	native := p.goos == g.env.GOHOSTOS && p.goarch == g.env.GOHOSTARCH
+	origin := "from " + g.env.GOROOT
+	if !native {
+		key += "-" + toolsBuild
+		origin = "built from the source of " + g.env.GOROOT
+	}
 	if zstdCmd != "" {
-		rep.Compressor = zstdVersion
+		compressor = zstdVersion
 		sum := sha256.Sum256([]byte(zstdVersion))
 		key += "-zstd" + hex.EncodeToString(sum[:4])
 	}
@@ -500,13 +677,20 @@ func (g *generator) toolchainArchive(ctx context.Context, pgo bool, rep *Report)
 		var want bundle.Part
 		if json.Unmarshal(data, &want) == nil {
 			if got, err := archive.FilePart(tc.path); err == nil && got == want {
-				tc.part, tc.cached = want, true
+				tc.part, tc.cached, tc.note = want, true, "cached, "+compressor
 				return tc, nil
 			}
 		}
 		tc.replaced = tc.path
 	}
-	entries, err := toolchain.Files(g.env.GOROOT, g.env.GOOS, g.env.GOARCH, pgo)
+	bins := g.env.GOROOT
+	if !native {
+		bins = filepath.Join(tmp, "tools-"+p.goos+"_"+p.goarch)
+		if err := g.buildTools(ctx, p, pgo, bins); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := toolchain.Files(g.env.GOROOT, bins, p.goos, p.goarch, pgo)
 	if err != nil {
 		return nil, err
 	}
@@ -525,7 +709,54 @@ func (g *generator) toolchainArchive(ctx context.Context, pgo bool, rep *Report)
 	if err := bundle.WriteFileAtomic(sumFile, data, 0o644); err != nil {
 		return nil, err
 	}
+	tc.note = origin + ", " + compressor
 	return tc, nil
+}
+
+// toolsBuild names how buildTools builds another platform's executables,
+// in the cache key of their archives: change it when buildTools changes.
+const toolsBuild = "src1"
+
+// buildTools builds the go command and the tools a toolchain for p
+// carries (toolchain.Tools, and toolchain.PGOTools with pgo) from the
+// source of the local GOROOT with its own go command, into dir laid out
+// as a GOROOT: dir/bin/go and dir/pkg/tool/GOOS_GOARCH/. That is how the
+// release's own make.bash and distpack make another platform's toolchain:
+// the same source and version, compiled for the target, with the
+// release's defaults (the generated internal/buildcfg constants are not
+// per platform). The executables are static (CGO_ENABLED=0) and built
+// -trimpath, without symbol tables: the go command finds its GOROOT from
+// its own path. About a minute per platform on two cores, once per Go
+// version: the archive is cached.
+func (g *generator) buildTools(ctx context.Context, p platform, pgo bool, dir string) error {
+	exe := ""
+	if p.goos == "windows" {
+		exe = ".exe"
+	}
+	var pkgs []string
+	for _, t := range toolchain.Tools {
+		pkgs = append(pkgs, "cmd/"+t)
+	}
+	if pgo {
+		for _, t := range toolchain.PGOTools {
+			pkgs = append(pkgs, "cmd/"+t)
+		}
+	}
+	// Settings of the machine running the generator must not shape the
+	// toolchain every user of the bundle runs.
+	env := append(p.env(), "CGO_ENABLED=0", "GOFLAGS=", "GOEXPERIMENT=", "GOWORK=off", "GOTOOLCHAIN=local",
+		"GOAMD64=", "GOARM=", "GOARM64=", "GO386=", "GOMIPS=", "GOMIPS64=", "GOPPC64=", "GORISCV64=", "GOWASM=")
+	src := filepath.Join(g.env.GOROOT, "src")
+	tools := filepath.Join(dir, "pkg", "tool", p.goos+"_"+p.goarch) + string(filepath.Separator)
+	for _, build := range [][]string{
+		append([]string{"-trimpath", "-ldflags=-s -w", "-o", tools}, pkgs...),
+		{"-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "bin", "go"+exe), "cmd/go"},
+	} {
+		if _, err := g.run.Run(ctx, gocmd.Invocation{Verb: "build", Args: build, Env: env, WorkingDir: src}); err != nil {
+			return fmt.Errorf("building the %s toolchain from the source in %s: %w", p, g.env.GOROOT, err)
+		}
+	}
+	return nil
 }
 
 // zstdCommand returns the zstd command to compress the toolchain with and
