@@ -248,13 +248,30 @@ type hostBuild struct {
 	// bundleFlags, when set, are go-selfcompile bundle's flags, run
 	// instead of go generate.
 	bundleFlags []string
+	// dir is where to write the host; empty means a temporary directory
+	// of the test.
+	dir string
 }
 
 func buildHostWith(t *testing.T, hb hostBuild) string {
 	t.Helper()
+	dir, hostEnv := bundleHost(t, hb)
+	bin := filepath.Join(t.TempDir(), "host")
+	run(t, true, dir, hostEnv, "go", append(append([]string{"build", "-o", bin}, hb.flags...), ".")...)
+	return bin
+}
+
+// bundleHost writes testdata/host.txtar as hb says and generates its
+// bundle; it returns the host's directory and the environment of the go
+// commands that build it.
+func bundleHost(t testing.TB, hb hostBuild) (string, []string) {
+	t.Helper()
 	extraSum := hb.extraSum
 	exampleBinary(t) // the module copy the host replaces to
-	dir := filepath.Join(t.TempDir(), "host")
+	dir := hb.dir
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "host")
+	}
 	ar, err := txtar.ParseFile("testdata/host.txtar")
 	if err != nil {
 		t.Fatal(err)
@@ -288,9 +305,7 @@ func buildHostWith(t *testing.T, hb hostBuild) string {
 	} else {
 		run(t, true, dir, hostEnv, "go", append([]string{"run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "bundle"}, hb.bundleFlags...)...)
 	}
-	bin := filepath.Join(t.TempDir(), "host")
-	run(t, true, dir, hostEnv, "go", append(append([]string{"build", "-o", bin}, hb.flags...), ".")...)
-	return bin
+	return dir, hostEnv
 }
 
 // inheritRequirements gives the host module at dir the requirements and

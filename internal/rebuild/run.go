@@ -16,6 +16,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/signature"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/smoke"
@@ -61,6 +62,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		return &orchestrator.StageError{Stage: "prepare", Err: err}
 	}
 	s := newSettings(job, p.warn)
+	// A signature made with the publisher's identity is not the linker's
+	// to make: say so before the work, not after.
+	if sig := signature.Lost(job.Previous); sig != "" {
+		p.warn("%s", signature.Warning(sig))
+	}
 	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
 		goroot, repaired, err := toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
 		if repaired != "" {
