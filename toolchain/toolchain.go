@@ -27,6 +27,9 @@
 package toolchain
 
 import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"go/build"
@@ -38,6 +41,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
@@ -130,10 +135,7 @@ func SourceFiles(goroot, goos, goarch string) ([]bundle.Entry, error) {
 				}
 				return nil
 			}
-			if strings.HasSuffix(rel, "_test.go") || !d.Type().IsRegular() {
-				return nil
-			}
-			if !forPlatform(ctxt, d.Name()) {
+			if !d.Type().IsRegular() || !keepSource(ctxt, rel) {
 				return nil
 			}
 			out = append(out, bundle.Entry{Name: "go/" + rel, Src: p})
@@ -144,6 +146,44 @@ func SourceFiles(goroot, goos, goarch string) ([]bundle.Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// keepSource reports whether the file rel of a GOROOT's pkg/include or
+// src (slash-separated) is in the set SourceFiles lists for ctxt.
+func keepSource(ctxt build.Context, rel string) bool {
+	for _, dir := range Dropped {
+		if strings.HasPrefix(rel, dir+"/") {
+			return false
+		}
+	}
+	if strings.Contains("/"+rel, "/testdata/") || strings.HasSuffix(rel, "_test.go") {
+		return false
+	}
+	return forPlatform(ctxt, path.Base(rel))
+}
+
+// Keep reports whether the file rel of a whole GOROOT (slash-separated,
+// e.g. "src/fmt/print.go", "pkg/tool/linux_amd64/compile") is in the
+// trimmed set Files lists for goos/goarch, with the profile tool when
+// pgo: how an unpacked distribution (the golang.org/toolchain module) is
+// trimmed the same way.
+func Keep(rel, goos, goarch string, pgo bool) bool {
+	exe := ""
+	if goos == "windows" {
+		exe = ".exe"
+	}
+	switch rel {
+	case "VERSION", "go.env", "bin/go" + exe:
+		return true
+	}
+	if tool, ok := strings.CutPrefix(rel, "pkg/tool/"+goos+"_"+goarch+"/"); ok {
+		name := strings.TrimSuffix(tool, exe)
+		return slices.Contains(Tools, name) || (pgo && slices.Contains(PGOTools, name))
+	}
+	if strings.HasPrefix(rel, "pkg/include/") || strings.HasPrefix(rel, "src/") {
+		return keepSource(build.Context{GOOS: goos, GOARCH: goarch, Compiler: "gc"}, rel)
+	}
+	return false
 }
 
 // platformExts are the files whose names the go command matches against
@@ -202,7 +242,7 @@ func Install(open func() (io.ReadCloser, error), part bundle.Part, cacheDir stri
 	}
 	root := filepath.Join(cacheDir, "toolchain", part.SHA256[:32])
 	goroot = filepath.Join(root, "go")
-	ok, bad, err := installed(root, part)
+	ok, bad, err := installed(root, part.SHA256)
 	if ok {
 		touch(root)
 	}
@@ -239,26 +279,164 @@ func extract(open func() (io.ReadCloser, error), part bundle.Part, root string) 
 	if err != nil {
 		return "", fmt.Errorf("extracting toolchain: %w", err)
 	}
+	return goroot, seal(tmp, root, part.SHA256)
+}
+
+// seal indexes the toolchain extracted into tmp, marks it complete with
+// the checksum it was extracted from, and moves it to root.
+func seal(tmp, root, sum string) error {
 	if err := treeindex.Write(filepath.Join(tmp, indexFile), filepath.Join(tmp, "go"), treeindex.Options{ReadOnly: true}); err != nil {
-		return "", fmt.Errorf("indexing the toolchain: %w", err)
+		return fmt.Errorf("indexing the toolchain: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(part.SHA256), 0o644); err != nil {
-		return "", err
+	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(sum), 0o644); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, root); err != nil {
 		// Another process won the race; use its copy if it is complete.
-		if ok, _, err2 := installed(root, part); ok && err2 == nil {
-			return goroot, nil
+		if ok, _, err2 := installed(root, sum); ok && err2 == nil {
+			return nil
 		}
-		return "", fmt.Errorf("installing toolchain: %w", err)
+		return fmt.Errorf("installing toolchain: %w", err)
 	}
-	return goroot, nil
+	return nil
 }
 
-// installed reports whether root holds a complete install of part whose
+// ModulePath is the module whose versions are whole Go distributions, one
+// per release and platform, on the module proxy.
+const ModulePath = "golang.org/toolchain"
+
+// ModuleVersion is the version of ModulePath that holds the distribution
+// of goVersion ("go1.26.8") for goos/goarch.
+func ModuleVersion(goVersion, goos, goarch string) string {
+	return "v0.0.1-" + goVersion + "." + goos + "-" + goarch
+}
+
+// Installed returns the GOROOT of the toolchain with checksum sum (as
+// InstallZip records it) if the cache holds it, complete and unaltered.
+func Installed(cacheDir, sum string) (goroot string, ok bool) {
+	root := zipRoot(cacheDir, sum)
+	if ok, _, err := installed(root, sum); ok && err == nil {
+		touch(root)
+		return filepath.Join(root, "go"), true
+	}
+	return "", false
+}
+
+func zipRoot(cacheDir, sum string) string {
+	h := sha256.Sum256([]byte(sum))
+	return filepath.Join(cacheDir, "toolchain", "m"+hex.EncodeToString(h[:])[:31])
+}
+
+// InstallZip installs, under cacheDir, the toolchain for goos/goarch from
+// the zip of a golang.org/toolchain module version (the whole
+// distribution), which must have the h1: checksum sum (x/mod's
+// dirhash.HashZip, as go.sum and the checksum database record it): only
+// the files Keep keeps are extracted, go.mod files that the module renamed
+// _go.mod get their names back, and the executables their mode. It is
+// checked and indexed like an Install, and reused the same way.
+func InstallZip(zipFile, sum, goos, goarch, cacheDir string) (goroot string, err error) {
+	root := zipRoot(cacheDir, sum)
+	goroot = filepath.Join(root, "go")
+	ok, bad, err := installed(root, sum)
+	if ok {
+		touch(root)
+	}
+	if err != nil || ok {
+		return goroot, err
+	}
+	if len(bad) > 0 {
+		if err := srctree.RemoveAll(root); err != nil {
+			return "", err
+		}
+	}
+	got, err := dirhash.HashZip(zipFile, dirhash.Hash1)
+	if err != nil {
+		return "", fmt.Errorf("hashing the toolchain module: %w", err)
+	}
+	if got != sum {
+		return "", fmt.Errorf("checksum mismatch: the %s/%s toolchain module has %s, but the bundle recorded %s: it is not the toolchain the bundle was made with", goos, goarch, got, sum)
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(root), ".extract-*")
+	if err != nil {
+		return "", err
+	}
+	defer srctree.RemoveAll(tmp)
+	if err := unzipTrimmed(zipFile, filepath.Join(tmp, "go"), goos, goarch); err != nil {
+		return "", fmt.Errorf("extracting the toolchain module: %w", err)
+	}
+	return goroot, seal(tmp, root, sum)
+}
+
+// unzipTrimmed extracts what Keep keeps of a toolchain module zip (whose
+// files all lie under one "golang.org/toolchain@VERSION/" directory) into
+// dir. The executables (bin/, pkg/tool/) get mode 0755: a module zip
+// records no modes.
+func unzipTrimmed(zipFile, dir, goos, goarch string) error {
+	zr, err := zip.OpenReader(zipFile)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	n := 0
+	for _, f := range zr.File {
+		_, versioned, ok1 := strings.Cut(f.Name, ModulePath+"@")
+		_, rel, ok2 := strings.Cut(versioned, "/")
+		if !ok1 || !ok2 || strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		if path.Base(rel) == "_go.mod" && strings.HasPrefix(rel, "src/") {
+			rel = path.Join(path.Dir(rel), "go.mod")
+		}
+		if !Keep(rel, goos, goarch, true) {
+			continue
+		}
+		target := filepath.Join(dir, filepath.FromSlash(rel))
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("%s: a path outside the module", f.Name)
+		}
+		mode := fs.FileMode(0o644)
+		if strings.HasPrefix(rel, "bin/") || strings.HasPrefix(rel, "pkg/tool/") {
+			mode = 0o755
+		}
+		if err := writeZipFile(f, target, mode); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("no %s/%s toolchain files in %s", goos, goarch, zipFile)
+	}
+	return nil
+}
+
+func writeZipFile(f *zip.File, target string, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	r, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// installed reports whether root holds a complete install of the archive
+// whose checksum is want (the part's sha256, or a module's h1: sum) whose
 // files match its index; bad lists what does not match. A leftover of an
 // interrupted install is removed.
-func installed(root string, part bundle.Part) (ok bool, bad []string, err error) {
+func installed(root string, want string) (ok bool, bad []string, err error) {
 	data, err := os.ReadFile(filepath.Join(root, completeMarker))
 	if errors.Is(err, fs.ErrNotExist) {
 		if exists(root) {
@@ -270,8 +448,8 @@ func installed(root string, part bundle.Part) (ok bool, bad []string, err error)
 	if err != nil {
 		return false, nil, err
 	}
-	if strings.TrimSpace(string(data)) != part.SHA256 {
-		return false, nil, fmt.Errorf("toolchain cache %s holds sha256 %s, want %s: remove the directory", root, data, part.SHA256)
+	if strings.TrimSpace(string(data)) != want {
+		return false, nil, fmt.Errorf("toolchain cache %s holds %s, want %s: remove the directory", root, data, want)
 	}
 	bad, err = treeindex.Check(filepath.Join(root, indexFile), filepath.Join(root, "go"), treeindex.Options{})
 	return err == nil && len(bad) == 0, bad, err

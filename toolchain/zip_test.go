@@ -1,0 +1,143 @@
+package toolchain
+
+import (
+	"archive/zip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/dirhash"
+)
+
+// writeModuleZip writes a golang.org/toolchain module zip holding files.
+func writeModuleZip(t *testing.T, version string, files map[string]string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), version+".zip")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for rel, data := range files {
+		w, err := zw.Create(ModulePath + "@" + version + "/" + rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(data))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return name
+}
+
+// InstallZip keeps what Keep keeps of a distribution, gives go.mod files
+// their names back and executables their mode, and refuses a zip whose
+// checksum is not the recorded one, leaving nothing behind.
+func TestInstallZip(t *testing.T) {
+	version := ModuleVersion("go1.99.0", "linux", "arm64")
+	zipFile := writeModuleZip(t, version, map[string]string{
+		"VERSION":                      "go1.99.0\n",
+		"go.env":                       "GOPROXY=https://proxy.golang.org,direct\n",
+		"go.mod":                       "module golang.org/toolchain\n",
+		"README.md":                    "readme",
+		"bin/go":                       "go",
+		"bin/gofmt":                    "gofmt",
+		"pkg/tool/linux_arm64/compile": "compile",
+		"pkg/tool/linux_arm64/vet":     "vet",
+		"pkg/include/funcdata.h":       "h",
+		"src/_go.mod":                  "module std\n",
+		"src/fmt/print.go":             "package fmt\n",
+		"src/fmt/print_test.go":        "package fmt\n",
+		"src/os/file_windows.go":       "package os\n",
+		"src/os/file_linux.go":         "package os\n",
+		"src/cmd/_go.mod":              "module cmd\n",
+		"src/cmd/go/main.go":           "package main\n",
+		"src/fmt/testdata/x":           "x",
+	})
+	sum, err := dirhash.HashZip(zipFile, dirhash.Hash1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	if _, err := InstallZip(zipFile, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "linux", "arm64", cache); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("a zip with another checksum: %v, want a checksum mismatch", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cache, "toolchain")); len(entries) != 0 {
+		t.Errorf("a refused zip left %v", entries)
+	}
+	goroot, err := InstallZip(zipFile, sum, "linux", "arm64", cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	filepath.WalkDir(goroot, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(goroot, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(got)
+	want := []string{"VERSION", "bin/go", "go.env", "pkg/include/funcdata.h", "pkg/tool/linux_arm64/compile", "src/fmt/print.go", "src/go.mod", "src/os/file_linux.go"}
+	if !slices.Equal(got, want) {
+		t.Errorf("installed %v\nwant      %v", got, want)
+	}
+	for _, exe := range []string{"bin/go", "pkg/tool/linux_arm64/compile"} {
+		if fi, err := os.Stat(filepath.Join(goroot, exe)); err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("%s: %v, mode %v: want executable", exe, err, fi.Mode())
+		}
+	}
+	if again, ok := Installed(cache, sum); !ok || again != goroot {
+		t.Errorf("Installed = %q, %v; want %q, true", again, ok, goroot)
+	}
+	// An altered file is found, and the toolchain extracted again.
+	print := filepath.Join(goroot, "src", "fmt", "print.go")
+	os.Chmod(print, 0o644)
+	os.WriteFile(print, []byte("package fmt // altered\n"), 0o644)
+	if _, ok := Installed(cache, sum); ok {
+		t.Error("an altered toolchain counts as installed")
+	}
+	if _, err := InstallZip(zipFile, sum, "linux", "arm64", cache); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(print); string(data) != "package fmt\n" {
+		t.Errorf("after a reinstall print.go is %q", data)
+	}
+}
+
+// Keep and Files agree on the local GOROOT.
+func TestKeepMatchesFiles(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT", "GOOS", "GOARCH").Output()
+	if err != nil {
+		t.Skip("no go command: ", err)
+	}
+	f := strings.Fields(string(out))
+	goroot, goos, goarch := f[0], f[1], f[2]
+	entries, err := Files(goroot, goroot, goos, goarch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFiles := map[string]bool{}
+	for _, e := range entries {
+		inFiles[strings.TrimPrefix(e.Name, "go/")] = true
+	}
+	n := 0
+	filepath.WalkDir(goroot, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(goroot, p)
+		rel = filepath.ToSlash(rel)
+		if Keep(rel, goos, goarch, true) != inFiles[rel] {
+			t.Errorf("%s: Keep %v, in Files %v", rel, !inFiles[rel], inFiles[rel])
+		}
+		n++
+		return nil
+	})
+	t.Logf("%d files of %s, %d kept", n, goroot, len(inFiles))
+}
