@@ -14,11 +14,14 @@
 package orchestrator
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 // CleanupStage is the name of the stage [Runner.Cleanup] runs.
@@ -27,48 +30,133 @@ const CleanupStage = "cleanup"
 // EventKind says what an Event reports.
 type EventKind int
 
-// The kinds of Event, in the order a stage produces them.
+// The kinds of Event. A stage starts, then ends done or failed; while it
+// runs it may report progress, warnings, drift and go command runs.
 const (
 	StageStart EventKind = iota
 	StageDone
 	StageFailed
+	// StageProgress: Done of Total packages compiled so far.
+	StageProgress
+	// Warning: Message is something the rebuild did differently or
+	// noticed, without failing.
+	Warning
+	// DriftFound: Drift is one change the plugins make to the host's
+	// dependencies.
+	DriftFound
+	// GoCommand: the go command ran with Args in Dir for Duration; Err
+	// is set when it failed.
+	GoCommand
 )
 
-// String returns "start", "done" or "failed".
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go"}
+
+// String returns "start", "done", "failed", "progress", "warning",
+// "drift" or "go".
 func (k EventKind) String() string {
-	switch k {
-	case StageStart:
-		return "start"
-	case StageDone:
-		return "done"
-	case StageFailed:
-		return "failed"
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
 
-// Event reports progress. For StageStart, Duration is zero; for StageDone
-// and StageFailed it is the stage's run time, and Err is set on failure.
+// ParseEventKind is the inverse of [EventKind.String].
+func ParseEventKind(s string) (EventKind, bool) {
+	for i, n := range kindNames {
+		if n == s {
+			return EventKind(i), true
+		}
+	}
+	return 0, false
+}
+
+// Event reports what a stage does. Kind says which fields are set: for
+// StageStart none; for StageDone and StageFailed, Duration is the stage's
+// run time and Err is set on failure; for the others, see the kinds.
 type Event struct {
 	Kind     EventKind
 	Stage    string
 	Duration time.Duration
 	Err      error
+	// Done and Total count packages, for StageProgress: the go command
+	// started compiling Done of the Total it found out of date.
+	Done, Total int
+	// Message is the text of a Warning.
+	Message string
+	// Drift is the change of a DriftFound event.
+	Drift *bundle.Drift
+	// Args are the go command's arguments after "go", and Dir its
+	// working directory, for a GoCommand event.
+	Args []string
+	Dir  string
 }
 
-// MarshalJSON encodes e as {"kind", "stage", "duration_ms", "error"}, the
-// error as its message: one line of a JSON event stream.
+// jsonEvent is Event's JSON form.
+type jsonEvent struct {
+	Kind       string     `json:"kind"`
+	Stage      string     `json:"stage"`
+	DurationMS *float64   `json:"duration_ms,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	Done       *int       `json:"done,omitempty"`
+	Total      *int       `json:"total,omitempty"`
+	Message    string     `json:"message,omitempty"`
+	Drift      *jsonDrift `json:"drift,omitempty"`
+	Args       []string   `json:"args,omitempty"`
+	Dir        string     `json:"dir,omitempty"`
+}
+
+// jsonDrift is a Drift's JSON form, its kind named.
+type jsonDrift struct {
+	Kind    string   `json:"kind"`
+	Module  string   `json:"module"`
+	Old     string   `json:"old"`
+	New     string   `json:"new"`
+	Base    string   `json:"base,omitempty"`
+	Plugins []string `json:"plugins,omitempty"`
+}
+
+// DriftKindName names a drift kind in JSON: "moved", "major_version" or
+// "host_module".
+func DriftKindName(k bundle.DriftKind) string {
+	switch k {
+	case bundle.Moved:
+		return "moved"
+	case bundle.MajorVersion:
+		return "major_version"
+	case bundle.HostModule:
+		return "host_module"
+	}
+	return fmt.Sprintf("drift_kind_%d", int(k))
+}
+
+// MarshalJSON encodes e as one line of a JSON event stream: "kind" and
+// "stage", then the fields its kind sets — "duration_ms" (done, failed,
+// go), "error" (its message), "done" and "total" (progress), "message"
+// (warning; for drift, the change described), "drift" (drift: "kind",
+// "module", "old", "new", "base", "plugins"), "args" and "dir" (go).
 func (e Event) MarshalJSON() ([]byte, error) {
-	v := struct {
-		Kind       string  `json:"kind"`
-		Stage      string  `json:"stage"`
-		DurationMS float64 `json:"duration_ms,omitempty"`
-		Error      string  `json:"error,omitempty"`
-	}{Kind: e.Kind.String(), Stage: e.Stage, DurationMS: float64(e.Duration.Microseconds()) / 1000}
+	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
+	switch e.Kind {
+	case StageDone, StageFailed, GoCommand:
+		ms := float64(e.Duration.Microseconds()) / 1000
+		v.DurationMS = &ms
+	case StageProgress:
+		v.Done, v.Total = &e.Done, &e.Total
+	case DriftFound:
+		if d := e.Drift; d != nil {
+			v.Drift = &jsonDrift{Kind: DriftKindName(d.Kind), Module: d.Module, Old: d.Old, New: d.New, Base: d.Base, Plugins: d.Plugins}
+			v.Message = d.String()
+		}
+	}
 	if e.Err != nil {
 		v.Error = e.Err.Error()
 	}
-	return json.Marshal(v)
+	// Specs and messages keep their < and >, as a person wrote them.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 // Timing is how long a stage ran.
@@ -166,11 +254,15 @@ func (r *Runner) Cleanup() error {
 // process), as if it had run here: the event is passed on, and the
 // stage's time is recorded when it ends.
 func (r *Runner) Record(e Event) {
-	if e.Kind != StageStart {
+	if e.Kind == StageDone || e.Kind == StageFailed {
 		r.timings = append(r.timings, Timing{Stage: e.Stage, Duration: e.Duration})
 	}
 	r.emit(e)
 }
+
+// Emit passes on an event of a running stage (progress, a warning,
+// drift, a go command run).
+func (r *Runner) Emit(e Event) { r.emit(e) }
 
 // Timings returns how long each stage run so far took, in order.
 func (r *Runner) Timings() []Timing { return append([]Timing(nil), r.timings...) }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
 )
 
 func TestStagesEventsAndCleanup(t *testing.T) {
@@ -100,11 +102,40 @@ func TestRecordStagesRunElsewhere(t *testing.T) {
 }
 
 func TestEventJSON(t *testing.T) {
-	data, err := json.Marshal(Event{Kind: StageFailed, Stage: "build", Duration: 1500 * time.Millisecond, Err: errors.New("no space left")})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Kind: StageStart, Stage: "build"}, `{"kind":"start","stage":"build"}`},
+		{Event{Kind: StageDone, Stage: "build", Duration: 2 * time.Millisecond}, `{"kind":"done","stage":"build","duration_ms":2}`},
+		{Event{Kind: StageFailed, Stage: "build", Duration: 1500 * time.Millisecond, Err: errors.New("no space left")}, `{"kind":"failed","stage":"build","duration_ms":1500,"error":"no space left"}`},
+		{Event{Kind: StageProgress, Stage: "verify", Done: 0, Total: 96}, `{"kind":"progress","stage":"verify","done":0,"total":96}`},
+		{Event{Kind: Warning, Stage: "modgen", Message: "retracted <v1>"}, `{"kind":"warning","stage":"modgen","message":"retracted \u003cv1\u003e"}`},
+		{Event{Kind: DriftFound, Stage: "modgen", Drift: &bundle.Drift{Kind: bundle.Moved, Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}},
+			`{"kind":"drift","stage":"modgen","message":"example.com/m v1.0.0 -\u003e v1.1.0 (pulled by example.com/p)","drift":{"kind":"moved","module":"example.com/m","old":"v1.0.0","new":"v1.1.0","plugins":["example.com/p"]}}`},
+		{Event{Kind: GoCommand, Stage: "build", Args: []string{"build", "-o", "x", "."}, Dir: "/w", Duration: 1234567 * time.Microsecond, Err: errors.New("exit status 1")},
+			`{"kind":"go","stage":"build","duration_ms":1234.567,"error":"exit status 1","args":["build","-o","x","."],"dir":"/w"}`},
+	} {
+		data, err := json.Marshal(tc.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(data) != tc.want {
+			t.Errorf("%s event:\ngot  %s\nwant %s", tc.e.Kind, data, tc.want)
+		}
+		if k, ok := ParseEventKind(tc.e.Kind.String()); !ok || k != tc.e.Kind {
+			t.Errorf("ParseEventKind(%q) = %v, %v", tc.e.Kind, k, ok)
+		}
 	}
-	if want := `{"kind":"failed","stage":"build","duration_ms":1500,"error":"no space left"}`; string(data) != want {
-		t.Errorf("got %s, want %s", data, want)
+}
+
+func TestRecordTimesOnlyStageEnds(t *testing.T) {
+	r := &Runner{}
+	r.Record(Event{Kind: StageStart, Stage: "verify"})
+	r.Record(Event{Kind: StageProgress, Stage: "verify", Done: 1, Total: 2})
+	r.Record(Event{Kind: GoCommand, Stage: "verify", Duration: time.Second})
+	r.Record(Event{Kind: StageDone, Stage: "verify", Duration: 3 * time.Second})
+	if got := r.Timings(); len(got) != 1 || got[0].Duration != 3*time.Second {
+		t.Errorf("timings %+v, want verify's 3s alone", got)
 	}
 }

@@ -36,8 +36,17 @@ type Runner struct {
 	// Env is applied, for commands that must see the user's own go settings
 	// (the generator runs where the host is developed).
 	InheritEnv bool
-	// Log, when set, receives one line per command started.
-	Log func(format string, args ...any)
+	// OnRun, when set, is called after every invocation with what ran
+	// and how long it took (whether it succeeded or not).
+	OnRun func(Run)
+}
+
+// Run is one finished invocation, as Runner.OnRun reports it.
+type Run struct {
+	Args     []string // the arguments after "go": the verb first
+	Dir      string   // the working directory
+	Duration time.Duration
+	Err      error // nil when it succeeded
 }
 
 // Invocation is one run of the go command.
@@ -47,6 +56,11 @@ type Invocation struct {
 	Env        []string // KEY=VALUE settings applied last
 	WorkingDir string
 	Stdout     io.Writer // when set, stdout is streamed here instead of returned
+	// Compiled, when set, is called with the import path of each package
+	// the go command starts compiling (a package found in the build cache
+	// is not compiled): the runner adds -v after the verb, and takes the
+	// lines it prints out of stderr. For build, list -export and the like.
+	Compiled func(pkg string)
 }
 
 // Error is returned when the go command exits unsuccessfully or cannot start.
@@ -82,6 +96,9 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 		bin = "go"
 	}
 	args := append([]string{inv.Verb}, inv.Args...)
+	if inv.Compiled != nil {
+		args = append([]string{inv.Verb, "-v"}, inv.Args...)
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = inv.WorkingDir
 	cmd.Env = r.Environ(inv.Env...)
@@ -93,16 +110,25 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 		cmd.Stdout = &stdout
 	}
 	cmd.Stderr = &stderr
+	var compiled *compiledLines
+	if inv.Compiled != nil {
+		compiled = &compiledLines{report: inv.Compiled, rest: &stderr}
+		cmd.Stderr = compiled
+	}
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
 	cmd.WaitDelay = gracePeriod
 
 	line := "go " + strings.Join(args, " ")
-	if r.Log != nil {
-		r.Log("%s", line)
-	}
+	start := time.Now()
 	err := cmd.Run()
 	_ = proc.Kill(cmd) // compilers the go command left behind, if any
+	if compiled != nil {
+		compiled.flush()
+	}
+	if r.OnRun != nil {
+		r.OnRun(Run{Args: args, Dir: inv.WorkingDir, Duration: time.Since(start), Err: err})
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
@@ -126,4 +152,59 @@ func tail(s string) string {
 		s = "..." + s[len(s)-stderrTail:]
 	}
 	return s
+}
+
+// compiledLines is the stderr of an invocation run with -v: each line
+// that names a package is reported, the others (errors, downloads) are
+// kept for the error. With -v the go command prints a package's import
+// path on a line of its own when it starts compiling it; errors and
+// other messages have spaces or a colon in them, which an import path
+// cannot hold.
+type compiledLines struct {
+	report  func(pkg string)
+	rest    *bytes.Buffer
+	partial []byte
+}
+
+func (c *compiledLines) Write(p []byte) (int, error) {
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		c.line(c.partial[:i+1])
+		c.partial = c.partial[i+1:]
+	}
+}
+
+func (c *compiledLines) line(l []byte) {
+	s := strings.TrimRight(string(l), "\r\n")
+	if s != "" && !strings.ContainsAny(s, " \t:#") {
+		c.report(s)
+		return
+	}
+	c.rest.Write(l)
+}
+
+// flush keeps a last line that has no newline.
+func (c *compiledLines) flush() {
+	if len(c.partial) > 0 {
+		c.line(c.partial)
+		c.partial = nil
+	}
+}
+
+// OutOfDate lists the packages among pkgs and their dependencies that a
+// build with flags would compile: those whose compiled form is not in the
+// build cache (go list's Stale). A main package is listed whenever its
+// binary is to be linked, even if its compiled form is cached.
+func (r *Runner) OutOfDate(ctx context.Context, dir string, flags, pkgs []string) ([]string, error) {
+	args := append([]string{"-e", "-deps", "-f", "{{if .Stale}}{{.ImportPath}}{{end}}"}, flags...)
+	args = append(append(args, "--"), pkgs...)
+	out, err := r.Run(ctx, Invocation{Verb: "list", Args: args, WorkingDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
 }

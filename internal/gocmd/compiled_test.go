@@ -1,0 +1,102 @@
+package gocmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeModule writes a module of three packages, c importing b importing
+// a, that import nothing else: building them compiles no standard
+// package, so a fresh build cache costs nothing.
+func writeModule(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var chain = map[string]string{
+	"go.mod":   "module example.com/chain\n\ngo 1.26\n",
+	"a/a.go":   "package a\n\nconst A = 1\n",
+	"b/b.go":   "package b\n\nimport \"example.com/chain/a\"\n\nconst B = a.A + 1\n",
+	"c/c.go":   "package c\n\nimport \"example.com/chain/b\"\n\nconst C = b.B + 1\n",
+	"bad/x.go": "package bad\n\nimport \"example.com/chain/a\"\n\nvar X int = a.A + \"no\"\n",
+}
+
+// The count of a rebuild's progress, from the go command's own output:
+// OutOfDate says how many packages a build compiles, and Compiled sees
+// each as the go command starts it; a second build compiles nothing.
+func TestCompiledCountsWhatTheGoCommandCompiles(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	dir := writeModule(t, chain)
+	var runs []Run
+	r := &Runner{Env: []string{"GOCACHE=" + t.TempDir(), "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(run Run) { runs = append(runs, run) }}
+	ctx := context.Background()
+	stale, err := r.OutOfDate(ctx, dir, nil, []string{"./c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"example.com/chain/a", "example.com/chain/b", "example.com/chain/c"}
+	if !slices.Equal(stale, want) {
+		t.Fatalf("out of date before a build: %q, want %q", stale, want)
+	}
+	var compiled []string
+	if _, err := r.Run(ctx, Invocation{Verb: "build", Args: []string{"./c"}, WorkingDir: dir, Compiled: func(p string) { compiled = append(compiled, p) }}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(compiled, want) {
+		t.Errorf("compiled %q, want %q", compiled, want)
+	}
+	if stale, err = r.OutOfDate(ctx, dir, nil, []string{"./c"}); err != nil || len(stale) != 0 {
+		t.Errorf("out of date after the build: %q, %v; want none", stale, err)
+	}
+	compiled = nil
+	if _, err := r.Run(ctx, Invocation{Verb: "build", Args: []string{"./c"}, WorkingDir: dir, Compiled: func(p string) { compiled = append(compiled, p) }}); err != nil || len(compiled) != 0 {
+		t.Errorf("a second build compiled %q (%v), want nothing", compiled, err)
+	}
+	// Every run was reported, with its arguments.
+	if len(runs) != 4 || runs[0].Args[0] != "list" || !slices.Equal(runs[1].Args, []string{"build", "-v", "./c"}) || runs[1].Dir != dir || runs[1].Duration <= 0 {
+		t.Errorf("runs %+v, want list, build -v ./c, list, build -v ./c", runs)
+	}
+}
+
+// A failed build keeps its errors for the error message, and only those.
+func TestCompiledKeepsErrorsOutOfTheCount(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	dir := writeModule(t, chain)
+	var runs []Run
+	r := &Runner{Env: []string{"GOCACHE=" + t.TempDir(), "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(run Run) { runs = append(runs, run) }}
+	var compiled []string
+	_, err := r.Run(context.Background(), Invocation{Verb: "build", Args: []string{"./bad"}, WorkingDir: dir, Compiled: func(p string) { compiled = append(compiled, p) }})
+	var ge *Error
+	if !errors.As(err, &ge) {
+		t.Fatalf("error %v, want *Error", err)
+	}
+	if !slices.Equal(compiled, []string{"example.com/chain/a", "example.com/chain/bad"}) {
+		t.Errorf("compiled %q, want a, then bad", compiled)
+	}
+	if !strings.Contains(ge.Stderr, "x.go:5") || strings.Contains(ge.Stderr, "example.com/chain/a\n") {
+		t.Errorf("stderr kept %q, want the compile error without the -v lines", ge.Stderr)
+	}
+	if len(runs) != 1 || runs[0].Err == nil {
+		t.Errorf("runs %+v, want one failed run", runs)
+	}
+}
