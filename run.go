@@ -17,6 +17,10 @@ import (
 func (c *Compiler) Run(ctx context.Context) (*Result, error) {
 	p := &pipeline{opts: c.opts, res: &Result{}}
 	p.orch = &orchestrator.Runner{OnEvent: p.onEvent}
+	if c.opts.Progress != nil {
+		p.view = newProgressView(c.opts.Progress)
+		defer p.view.ticking()()
+	}
 	err := p.run(ctx)
 	if cerr := p.orch.Cleanup(); cerr != nil {
 		if err == nil {
@@ -35,6 +39,9 @@ type pipeline struct {
 	opts Options
 	res  *Result
 	orch *orchestrator.Runner
+	view *progressView // nil without Options.Progress
+	// stage is the stage running, which warnings are reported for.
+	stage string
 }
 
 // run is the pipeline; see the README's drawing. The stages from
@@ -84,6 +91,10 @@ func (p *pipeline) rebuild(ctx context.Context, j *job) (*helper.Outcome, error)
 			p.warn("%s", m.Warning)
 		case m.Drift != nil:
 			p.noteDrift(m.Drift)
+		case m.Progress != nil:
+			p.orch.Emit(Event{Kind: StageProgress, Stage: m.Progress.Stage, Done: m.Progress.Done, Total: m.Progress.Total})
+		case m.GoCommand != nil:
+			p.orch.Emit(goCommandEvent(m.GoCommand))
 		}
 	})
 	if out != nil {

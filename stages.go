@@ -1,6 +1,7 @@
 package selfcompile
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,8 +45,8 @@ func (p *pipeline) noteOutcome(out *helper.Outcome) {
 
 // noteDrift reports drift as soon as modgen finds it.
 func (p *pipeline) noteDrift(ds []bundle.Drift) {
-	for _, d := range ds {
-		p.progress("selfcompile: drift: %v\n", d)
+	for i := range ds {
+		p.orch.Emit(Event{Kind: DriftFound, Stage: p.stage, Drift: &ds[i]})
 	}
 }
 
@@ -86,25 +87,28 @@ func (p *pipeline) removeWork(work string) error {
 func (p *pipeline) warn(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.res.Warnings = append(p.res.Warnings, msg)
-	p.progress("selfcompile: warning: %s\n", msg)
-}
-
-func (p *pipeline) progress(format string, args ...any) {
-	if p.opts.Progress != nil {
-		fmt.Fprintf(p.opts.Progress, format, args...)
-	}
+	p.orch.Emit(Event{Kind: WarningRaised, Stage: p.stage, Message: msg})
 }
 
 func (p *pipeline) onEvent(e Event) {
+	if e.Kind == StageStarted {
+		p.stage = e.Stage
+	}
 	if p.opts.OnEvent != nil {
 		p.opts.OnEvent(e)
 	}
-	switch e.Kind {
-	case orchestrator.StageDone:
-		p.progress("selfcompile: %-9s done in %v\n", e.Stage, e.Duration.Round(time.Millisecond))
-	case orchestrator.StageFailed:
-		p.progress("selfcompile: %-9s FAILED after %v\n", e.Stage, e.Duration.Round(time.Millisecond))
+	if p.view != nil {
+		p.view.event(e, time.Now())
 	}
+}
+
+// goCommandEvent is the event of a go command the helper ran.
+func goCommandEvent(g *helper.GoCommand) Event {
+	e := Event{Kind: GoCommandRan, Stage: g.Stage, Args: g.Args, Dir: g.Dir, Duration: g.Duration}
+	if g.Err != "" {
+		e.Err = errors.New(g.Err)
+	}
+	return e
 }
 
 // localEvent turns a stage event of the helper into one of this process.

@@ -21,7 +21,9 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"golang.org/x/tools/go/packages"
@@ -59,6 +61,10 @@ type Config struct {
 	// through an interface or a function of another package are not
 	// followed. Empty means no registration check.
 	RegisterFuncs []string
+	// OnGoCommand, when set, is called after each go command that
+	// go/packages ran, with its arguments after "go" and how long it
+	// took, as go/packages logs it (Config.Logf).
+	OnGoCommand func(args []string, d time.Duration) `json:"-"`
 }
 
 // Report is what the check found in a plugin that passed.
@@ -184,6 +190,9 @@ func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []strin
 		Env:        gocmd.Set(env, "GOPACKAGESDRIVER", "off"),
 		BuildFlags: cfg.BuildFlags,
 	}
+	if cfg.OnGoCommand != nil {
+		pcfg.Logf = goCommandLog(cfg.Dir, cfg.OnGoCommand)
+	}
 	pkgs, err := packages.Load(pcfg, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("loading plugins %s: %w", strings.Join(paths, ", "), err)
@@ -218,4 +227,51 @@ func relPos(pos string) string {
 	}
 	file := pos[:start+colon]
 	return filepath.Join(filepath.Base(filepath.Dir(file)), filepath.Base(file)) + pos[start+colon:]
+}
+
+// goCommandLog turns what go/packages logs after each go command it runs
+// in dir — "%s for %v" with the duration and "GOROOT=... PWD=DIR go
+// ARGS..." (x/tools internal/gocommand, cmdDebugStr) — into a call of
+// on. Other lines are dropped.
+func goCommandLog(dir string, on func(args []string, d time.Duration)) func(string, ...any) {
+	return func(format string, args ...any) {
+		if format != "%s for %v" || len(args) != 2 {
+			return
+		}
+		d, ok1 := args[0].(time.Duration)
+		cmdline, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return
+		}
+		if words, ok := goArgs(cmdline, dir); ok && len(words) > 1 {
+			on(words[1:], d)
+		}
+	}
+}
+
+// goArgs takes the command's words out of a go/packages command line:
+// what follows " PWD=dir ", each word Go-quoted when it holds a space or
+// a character that needs quoting.
+func goArgs(cmdline, dir string) ([]string, bool) {
+	_, rest, ok := strings.Cut(cmdline, " PWD="+dir+" ")
+	if !ok {
+		return nil, false
+	}
+	var words []string
+	for rest != "" {
+		var w string
+		if rest[0] == '"' {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				return nil, false
+			}
+			w, _ = strconv.Unquote(q)
+			rest = rest[len(q):]
+		} else {
+			w, rest, _ = strings.Cut(rest, " ")
+		}
+		words = append(words, w)
+		rest = strings.TrimLeft(rest, " ")
+	}
+	return words, true
 }

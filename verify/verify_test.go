@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/tools/txtar"
 )
@@ -475,7 +476,25 @@ func TestPluginsWithoutRegisterFuncs(t *testing.T) {
 		t.Fatal("pluginCases moved; fix the indexes")
 	}
 	dir := pluginModule(t, cases)
-	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testEnv()}, []string{"example.com/p/unrelated", "example.com/p/noinit"})
+	var ran []string
+	onGo := func(args []string, d time.Duration) {
+		if d <= 0 {
+			t.Errorf("go %q took %v", args, d)
+		}
+		ran = append(ran, strings.Join(args, " "))
+	}
+	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testEnv(), OnGoCommand: onGo}, []string{"example.com/p/unrelated", "example.com/p/noinit"})
+	// Every go command go/packages ran was reported: the type-check's
+	// go list -export of the plugin that passed the first checks among them.
+	typeCheck := false
+	for _, r := range ran {
+		if strings.HasPrefix(r, "list ") && strings.Contains(r, "-export=true") && strings.HasSuffix(r, " -- example.com/p/unrelated example.com/p/noinit") {
+			typeCheck = true
+		}
+	}
+	if !typeCheck {
+		t.Errorf("go commands reported: %q; want the type-check's go list -export=true ... -- example.com/p/unrelated example.com/p/noinit", ran)
+	}
 	if len(reports) != 1 || reports[0].Path != "example.com/p/unrelated" || len(reports[0].Registrations) != 0 {
 		t.Errorf("reports %+v, want one for unrelated without registrations", reports)
 	}

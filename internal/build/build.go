@@ -180,6 +180,9 @@ type Input struct {
 	// Record is what the new bundle records of this rebuild; Sums are
 	// filled in from the tree's go.sum.
 	Record *bundle.Rebuild
+	// Progress, when set, is called with the number of packages the go
+	// command started compiling so far and the number it will compile.
+	Progress func(done, total int)
 }
 
 // Output is what Run built.
@@ -208,9 +211,10 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 		mainPkg = "./" + filepath.ToSlash(rel)
 	}
 	// Load every package once so that the module cache holds all that the
-	// build needs before the modules part is written.
-	listArgs := append(append([]string{"-deps"}, in.Flags...), mainPkg)
-	if _, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: listArgs, WorkingDir: t.Module}); err != nil {
+	// build needs before the modules part is written; what it finds out of
+	// date is what the build compiles, the total of its progress.
+	stale, err := in.Go.OutOfDate(ctx, t.Module, in.Flags, []string{mainPkg})
+	if err != nil {
 		return nil, err
 	}
 	m, err := writeBundle(in)
@@ -218,7 +222,16 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 		return nil, fmt.Errorf("writing the new bundle: %w", err)
 	}
 	buildArgs := append(append([]string{}, in.Flags...), "-o", in.Output, mainPkg)
-	if _, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "build", Args: buildArgs, WorkingDir: t.Module}); err != nil {
+	inv := gocmd.Invocation{Verb: "build", Args: buildArgs, WorkingDir: t.Module}
+	if in.Progress != nil && len(stale) > 0 {
+		done := 0
+		in.Progress(0, len(stale))
+		inv.Compiled = func(string) {
+			done++
+			in.Progress(done, max(done, len(stale)))
+		}
+	}
+	if _, err := in.Go.Run(ctx, inv); err != nil {
 		return nil, err
 	}
 	return &Output{Binary: in.Output, Manifest: m, BundleDir: t.MainDir}, nil

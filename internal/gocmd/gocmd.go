@@ -200,7 +200,7 @@ func (c *compiledLines) flush() {
 // build cache (go list's Stale). A main package is listed whenever its
 // binary is to be linked, even if its compiled form is cached.
 func (r *Runner) OutOfDate(ctx context.Context, dir string, flags, pkgs []string) ([]string, error) {
-	args := append([]string{"-e", "-deps", "-f", "{{if .Stale}}{{.ImportPath}}{{end}}"}, flags...)
+	args := append([]string{"-deps", "-f", "{{if .Stale}}{{.ImportPath}}{{end}}"}, flags...)
 	args = append(append(args, "--"), pkgs...)
 	out, err := r.Run(ctx, Invocation{Verb: "list", Args: args, WorkingDir: dir})
 	if err != nil {

@@ -36,7 +36,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 3
+const Version = 4
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -117,11 +117,30 @@ type Setting struct {
 }
 
 // Message is one thing the helper says while it works: an event, a
-// warning, or the drift modgen found. One field is set.
+// warning, the drift modgen found, how many packages a stage compiled so
+// far, or a go command it ran. One field is set.
 type Message struct {
-	Event   *Event
-	Warning string
-	Drift   []bundle.Drift
+	Event     *Event
+	Warning   string
+	Drift     []bundle.Drift
+	Progress  *Progress
+	GoCommand *GoCommand
+}
+
+// Progress is how far the go command is in a stage that compiles: Done
+// of Total packages started.
+type Progress struct {
+	Stage       string
+	Done, Total int
+}
+
+// GoCommand is one run of the go command in the helper.
+type GoCommand struct {
+	Stage    string
+	Args     []string // after "go"
+	Dir      string
+	Duration time.Duration
+	Err      string // empty when it succeeded
 }
 
 // Event is a stage starting or ending in the helper.
@@ -444,6 +463,12 @@ func (w *Writer) Send(m Message) error {
 		return w.lw.line("event", e.Kind, e.Stage, e.Duration.String(), e.Err)
 	case m.Warning != "":
 		return w.lw.line("warning", m.Warning)
+	case m.Progress != nil:
+		p := m.Progress
+		return w.lw.line("progress", p.Stage, strconv.Itoa(p.Done), strconv.Itoa(p.Total))
+	case m.GoCommand != nil:
+		g := m.GoCommand
+		return w.lw.line("go", append([]string{g.Stage, g.Dir, g.Duration.String(), g.Err}, g.Args...)...)
 	}
 	for _, d := range m.Drift {
 		if err := w.lw.line("drift", append([]string{strconv.Itoa(int(d.Kind)), d.Module, d.Old, d.New, d.Base}, d.Plugins...)...); err != nil {
@@ -541,7 +566,7 @@ func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
 
 // set applies one answer line to o; a line that is a message is returned.
 func (o *Outcome) set(kind string, f []string) (*Message, error) {
-	n := map[string]int{"event": 4, "drift": 5, "plugin": 5, "added": 5, "check": 4, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
+	n := map[string]int{"event": 4, "drift": 5, "progress": 3, "go": 4, "plugin": 5, "added": 5, "check": 4, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
 	if n == 0 {
 		n = 1
 	}
@@ -563,6 +588,19 @@ func (o *Outcome) set(kind string, f []string) (*Message, error) {
 		return &Message{Event: &Event{Kind: f[0], Stage: f[1], Duration: d, Err: f[3]}}, nil
 	case "warning":
 		return &Message{Warning: f[0]}, nil
+	case "progress":
+		done, err1 := strconv.Atoi(f[1])
+		total, err2 := strconv.Atoi(f[2])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		return &Message{Progress: &Progress{Stage: f[0], Done: done, Total: total}}, nil
+	case "go":
+		d, err := time.ParseDuration(f[2])
+		if err != nil {
+			return nil, err
+		}
+		return &Message{GoCommand: &GoCommand{Stage: f[0], Dir: f[1], Duration: d, Err: f[3], Args: f[4:]}}, nil
 	case "drift":
 		k, err := strconv.Atoi(f[0])
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,10 @@ func play(script string) int {
 	case "stages":
 		for _, st := range []string{"toolchain", "build"} {
 			_ = w.Send(Message{Event: &Event{Kind: "start", Stage: st}})
+			if st == "build" {
+				_ = w.Send(Message{Progress: &Progress{Stage: st, Done: 2, Total: 96}})
+				_ = w.Send(Message{GoCommand: &GoCommand{Stage: st, Args: []string{"build", "-o", "a \"b\"", "."}, Dir: "/w d", Duration: 1500 * time.Millisecond, Err: "exit status 1"}})
+			}
 			_ = w.Send(Message{Event: &Event{Kind: "done", Stage: st, Duration: time.Second}})
 		}
 		_ = w.Send(Message{Warning: "careful"})
@@ -67,12 +72,17 @@ func TestCallRelaysMessagesInOrder(t *testing.T) {
 			got = append(got, "warning "+m.Warning)
 		case m.Drift != nil:
 			got = append(got, "drift "+m.Drift[0].String())
+		case m.Progress != nil:
+			got = append(got, fmt.Sprintf("progress %s %d/%d", m.Progress.Stage, m.Progress.Done, m.Progress.Total))
+		case m.GoCommand != nil:
+			g := m.GoCommand
+			got = append(got, fmt.Sprintf("go %s %q in %q %v %s", g.Stage, g.Args, g.Dir, g.Duration, g.Err))
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "start toolchain,done toolchain,start build,done build,warning careful,drift example.com/m v1.0.0 -> v1.1.0 (pulled by example.com/p)"
+	want := "start toolchain,done toolchain,start build,progress build 2/96,go build [\"build\" \"-o\" \"a \\\"b\\\"\" \".\"] in \"/w d\" 1.5s exit status 1,done build,warning careful,drift example.com/m v1.0.0 -> v1.1.0 (pulled by example.com/p)"
 	if strings.Join(got, ",") != want {
 		t.Errorf("messages %q, want %q", got, want)
 	}
@@ -116,7 +126,7 @@ func TestReadRequestRefusesOtherVersions(t *testing.T) {
 	if _, err := ReadRequest(strings.NewReader(`{`)); err == nil || !strings.Contains(err.Error(), "not a go-selfcompile helper message") {
 		t.Errorf("error %v, want one about the request", err)
 	}
-	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "3" "check"` + "\nplugin \"x\"\n")); err == nil || !strings.Contains(err.Error(), "ended early") {
+	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "` + strconv.Itoa(Version) + `" "check"` + "\nplugin \"x\"\n")); err == nil || !strings.Contains(err.Error(), "ended early") {
 		t.Errorf("error %v, want one saying the request ended early", err)
 	}
 }

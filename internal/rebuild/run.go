@@ -15,6 +15,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/build"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/signature"
 	"github.com/selfcompile/go-selfcompile/modgen"
@@ -47,6 +48,9 @@ type pipeline struct {
 	out  *helper.Outcome
 	w    *helper.Writer
 	orch *orchestrator.Runner
+	// stage is the stage running, which go commands and progress are
+	// reported for.
+	stage string
 }
 
 // run is the helper's part of the pipeline; see the README's drawing.
@@ -98,6 +102,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	goRun := s.goRunner(goroot, tree.ModCache)
+	goRun.OnRun = p.ranGo
 	sumBefore, _ := os.ReadFile(filepath.Join(tree.Module, "go.sum"))
 	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
@@ -119,8 +124,10 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
-		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs}
-		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan))
+		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
+			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
+		}}
+		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progress)
 	})
 	p.out.Checks = wireChecks(checks)
 	p.out.Plugins = plan.Plugins
@@ -130,7 +137,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	built, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
 		return build.Run(ctx, build.Input{
 			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output,
+			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output, Progress: p.progress,
 			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 		})
 	})
@@ -238,11 +245,28 @@ func (p *pipeline) warn(format string, args ...any) {
 }
 
 func (p *pipeline) event(e orchestrator.Event) {
+	if e.Kind == orchestrator.StageStart {
+		p.stage = e.Stage
+	}
 	msg := &helper.Event{Kind: e.Kind.String(), Stage: e.Stage, Duration: e.Duration}
 	if e.Err != nil {
 		msg.Err = e.Err.Error()
 	}
 	_ = p.w.Send(helper.Message{Event: msg})
+}
+
+// progress reports how many packages the running stage compiled so far.
+func (p *pipeline) progress(done, total int) {
+	_ = p.w.Send(helper.Message{Progress: &helper.Progress{Stage: p.stage, Done: done, Total: total}})
+}
+
+// ranGo reports a go command run.
+func (p *pipeline) ranGo(r gocmd.Run) {
+	msg := &helper.GoCommand{Stage: p.stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration}
+	if r.Err != nil {
+		msg.Err = r.Err.Error()
+	}
+	_ = p.w.Send(helper.Message{GoCommand: msg})
 }
 
 func opener(fsys fs.FS, name string) func() (io.ReadCloser, error) {

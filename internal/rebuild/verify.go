@@ -35,6 +35,15 @@ type verifyResponse struct {
 	Refused []verify.PluginError `json:"refused,omitempty"`
 	// Error is a failure that is not a plugin's refusal.
 	Error string `json:"error,omitempty"`
+	// Commands are the go commands go/packages ran.
+	Commands []goCommand `json:"commands,omitempty"`
+}
+
+// goCommand is one go command run by go/packages in the copy of the
+// helper.
+type goCommand struct {
+	Args     []string      `json:"args"`
+	Duration time.Duration `json:"duration"`
 }
 
 // verifyArg is the argument of the helper verb that makes the helper
@@ -46,11 +55,20 @@ const verifyArg = "verify"
 // the bundled go first on its PATH: go/packages runs the go command found
 // on the process's PATH, and even a helper does not change its own
 // environment while it runs. Refusals come back as the *verify.PluginError
-// values (joined) that verify.Plugins returns.
-func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string) ([]verify.Report, error) {
+// values (joined) that verify.Plugins returns. The go commands
+// go/packages ran are passed to cfg.OnGoCommand when it returns.
+//
+// The type-check compiles every dependency of the plugins that is not in
+// the build cache (export data), which go/packages does silently in one
+// go list; so that a person sees it advance, the packages to compile are
+// first compiled by a go list of the same flags that counts them
+// (progress), and go/packages then finds them cached.
+func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		return nil, nil // nothing to check: no process to start
 	}
+	precompile(ctx, goRun, cfg, paths, progress)
+	onGo := cfg.OnGoCommand
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the helper to type-check in: %w", err)
@@ -60,7 +78,7 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	if p, _ := gocmd.Lookup(env, "PATH"); p != "" {
 		path += string(os.PathListSeparator) + p
 	}
-	cfg.Env = nil
+	cfg.Env, cfg.OnGoCommand = nil, nil
 	in, err := json.Marshal(verifyRequest{Config: cfg, Paths: paths})
 	if err != nil {
 		return nil, err
@@ -86,6 +104,11 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 		}
 		return nil, fmt.Errorf("type-checking in %s: %v\n%s", exe, err, strings.TrimSpace(stderr.String()))
 	}
+	if onGo != nil {
+		for _, c := range resp.Commands {
+			onGo(c.Args, c.Duration)
+		}
+	}
 	if resp.Error != "" {
 		return nil, errors.New(resp.Error)
 	}
@@ -99,6 +122,26 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	return resp.Reports, errors.Join(errs...)
 }
 
+// precompile compiles what the type-check of paths would, counting the
+// packages as the go command starts them. It is only for the count: when
+// it cannot list or compile, go/packages runs as it would have and
+// reports the problem.
+func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
+	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456).
+	flags := append(append([]string{}, cfg.BuildFlags...), "-pgo=off", "-buildvcs=false")
+	stale, err := goRun.OutOfDate(ctx, cfg.Dir, flags, paths)
+	if err != nil || len(stale) == 0 {
+		return
+	}
+	done := 0
+	progress(0, len(stale))
+	args := append([]string{"-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
+	_, _ = goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(append(args, "--"), paths...), WorkingDir: cfg.Dir, Compiled: func(string) {
+		done++
+		progress(done, max(done, len(stale)))
+	}})
+}
+
 // serveVerify answers a verify request, in the copy of the helper.
 func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	var req verifyRequest
@@ -107,11 +150,14 @@ func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 		resp.Error = fmt.Sprintf("helper: reading the verify request: %v", err)
 		return json.NewEncoder(w).Encode(resp)
 	}
+	req.Config.OnGoCommand = func(args []string, d time.Duration) {
+		resp.Commands = append(resp.Commands, goCommand{Args: args, Duration: d})
+	}
 	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
 	resp.Reports = reports
 	refused, ok := verify.Refusals(err)
 	if !ok {
-		resp = verifyResponse{Error: err.Error()}
+		resp = verifyResponse{Error: err.Error(), Commands: resp.Commands}
 	}
 	for _, pe := range refused {
 		resp.Refused = append(resp.Refused, *pe)

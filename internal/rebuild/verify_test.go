@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/verify"
@@ -56,8 +57,29 @@ func TestVerifyInHelperProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}}
-	reports, err := verifyPlugins(context.Background(), goroot, goRun, verify.Config{Dir: dir}, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"})
+	var ran []string
+	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(r gocmd.Run) { ran = append(ran, strings.Join(r.Args, " ")) }}
+	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { ran = append(ran, strings.Join(args, " ")) }}
+	var progress [][2]int
+	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}, func(done, total int) {
+		progress = append(progress, [2]int{done, total})
+	})
+	// The packages of this module are new to the build cache (their
+	// directory is part of the key): the count starts at zero and ends
+	// with every package it found out of date compiled.
+	if n := len(progress); n < 4 || progress[0][0] != 0 || progress[n-1][0] != progress[n-1][1] || progress[n-1][1] < 3 {
+		t.Errorf("progress %v, want 0 of N first, then up to N of N, N >= 3", progress)
+	}
+	// Every go command was reported: the count's, and those go/packages ran.
+	var stale, count, typeCheck bool
+	for _, r := range ran {
+		stale = stale || strings.HasPrefix(r, "list -deps -f {{if .Stale}}")
+		count = count || strings.HasPrefix(r, "list -v -e -deps -export")
+		typeCheck = typeCheck || strings.HasPrefix(r, "list -e -json=") && strings.Contains(r, "-export=true")
+	}
+	if !stale || !count || !typeCheck {
+		t.Errorf("go commands %q, want the out-of-date list, the counted one and go/packages' type-check", ran)
+	}
 	if len(reports) != 1 || reports[0].Path != "example.com/host/hasinit" || len(reports[0].Inits) != 1 {
 		t.Errorf("reports %+v, want one for hasinit with its init", reports)
 	}
@@ -81,7 +103,7 @@ func TestVerifyInHelperProcess(t *testing.T) {
 
 // Nothing to check starts no process.
 func TestVerifyNothing(t *testing.T) {
-	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil)
+	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, nil)
 	if reports != nil || err != nil {
 		t.Errorf("verifyPlugins(nil) = %v, %v", reports, err)
 	}

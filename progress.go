@@ -1,0 +1,168 @@
+package selfcompile
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/selfcompile/go-selfcompile/orchestrator"
+)
+
+// progressView writes Options.Progress. On a terminal it keeps a live
+// line for the running stage, redrawn in place with its elapsed time and,
+// while the go command compiles, how many packages it compiled out of how
+// many; each stage ends with a line of its own. Elsewhere (a file, a
+// pipe) it writes only the lines, one per stage as it ends, and the
+// warnings and drift as they come. It is safe for concurrent use: the
+// live line is redrawn from a ticker.
+type progressView struct {
+	mu   sync.Mutex
+	w    io.Writer
+	live bool
+
+	stage       string // the stage running; "" between stages
+	start       time.Time
+	done, total int       // packages, once the stage reports them
+	drawn       time.Time // when the live line was last drawn
+	width       int       // of the live line on screen; 0 when none is
+}
+
+// redrawEvery is how often the live line's elapsed time moves, and how
+// often package counts may redraw it.
+const redrawEvery = 100 * time.Millisecond
+
+func newProgressView(w io.Writer) *progressView {
+	return &progressView{w: w, live: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a terminal (a character device that
+// answers a terminal's control call).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && terminal(f.Fd())
+}
+
+// event shows e, which happened at now.
+func (v *progressView) event(e Event, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch e.Kind {
+	case orchestrator.StageStart:
+		v.stage, v.start, v.done, v.total = e.Stage, now, 0, 0
+		v.draw(now)
+	case orchestrator.StageProgress:
+		if e.Stage != v.stage {
+			return
+		}
+		v.done, v.total = e.Done, max(e.Total, e.Done)
+		if now.Sub(v.drawn) >= redrawEvery || v.done == v.total {
+			v.draw(now)
+		}
+	case orchestrator.StageDone, orchestrator.StageFailed:
+		what := "done in"
+		if e.Kind == orchestrator.StageFailed {
+			what = "FAILED after"
+		}
+		compiled := ""
+		if e.Stage == v.stage && v.done > 0 {
+			compiled = fmt.Sprintf(", %d %s compiled", v.done, plural(v.done, "package"))
+		}
+		v.line(fmt.Sprintf("selfcompile: %-9s %s %v%s", e.Stage, what, e.Duration.Round(time.Millisecond), compiled))
+		if e.Stage == v.stage {
+			v.stage = ""
+		}
+	case orchestrator.Warning:
+		v.line("selfcompile: warning: " + e.Message)
+		v.draw(now)
+	case orchestrator.DriftFound:
+		if e.Drift != nil {
+			v.line("selfcompile: drift: " + e.Drift.String())
+			v.draw(now)
+		}
+	}
+}
+
+// tick redraws the live line, for its elapsed time.
+func (v *progressView) tick(now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.draw(now)
+}
+
+// ticking redraws the live line every redrawEvery until the returned
+// function is called; it does nothing when there is no live line.
+func (v *progressView) ticking() (stop func()) {
+	if !v.live {
+		return func() {}
+	}
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(redrawEvery)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				v.tick(now)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-exited
+		v.mu.Lock()
+		v.erase()
+		v.mu.Unlock()
+	}
+}
+
+// draw writes the live line of the running stage over the one on screen.
+func (v *progressView) draw(now time.Time) {
+	if !v.live || v.stage == "" {
+		return
+	}
+	s := fmt.Sprintf("selfcompile: %-9s %.1fs", v.stage, now.Sub(v.start).Seconds())
+	if v.total > 0 {
+		s += fmt.Sprintf("  %d/%d packages", v.done, v.total)
+	}
+	v.overwrite(s)
+	v.width = len(s)
+	v.drawn = now
+}
+
+// line writes s as a line of its own, in place of the live line.
+func (v *progressView) line(s string) {
+	v.overwrite(s)
+	fmt.Fprint(v.w, "\n")
+	v.width = 0
+}
+
+// overwrite writes s from the start of the line, padded with spaces over
+// what the live line had beyond it: a carriage return and spaces work on
+// every terminal, with no escape sequence to enable.
+func (v *progressView) overwrite(s string) {
+	if v.width > 0 {
+		s = "\r" + s + strings.Repeat(" ", max(0, v.width-len(s)))
+	}
+	fmt.Fprint(v.w, s)
+}
+
+// erase clears the live line, if one is on screen.
+func (v *progressView) erase() {
+	if v.width > 0 {
+		fmt.Fprint(v.w, "\r"+strings.Repeat(" ", v.width)+"\r")
+		v.width = 0
+	}
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
