@@ -16,8 +16,15 @@
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
 //
-// With --json, the events of the rebuild stream as JSON lines on stdout,
-// then the result. The exit code is 0 on success, 2 for a request that
+// Progress goes to stderr: on a terminal a live line per stage with its
+// elapsed time and the packages compiled out of how many, otherwise a
+// line per stage. With --json, every event of the rebuild streams as a
+// JSON line on stdout instead ({"event": {"kind": ..., "stage": ...}}:
+// stage starts and ends with durations and errors, package counts,
+// warnings, drift, and every go command run), then the result. With
+// --verbose, every go command run is logged to stderr, with its
+// arguments and duration; a host that logs with log/slog sets
+// Config.Logger, or passes [LogEvents] to selfcompile.Options.OnEvent. The exit code is 0 on success, 2 for a request that
 // was refused (bad usage, a bad spec, a plugin that fails its checks,
 // drift or an install policy that refuses it: see selfcompile.ErrRefused),
 // and 1 for any other failure. The host's settings (Config) are not the
@@ -32,6 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -51,6 +59,12 @@ type Config struct {
 	Name string
 	// Stdout and Stderr default to os.Stdout and os.Stderr.
 	Stdout, Stderr io.Writer
+	// Logger, when set, receives every go command a rebuild runs, with
+	// its arguments and duration, and each stage's end, warnings and
+	// drift (see LogEvents). The library itself takes an OnEvent func
+	// rather than a *slog.Logger, to spare hosts that do not log the
+	// cost of linking log/slog.
+	Logger *slog.Logger
 }
 
 // Exit codes of Main.
@@ -81,10 +95,11 @@ type command struct {
 	name           string
 	stdout, stderr io.Writer
 	json           bool
+	verbose        bool
 }
 
 func (c *command) usage() int {
-	fmt.Fprintf(c.stderr, "usage: %[1]s add [--dry-run] [--json] SPEC...\n       %[1]s remove [--dry-run] [--json] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] SPEC...\n", c.name)
+	fmt.Fprintf(c.stderr, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
 	return ExitRefused
 }
 
@@ -96,6 +111,7 @@ func (c *command) run(ctx context.Context, args []string) int {
 	fs.SetOutput(c.stderr)
 	dryRun := fs.Bool("dry-run", false, "resolve and check; build and change nothing")
 	fs.BoolVar(&c.json, "json", false, "stream events and the result as JSON lines on stdout")
+	fs.BoolVar(&c.verbose, "verbose", false, "log every go command run to stderr")
 	if err := fs.Parse(args[1:]); err != nil {
 		return ExitRefused
 	}
@@ -139,11 +155,26 @@ func (c *command) run(ctx context.Context, args []string) int {
 
 // rebuild runs one rebuild and reports it.
 func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
+	var hooks []func(selfcompile.Event)
+	if o.OnEvent != nil {
+		hooks = append(hooks, o.OnEvent)
+	}
+	if c.cfg.Logger != nil {
+		hooks = append(hooks, LogEvents(c.cfg.Logger))
+	}
+	if c.verbose {
+		hooks = append(hooks, LogEvents(slog.New(slog.NewTextHandler(c.stderr, nil))))
+	}
 	if c.json {
 		enc := c.encoder()
-		o.OnEvent = func(e selfcompile.Event) { _ = enc.Encode(map[string]any{"event": e}) }
+		hooks = append(hooks, func(e selfcompile.Event) { _ = enc.Encode(map[string]any{"event": e}) })
 	} else if o.Progress == nil {
 		o.Progress = c.stderr
+	}
+	o.OnEvent = func(e selfcompile.Event) {
+		for _, h := range hooks {
+			h(e)
+		}
 	}
 	res, err := selfcompile.New(o).Run(ctx)
 	if c.json {
@@ -263,6 +294,38 @@ func (c *command) fail(err error) int {
 		return ExitRefused
 	}
 	return ExitFailed
+}
+
+// LogEvents returns a selfcompile.Options.OnEvent that logs a rebuild to
+// l: every go command run at level Info ("go command", with its stage,
+// args, dir and duration; at Error with the error when it failed), each
+// stage's end at Info ("stage done", or "stage failed" at Error),
+// warnings and drift at Warn. Stage starts and package counts are not
+// logged.
+func LogEvents(l *slog.Logger) func(selfcompile.Event) {
+	return func(e selfcompile.Event) {
+		ctx := context.Background()
+		stage := slog.String("stage", e.Stage)
+		switch e.Kind {
+		case selfcompile.GoCommandRan:
+			attrs := []slog.Attr{stage, slog.Any("args", e.Args), slog.String("dir", e.Dir), slog.Duration("duration", e.Duration)}
+			if e.Err != nil {
+				l.LogAttrs(ctx, slog.LevelError, "go command", append(attrs, slog.String("error", e.Err.Error()))...)
+				return
+			}
+			l.LogAttrs(ctx, slog.LevelInfo, "go command", attrs...)
+		case selfcompile.StageDone:
+			l.LogAttrs(ctx, slog.LevelInfo, "stage done", stage, slog.Duration("duration", e.Duration))
+		case selfcompile.StageFailed:
+			l.LogAttrs(ctx, slog.LevelError, "stage failed", stage, slog.Duration("duration", e.Duration), slog.Any("error", e.Err))
+		case selfcompile.WarningRaised:
+			l.LogAttrs(ctx, slog.LevelWarn, "warning", stage, slog.String("message", e.Message))
+		case selfcompile.DriftFound:
+			if e.Drift != nil {
+				l.LogAttrs(ctx, slog.LevelWarn, "drift", stage, slog.String("change", e.Drift.String()))
+			}
+		}
+	}
 }
 
 func contains(list []string, s string) bool {
