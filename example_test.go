@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
@@ -34,14 +35,21 @@ func ExampleCompiler_Run() {
 	}
 }
 
-// The plugins the running binary was built with.
+// The plugins the running binary was built with. This example's binary
+// was never rebuilt.
 func ExampleInstalled() {
-	for _, p := range selfcompile.Installed() {
+	plugins := selfcompile.Installed()
+	if len(plugins) == 0 {
+		fmt.Println("no plugins")
+	}
+	for _, p := range plugins {
 		fmt.Println(p.Path, p.Version)
 	}
+	// Output: no plugins
 }
 
 // Going back to the binary that was in place before the last rebuild.
+// This example's binary was never rebuilt, so it has no backup.
 func ExampleRollback() {
 	exe, err := selfcompile.Rollback(context.Background())
 	if errors.Is(err, selfcompile.ErrNoBackup) {
@@ -53,4 +61,29 @@ func ExampleRollback() {
 		return
 	}
 	fmt.Println("restored the previous binary at", exe)
+	// Output: nothing to roll back to
+}
+
+// A host that shows the rebuild's progress its own way follows the
+// events: stages, package counts while the go command compiles,
+// warnings, drift, and every go command run.
+func ExampleOptions_onEvent() {
+	opts := selfcompile.Options{
+		Plugins: []string{"example.com/aplugin@v1.2.0"},
+		OnEvent: func(e selfcompile.Event) {
+			switch e.Kind {
+			case selfcompile.StageDone:
+				fmt.Printf("%s took %v\n", e.Stage, e.Duration)
+			case selfcompile.StageProgress:
+				fmt.Printf("%s: %d/%d packages\n", e.Stage, e.Done, e.Total)
+			case selfcompile.GoCommandRan:
+				fmt.Printf("go %s (%v)\n", strings.Join(e.Args, " "), e.Duration)
+			case selfcompile.WarningRaised:
+				fmt.Println("warning:", e.Message)
+			}
+		},
+	}
+	if _, err := selfcompile.New(opts).Run(context.Background()); err != nil {
+		fmt.Println(err)
+	}
 }

@@ -75,7 +75,11 @@ const (
 )
 
 // Main runs one command of the set with args (the words after the
-// command set's own name) and returns the process's exit code.
+// command set's own name) and returns the process's exit code. It neither
+// exits nor reads os.Args, so that any command-line library can mount it:
+// with spf13/cobra, a command with DisableFlagParsing whose Run passes
+// its args, cmd.OutOrStdout() and cmd.ErrOrStderr() to Main (see
+// example/cobrahost in this repository).
 func Main(ctx context.Context, args []string, cfg Config) int {
 	c := &command{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, name: cfg.Name}
 	if c.stdout == nil {
@@ -99,13 +103,22 @@ type command struct {
 }
 
 func (c *command) usage() int {
-	fmt.Fprintf(c.stderr, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
+	c.printUsage(c.stderr)
 	return ExitRefused
+}
+
+func (c *command) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
 }
 
 func (c *command) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		return c.usage()
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		c.printUsage(c.stdout)
+		return ExitOK
 	}
 	fs := flag.NewFlagSet(c.name+" "+args[0], flag.ContinueOnError)
 	fs.SetOutput(c.stderr)

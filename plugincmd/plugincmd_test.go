@@ -24,6 +24,8 @@ func TestMainWithoutBundle(t *testing.T) {
 		{[]string{"frobnicate"}, ExitRefused, "", `unknown command "frobnicate"`},
 		{[]string{"add"}, ExitRefused, "", "usage:"},
 		{[]string{"list"}, ExitOK, "no plugins", ""},
+		{[]string{"--help"}, ExitOK, "usage: plugins add", ""},
+		{[]string{"add", "--frob", "x"}, ExitRefused, "", "flag provided but not defined: -frob"},
 		{[]string{"list", "--json"}, ExitOK, "[]", ""},
 		{[]string{"upgrade"}, ExitOK, "", "nothing to upgrade"},
 		{[]string{"rollback"}, ExitRefused, "", "nothing to roll back to"},

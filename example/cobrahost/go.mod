@@ -1,0 +1,23 @@
+module github.com/selfcompile/go-selfcompile/example/cobrahost
+
+go 1.26.0
+
+require (
+	github.com/selfcompile/go-selfcompile v0.0.0
+	github.com/spf13/cobra v1.10.2
+)
+
+require (
+	github.com/hashicorp/go-version v1.9.0 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/mod v0.42.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
+)
+
+tool github.com/selfcompile/go-selfcompile/cmd/go-selfcompile
+
+replace github.com/selfcompile/go-selfcompile => ../..
