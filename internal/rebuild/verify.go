@@ -60,9 +60,10 @@ const verifyArg = "verify"
 //
 // The type-check compiles every dependency of the plugins that is not in
 // the build cache (export data), which go/packages does silently in one
-// go list; so that a person sees it advance, the packages to compile are
-// first compiled by a go list of the same flags that counts them
-// (progress), and go/packages then finds them cached.
+// go list; so that a person sees it advance, when there are at least
+// countFrom, the packages to compile are first compiled by a go list of
+// the same flags that counts them (progress), and go/packages then finds
+// them cached.
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		return nil, nil // nothing to check: no process to start
@@ -122,6 +123,12 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	return resp.Reports, errors.Join(errs...)
 }
 
+// countFrom is how many packages must be out of date for the type-check
+// to be counted: below it, the type-check takes a moment, and its second
+// go list -export would cost more (about 80 ms for the example's one
+// plugin package) than the count is worth.
+var countFrom = 8
+
 // precompile compiles what the type-check of paths would, counting the
 // packages as the go command starts them. It is only for the count: when
 // it cannot list or compile, go/packages runs as it would have and
@@ -130,7 +137,7 @@ func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, pat
 	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456).
 	flags := append(append([]string{}, cfg.BuildFlags...), "-pgo=off", "-buildvcs=false")
 	stale, err := goRun.OutOfDate(ctx, cfg.Dir, flags, paths)
-	if err != nil || len(stale) == 0 {
+	if err != nil || len(stale) < countFrom {
 		return
 	}
 	done := 0

@@ -61,6 +61,8 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(r gocmd.Run) { ran = append(ran, strings.Join(r.Args, " ")) }}
 	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { ran = append(ran, strings.Join(args, " ")) }}
 	var progress [][2]int
+	defer func(n int) { countFrom = n }(countFrom)
+	countFrom = 3 // this module's three packages
 	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}, func(done, total int) {
 		progress = append(progress, [2]int{done, total})
 	})
