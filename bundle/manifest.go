@@ -95,6 +95,15 @@ type Manifest struct {
 	// ModuleFrames says where each module's zstd frame lies in the
 	// modules part ("path@version"), for the next rebuild to copy.
 	ModuleFrames map[string]Frame `json:"module_frames,omitempty"`
+	// Trimmed lists the dependency modules ("path@version") the modules
+	// part holds only in part: the package directories the build uses,
+	// go.mod, licence files and embedded files. A rebuild that needs
+	// another package of one downloads the whole module first (see
+	// internal/build.Completer).
+	Trimmed []string `json:"trimmed,omitempty"`
+	// TrimPlatforms are the platforms ("GOOS/GOARCH") whose builds the
+	// trimmed modules keep the packages of; empty means GOOS/GOARCH.
+	TrimPlatforms []string `json:"trim_platforms,omitempty"`
 	// Rebuild records how a rebuild made the binary that carries this
 	// bundle; nil for a binary built by go build.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
@@ -120,6 +129,10 @@ type Rebuild struct {
 type Frame struct {
 	Offset int64 `json:"offset"`
 	Size   int64 `json:"size"`
+	// Files is a digest of the names of the files the frame holds: a
+	// module at one version is the same everywhere, but a trimmed one may
+	// hold other files, and a frame is reused only for the same files.
+	Files string `json:"files,omitempty"`
 }
 
 // Part is the checksum and size of one archive of the bundle.

@@ -50,6 +50,9 @@ type Request struct {
 	RefuseRetracted bool
 	// Policy decides which drift stops the plan.
 	Policy DriftPolicy
+	// Trimmed, when set, is the module cache's trimmed modules: a plugin
+	// that needs a package of one gets it completed first (see Load).
+	Trimmed Trimmed
 	// KeepGoing resolves every spec even when some are refused: each
 	// refusal (a *SpecError) goes into Plan.Refused and the plan goes on
 	// with the others. By default the first refusal is MakePlan's error.
@@ -117,7 +120,7 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 
 // resolve resolves every spec; see Request.KeepGoing.
 func (p *Plan) resolve(ctx context.Context, req Request) error {
-	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted}
+	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted, Trimmed: req.Trimmed}
 	for _, s := range req.Specs {
 		rv, err := res.Resolve(ctx, s)
 		var se *SpecError
@@ -181,14 +184,14 @@ func LocalCopy(store, mod string) (string, error) {
 }
 
 // loadPackages loads the added plugins and their dependencies through the
-// go command. Problems of a plugin package itself (no files for the
-// target, a missing import) are left to package verify, which explains
-// them (-e).
+// go command, completing first the trimmed modules they need. Problems of
+// a plugin package itself (no files for the target, a missing import) are
+// left to package verify, which explains them (-e).
 func loadPackages(ctx context.Context, req Request, added []Resolved) error {
 	if len(added) == 0 {
 		return nil
 	}
-	args := append([]string{"-deps", "-e"}, req.BuildFlags...)
+	args := append([]string{}, req.BuildFlags...)
 	seen := map[string]bool{}
 	for _, a := range added {
 		if !seen[a.Path] {
@@ -196,7 +199,7 @@ func loadPackages(ctx context.Context, req Request, added []Resolved) error {
 			args = append(args, a.Path)
 		}
 	}
-	_, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: req.Dir})
+	_, err := Load(ctx, LoadRequest{Go: req.Go, Dir: req.Dir, GoModDir: req.GoModDir, Trimmed: req.Trimmed, Args: args})
 	return err
 }
 

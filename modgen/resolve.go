@@ -57,6 +57,9 @@ type Resolver struct {
 	// RefuseRetracted refuses a version that its authors retracted. By
 	// default it is resolved and a warning is put in Resolved.Warnings.
 	RefuseRetracted bool
+	// Trimmed, when set, is the module cache's trimmed modules: a module
+	// that lacks the package may be one, and is completed to tell.
+	Trimmed Trimmed
 }
 
 type listedModule struct {
@@ -93,6 +96,10 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 		rv, ok, err := r.fromBuildList(ctx, s)
 		if ok {
 			return rv, nil
+		}
+		var ie *IncompleteModuleError
+		if errors.As(err, &ie) {
+			return Resolved{}, err
 		}
 		if err != nil {
 			note = fmt.Sprintf("%s: could not read the host's build list (%s): resolved as @latest", s.Path, oneLine(err))
@@ -142,12 +149,32 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok b
 				continue
 			}
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, m.Path), "/")
-		if hasGoFiles(filepath.Join(dir, filepath.FromSlash(rel))) {
+		has, err := r.hasPackage(ctx, dir, m.Path, m.Version, s.Path)
+		if err != nil {
+			return Resolved{}, false, err
+		}
+		if has {
 			return Resolved{Spec: s, Path: s.Path, Module: m.Path, Version: m.Version}, true, nil
 		}
 	}
 	return Resolved{}, false, nil
+}
+
+// hasPackage reports whether module mod at version, unpacked at dir,
+// provides package pkg, completing the module first when it is trimmed
+// and lacks it.
+func (r *Resolver) hasPackage(ctx context.Context, dir, mod, version, pkg string) (bool, error) {
+	rel := filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(pkg, mod), "/"))
+	if hasGoFiles(filepath.Join(dir, rel)) {
+		return true, nil
+	}
+	if r.Trimmed == nil || !r.Trimmed.IsTrimmed(mod, version) {
+		return false, nil
+	}
+	if err := r.Trimmed.Complete(ctx, mod, version, pkg); err != nil {
+		return false, err
+	}
+	return hasGoFiles(filepath.Join(dir, rel)), nil
 }
 
 // within reports whether package p lies in module path mod.
@@ -238,8 +265,11 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved,
 	if err != nil {
 		return Resolved{}, err
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(s.Path, mod), "/")
-	if !hasGoFiles(filepath.Join(dir, filepath.FromSlash(rel))) {
+	has, err := r.hasPackage(ctx, dir, mod, m.Version, s.Path)
+	if err != nil {
+		return Resolved{}, err
+	}
+	if !has {
 		return Resolved{}, &noPackageError{Module: mod, Version: m.Version, Path: s.Path}
 	}
 	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version}

@@ -101,7 +101,8 @@ func WriteFramed(w io.Writer, entries []bundle.Entry, level Level, reuse *Reuse)
 	frames := map[string]bundle.Frame{}
 	for _, k := range keys {
 		start := cw.n
-		copied, err := old.copy(cw, k)
+		digest := FilesDigest(groups[k])
+		copied, err := old.copy(cw, k, digest)
 		if err != nil {
 			return bundle.Part{}, nil, err
 		}
@@ -110,12 +111,24 @@ func WriteFramed(w io.Writer, entries []bundle.Entry, level Level, reuse *Reuse)
 				return bundle.Part{}, nil, err
 			}
 		}
-		frames[k] = bundle.Frame{Offset: start, Size: cw.n - start}
+		frames[k] = bundle.Frame{Offset: start, Size: cw.n - start, Files: digest}
 	}
 	if err := frame(groups[""], true); err != nil {
 		return bundle.Part{}, nil, err
 	}
 	return bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, frames, nil
+}
+
+// FilesDigest is the digest of the names of entries (bundle.Frame.Files):
+// the hex sha256 of the sorted names, one a line.
+func FilesDigest(entries []bundle.Entry) string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	sort.Strings(names)
+	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
+	return hex.EncodeToString(sum[:16])
 }
 
 // frameCopier reads an earlier framed archive once, front to back: frames
@@ -128,13 +141,13 @@ type frameCopier struct {
 }
 
 // copy copies the frame of module k to w, if the earlier archive has it
-// further on.
-func (c *frameCopier) copy(w io.Writer, k string) (bool, error) {
+// further on, holding the files whose names have the digest files.
+func (c *frameCopier) copy(w io.Writer, k, files string) (bool, error) {
 	if c.reuse == nil || c.err != nil {
 		return false, nil
 	}
 	f, ok := c.reuse.Frames[k]
-	if !ok || f.Offset < c.pos || f.Size <= 0 {
+	if !ok || f.Files != files || f.Offset < c.pos || f.Size <= 0 {
 		return false, nil
 	}
 	if c.r == nil {

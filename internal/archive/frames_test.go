@@ -62,6 +62,21 @@ func TestFramedReuse(t *testing.T) {
 		t.Errorf("frames %v lack the new module", frames2)
 	}
 	checkExtract(t, second.Bytes(), part2, "example.com/a@v1.0.0/go.mod", "example.com/b@v1.2.0/sub/b.go", "cache/download/example.com/a/@v/list")
+
+	// A module that now holds other files (trimmed differently, or
+	// completed) is compressed anew, not copied from its old frame.
+	files["example.com/a@v1.0.0/more/m.go"] = "package more"
+	var third bytes.Buffer
+	reuse = &Reuse{Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(second.Bytes())), nil }, Frames: frames2}
+	part3, frames3, err := WriteFramed(&third, entries("example.com/a@v1.0.0/a.go", "example.com/a@v1.0.0/go.mod", "example.com/a@v1.0.0/more/m.go", "example.com/b@v1.2.0/sub/b.go"), LevelFast, reuse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExtract(t, third.Bytes(), part3, "example.com/a@v1.0.0/more/m.go", "example.com/b@v1.2.0/sub/b.go")
+	b2, b3 := frames2["example.com/b@v1.2.0"], frames3["example.com/b@v1.2.0"]
+	if !bytes.Equal(second.Bytes()[b2.Offset:b2.Offset+b2.Size], third.Bytes()[b3.Offset:b3.Offset+b3.Size]) {
+		t.Error("the frame of an unchanged module was not copied byte for byte")
+	}
 }
 
 func checkExtract(t *testing.T, data []byte, part bundle.Part, names ...string) {

@@ -5,7 +5,9 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +21,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 	"github.com/selfcompile/go-selfcompile/modgen"
@@ -109,8 +112,12 @@ func modCacheHolds(dir, want string) bool {
 }
 
 // unpackModules unpacks the modules part into dir, anew, and records it.
+// The records of what the directory held at the same paths (see
+// recordUnpacked) survive: they are about the go command's module index,
+// which outlives the directory.
 func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
-	if err := srctree.RemoveAll(dir); err != nil {
+	prev := readPrevious(dir)
+	if err := removeExcept(dir, indexOffRecord, seenRecord); err != nil {
 		return fmt.Errorf("removing the module cache: %w", err)
 	}
 	if err := ExtractPart(fsys, m, bundle.ModulesFile, dir); err != nil {
@@ -119,7 +126,29 @@ func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
 	if err := treeindex.Write(filepath.Join(dir, modulesIndex), dir, modIndex); err != nil {
 		return fmt.Errorf("indexing the module cache: %w", err)
 	}
+	if err := recordUnpacked(dir, m.Trimmed, prev); err != nil {
+		return fmt.Errorf("recording the module cache: %w", err)
+	}
 	return os.WriteFile(filepath.Join(dir, modulesMarker), []byte(m.Parts[bundle.ModulesFile].SHA256), 0o644)
+}
+
+// removeExcept removes everything in dir but the named files.
+func removeExcept(dir string, keep ...string) error {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !slices.Contains(keep, e.Name()) {
+			if err := srctree.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Seal records that the module cache of t holds the modules of the
@@ -183,6 +212,9 @@ type Input struct {
 	// Progress, when set, is called with the number of packages the go
 	// command started compiling so far and the number it will compile.
 	Progress func(done, total int)
+	// Trimmed, when set, completes the trimmed modules the build needs
+	// (see modgen.Load); nil for a module cache with none.
+	Trimmed modgen.Trimmed
 }
 
 // Output is what Run built.
@@ -211,13 +243,25 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 		mainPkg = "./" + filepath.ToSlash(rel)
 	}
 	// Load every package once so that the module cache holds all that the
-	// build needs before the modules part is written; what it finds out of
-	// date is what the build compiles, the total of its progress.
+	// build needs before the modules part is written, trimmed modules
+	// completed where the build needs more of them. The host module's
+	// other packages too, as the generator does: what they use stays in
+	// the bundle (a plugin may be one of them).
+	listed, err := modgen.Load(ctx, modgen.LoadRequest{Go: in.Go, Dir: t.Module, Trimmed: in.Trimmed, Args: append(slices.Clone(in.Flags), mainPkg, "./...")})
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := usedPackages(ctx, in, mainPkg, listed)
+	if err != nil {
+		return nil, err
+	}
+	// What is out of date is what the build compiles, the total of its
+	// progress.
 	stale, err := in.Go.OutOfDate(ctx, t.Module, in.Flags, []string{mainPkg})
 	if err != nil {
 		return nil, err
 	}
-	m, err := writeBundle(in)
+	m, err := writeBundle(in, pkgs)
 	if err != nil {
 		return nil, fmt.Errorf("writing the new bundle: %w", err)
 	}
@@ -237,10 +281,51 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 	return &Output{Binary: in.Output, Manifest: m, BundleDir: t.MainDir}, nil
 }
 
+// usedPackages returns the packages the new build uses on each platform
+// the bundle keeps packages for (bundle.Manifest.TrimPlatforms): listed
+// for this one, and go list for the others. Those are listed with
+// -mod=readonly: a package another platform needs that no module of the
+// build list holds is that platform's rebuild's to complete, and must not
+// move a module here.
+func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen.Listed) ([]modtrim.Package, error) {
+	var pkgs []modtrim.Package
+	add := func(ls []modgen.Listed) {
+		for _, p := range ls {
+			pkgs = append(pkgs, modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles})
+		}
+	}
+	add(listed)
+	own := in.Manifest.GOOS + "/" + in.Manifest.GOARCH
+	for _, p := range in.Manifest.TrimPlatforms {
+		goos, goarch, ok := strings.Cut(p, "/")
+		if p == own || !ok {
+			continue
+		}
+		args := append(append([]string{"-mod=readonly", "-e", "-deps", "-json=ImportPath,Dir,EmbedFiles"}, in.Flags...), mainPkg, "./...")
+		out, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: in.Tree.Module, Env: []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}})
+		if err != nil {
+			return nil, fmt.Errorf("listing the packages the build uses on %s: %w", p, err)
+		}
+		var ls []modgen.Listed
+		for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+			var l modgen.Listed
+			if err := dec.Decode(&l); err != nil {
+				return nil, fmt.Errorf("parsing go list output: %w", err)
+			}
+			ls = append(ls, l)
+		}
+		add(ls)
+	}
+	return pkgs, nil
+}
+
 // writeBundle writes the new binary's bundle into the main package: the
 // same toolchain and helper, the source with the host's own go.mod and the
-// new go.sum, the modules the new build uses, and the new plugin set.
-func writeBundle(in Input) (*bundle.Manifest, error) {
+// new go.sum, the modules the new build uses (trimmed to the packages
+// pkgs, as the generator trims them: a module completed for this build
+// keeps what the build uses of it, and a module whose files did not change
+// has its compressed frame copied), and the new plugin set.
+func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	src, err := sourceEntries(in.Tree)
 	if err != nil {
 		return nil, err
@@ -252,12 +337,21 @@ func writeBundle(in Input) (*bundle.Manifest, error) {
 	if mods, err = pruneModules(mods, in.Graph, in.Plugins); err != nil {
 		return nil, err
 	}
+	trim, err := modtrim.Trim(in.Tree.ModCache, mods, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	mods = trim.Entries
 	keep := func(name string) archive.Source {
 		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
 	}
 	m := *in.Manifest
 	m.Plugins = in.Plugins
 	m.Rebuild = record(in)
+	m.Trimmed = trim.Trimmed
+	if len(m.TrimPlatforms) == 0 {
+		m.TrimPlatforms = []string{m.GOOS + "/" + m.GOARCH}
+	}
 	parts := map[string]archive.Source{
 		bundle.ToolchainFile: keep(bundle.ToolchainFile),
 		bundle.HelperFile:    keep(bundle.HelperFile),

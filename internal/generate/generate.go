@@ -6,6 +6,7 @@ package generate
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -29,6 +30,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 )
@@ -72,6 +74,12 @@ type Options struct {
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
+	// TrimPlatforms are more platforms ("GOOS/GOARCH"), beside those
+	// bundled for, whose builds of the host the dependency modules keep
+	// the packages of (see package internal/modtrim): a binary that
+	// rebuilds for one of them later finds them without completing a
+	// module. Empty means only the bundled platforms.
+	TrimPlatforms []string
 	// Stdout receives the report of what was written. Nil discards it.
 	Stdout io.Writer
 }
@@ -100,6 +108,8 @@ type Report struct {
 	// writes (another platform set), removed so that no stale stub or
 	// part is built.
 	Removed []string
+	// Trim is what trimming the dependency modules kept and left out.
+	Trim *modtrim.Result
 }
 
 // goEnv is the subset of `go env` the generator uses.
@@ -165,10 +175,12 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	modEntries, err := g.moduleEntries(ctx, modRoot, tmp, platforms)
+	trim, err := g.moduleEntries(ctx, modRoot, tmp, platforms, m)
 	if err != nil {
 		return nil, err
 	}
+	modEntries := trim.Entries
+	rep.Trim = trim
 	rep.Files[bundle.SourceFile] = len(srcEntries)
 	rep.Files[bundle.ModulesFile] = len(modEntries)
 	shared := map[string]archive.Source{
@@ -455,6 +467,15 @@ func printReport(out io.Writer, rep *Report) {
 	} else {
 		fmt.Fprintf(out, "go-selfcompile: bundled %s (%s) in %s for %s\n", m.MainPackage, m.GoVersion, rep.Dir, strings.Join(rep.Platforms, ", "))
 	}
+	if t := rep.Trim; t != nil {
+		fmt.Fprintf(out, "  dependency modules trimmed to the packages the build uses (%s): %d of %d modules; kept %d files (%s), left out %d files (%s)\n",
+			strings.Join(m.TrimPlatforms, ", "), len(t.Trimmed), t.Modules, t.KeptFiles, HumanSize(t.KeptBytes), t.DroppedFiles, HumanSize(t.DroppedBytes))
+		most := slices.Clone(t.Trimmed)
+		slices.SortFunc(most, func(a, b string) int { return cmp.Compare(t.Dropped[b], t.Dropped[a]) })
+		for _, mv := range most[:min(len(most), 5)] {
+			fmt.Fprintf(out, "    %-60s -%s\n", mv, HumanSize(t.Dropped[mv]))
+		}
+	}
 	line := func(name string, size int64, note string) {
 		fmt.Fprintf(out, "  %-52s %9s%s\n", name, HumanSize(size), note)
 	}
@@ -600,9 +621,11 @@ func (g *generator) treeEntries(ctx context.Context, root, prefix string) ([]bun
 
 // moduleEntries collects the dependency modules the host's packages build
 // with, by loading them into an empty module cache served from the user's
-// own module cache (falling back to the user's GOPROXY), and archives that
-// cache's download directory.
-func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, platforms []platform) ([]bundle.Entry, error) {
+// own module cache (falling back to the user's GOPROXY), and trims that
+// cache's modules to the packages the host module's packages use on each
+// platform bundled for and each of Options.TrimPlatforms (see package
+// modtrim), recording in m which modules it trimmed.
+func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, platforms []platform, m *bundle.Manifest) (*modtrim.Result, error) {
 	modcache := filepath.Join(tmp, "mod")
 	proxy := "file://" + filepath.ToSlash(filepath.Join(g.env.GOMODCACHE, "cache", "download"))
 	if g.env.GOPROXY != "" {
@@ -616,10 +639,31 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 	}
 	// Each platform's build may import packages the others do not
 	// (golang.org/x/sys/windows): load the packages for every one.
+	var listed []listedPackage
+	var names []string
 	for _, p := range platforms {
-		if _, err := g.list(ctx, modRoot, append(p.env(), env...), "-deps", "./..."); err != nil {
+		pkgs, err := g.list(ctx, modRoot, append(p.env(), env...), "-deps", "./...")
+		if err != nil {
 			return nil, fmt.Errorf("collecting dependency modules for %s: %w", p, err)
 		}
+		listed = append(listed, pkgs...)
+		names = append(names, p.String())
+	}
+	for _, name := range g.opts.TrimPlatforms {
+		goos, goarch, ok := strings.Cut(name, "/")
+		if !ok {
+			return nil, fmt.Errorf("trim platform %q: want GOOS/GOARCH", name)
+		}
+		if slices.Contains(names, name) {
+			continue
+		}
+		// -e: a package that does not build there is not the bundle's concern.
+		pkgs, err := g.list(ctx, modRoot, append(platform{goos, goarch}.env(), append(env, "CGO_ENABLED=0")...), "-e", "-deps", "./...")
+		if err != nil {
+			return nil, fmt.Errorf("listing the packages the build uses on %s: %w", name, err)
+		}
+		listed = append(listed, pkgs...)
+		names = append(names, name)
 	}
 	// Loading packages reads only the go.mod files it needs (lazy module
 	// loading), but once a rebuild edits go.mod the go command checks the
@@ -627,7 +671,20 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 	if _, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"graph"}, Env: env, WorkingDir: modRoot}); err != nil {
 		return nil, fmt.Errorf("collecting the module graph: %w", err)
 	}
-	return bundle.ModuleEntries(modcache)
+	entries, err := bundle.ModuleEntries(modcache)
+	if err != nil {
+		return nil, err
+	}
+	pkgs := make([]modtrim.Package, len(listed))
+	for i, p := range listed {
+		pkgs[i] = modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles}
+	}
+	trim, err := modtrim.Trim(modcache, entries, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	m.Trimmed, m.TrimPlatforms = trim.Trimmed, names
+	return trim, nil
 }
 
 // toolchainFileSet names the file set toolchain.Files picks, in the

@@ -57,10 +57,10 @@ var owned = map[string]bool{
 var fixed = []string{"GOENV=off", "GOTOOLCHAIN=local", "GOWORK=off", "GOPACKAGESDRIVER=off", "GOTELEMETRY=off"}
 
 // Environ returns the environment an invocation runs with. With
-// InheritEnv it is the base environment, then r.Env, then extra, the last
+// InheritEnv it is the base environment, then r.Env, r.EnvFunc's, then extra, the last
 // value of a key winning. Otherwise it is the base environment without the
 // variables the runner owns, the kept settings of the user's go env file,
-// the runner's fixed settings, then r.Env and extra; there, GOFLAGS values
+// the runner's fixed settings, then r.Env, r.EnvFunc's and extra; there, GOFLAGS values
 // add up instead of replacing each other, so that a caller's GOFLAGS
 // extends the runner's flags.
 func (r *Runner) Environ(extra ...string) []string {
@@ -68,8 +68,12 @@ func (r *Runner) Environ(extra ...string) []string {
 	if base == nil {
 		base = os.Environ()
 	}
+	var dynamic []string
+	if r.EnvFunc != nil {
+		dynamic = r.EnvFunc()
+	}
 	if r.InheritEnv {
-		return dedupEnv(slices.Concat(base, r.Env, extra), false)
+		return dedupEnv(slices.Concat(base, r.Env, dynamic, extra), false)
 	}
 	var env []string
 	for _, kv := range base {
@@ -78,7 +82,7 @@ func (r *Runner) Environ(extra ...string) []string {
 		}
 	}
 	env = append(env, fromEnvFile(base, env)...)
-	return dedupEnv(slices.Concat(env, fixed, r.Env, extra), true)
+	return dedupEnv(slices.Concat(env, fixed, r.Env, dynamic, extra), true)
 }
 
 // fromEnvFile returns the kept settings of the user's go env file that env

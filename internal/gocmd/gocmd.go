@@ -39,6 +39,11 @@ type Runner struct {
 	// OnRun, when set, is called after every invocation with what ran
 	// and how long it took (whether it succeeded or not).
 	OnRun func(Run)
+	// EnvFunc, when set, is called at every invocation and its settings
+	// are applied after Env: settings that follow state which changes
+	// while a rebuild runs (GODEBUG=goindex=0 once a module of the module
+	// cache changed in place; see internal/build.GoEnv).
+	EnvFunc func() []string
 }
 
 // Run is one finished invocation, as Runner.OnRun reports it.
@@ -61,6 +66,8 @@ type Invocation struct {
 	// is not compiled): the runner adds -v after the verb, and takes the
 	// lines it prints out of stderr. For build, list -export and the like.
 	Compiled func(pkg string)
+	// Stderr, when set, also receives stderr as it is written.
+	Stderr io.Writer
 }
 
 // Error is returned when the go command exits unsuccessfully or cannot start.
@@ -114,6 +121,9 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 	if inv.Compiled != nil {
 		compiled = &compiledLines{report: inv.Compiled, rest: &stderr}
 		cmd.Stderr = compiled
+	}
+	if inv.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(cmd.Stderr, inv.Stderr)
 	}
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Interrupt(cmd) }

@@ -104,12 +104,16 @@ func (p *pipeline) run(ctx context.Context) error {
 	goRun := s.goRunner(goroot, tree.ModCache)
 	goRun.OnRun = p.ranGo
 	sumBefore, _ := os.ReadFile(filepath.Join(tree.Module, "go.sum"))
+	download := s.downloadRunner(goroot)
+	download.OnRun = p.ranGo
+	completer := &build.Completer{Go: download, ModCache: tree.ModCache, GoSum: sumBefore, Warn: p.warn}
 	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
 			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
 			LocalStore: tree.LocalStore(), BuildFlags: s.flags,
 			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
+			Trimmed: completer,
 		})
 		if err == nil {
 			err = plan.CheckAllowedModules(job.Allow)
@@ -137,7 +141,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	built, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
 		return build.Run(ctx, build.Input{
 			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output, Progress: p.progress,
+			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output, Progress: p.progress, Trimmed: completer,
 			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 		})
 	})

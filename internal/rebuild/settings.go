@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/toolchain"
@@ -66,13 +67,29 @@ func cgoFallback(env []string, warn func(string, ...any)) []string {
 
 // goRunner is the bundled go command with the rebuild's environment: the
 // original build's settings and the caller's, over what the rebuild itself
-// decides (see gocmd.Runner.Environ for what passes from the machine).
+// decides (see gocmd.Runner.Environ for what passes from the machine),
+// and what the module cache's state asks for (build.GoEnv).
 func (s *settings) goRunner(goroot, modCache string) *gocmd.Runner {
 	env := []string{
 		"GOROOT=" + goroot,
 		"GOCACHE=" + filepath.Join(s.cache, "gocache"),
 		"GOMODCACHE=" + modCache,
 		"GOFLAGS=-mod=mod -modcacherw",
+	}
+	return &gocmd.Runner{
+		GoBin:   toolchain.GoBin(goroot),
+		Env:     append(env, s.env...),
+		EnvFunc: func() []string { return build.GoEnv(modCache) },
+	}
+}
+
+// downloadRunner is the bundled go command that downloads a module to
+// complete it (build.Completer): the user's fetching settings, no build
+// flags, and the module cache given with each command.
+func (s *settings) downloadRunner(goroot string) *gocmd.Runner {
+	env := []string{
+		"GOROOT=" + goroot,
+		"GOCACHE=" + filepath.Join(s.cache, "gocache"),
 	}
 	return &gocmd.Runner{GoBin: toolchain.GoBin(goroot), Env: append(env, s.env...)}
 }

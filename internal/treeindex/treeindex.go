@@ -143,6 +143,20 @@ func Check(index, dir string, o Options) ([]string, error) {
 	return bad, nil
 }
 
+// Sums returns the sha256 (hex) of every file the index records, by its
+// slash-separated path relative to the tree.
+func Sums(index string) (map[string]string, error) {
+	idx, err := read(index)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(idx))
+	for rel, e := range idx {
+		out[rel] = e.sum
+	}
+	return out, nil
+}
+
 // Brief shortens a Check result for a message: the first few, and how
 // many more.
 func Brief(bad []string) string {
