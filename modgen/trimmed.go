@@ -66,6 +66,11 @@ type LoadRequest struct {
 	Trimmed Trimmed
 	// Args are go list's flags and packages, after -e -deps -json.
 	Args []string
+	// NoMove refuses, instead of letting it stand, a module the go
+	// command adds or moves to provide a package no module of the build
+	// list has: for loads after the plan is made, where a move would go
+	// unreported.
+	NoMove bool
 }
 
 // findingPrefix is how the go command says that it looks for a module to
@@ -115,7 +120,11 @@ func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
 			return nil, err
 		}
 		if len(need) == 0 {
-			// Not in a trimmed module: the go command's outcome stands.
+			if found := findings(stderr.Bytes()); req.NoMove && len(found) > 0 {
+				return nil, fmt.Errorf("no module of the build list provides %s: the go command would add or move a module to provide it", strings.Join(found, ", "))
+			}
+			// Not in a trimmed module: the go command's outcome stands
+			// (MakePlan reports what it moved as drift).
 			return pkgs, after.write(gomodDir)
 		}
 		for _, n := range need {
@@ -159,19 +168,25 @@ func providers(ctx context.Context, req LoadRequest, missing []string, done map[
 	return needs, nil
 }
 
-// missingPackages returns the packages the go command looked for a
-// module for, or could not find: what a trimmed module may lack.
-func missingPackages(pkgs []Listed, stderr []byte) []string {
+// findings returns the packages the go command looked for a module for.
+func findings(stderr []byte) []string {
 	var out []string
-	add := func(p string) {
-		if p != "" && !slices.Contains(out, p) {
+	sc := bufio.NewScanner(bytes.NewReader(stderr))
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), findingPrefix); ok && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(stderr))
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), findingPrefix); ok {
-			add(p)
+	return out
+}
+
+// missingPackages returns the packages the go command looked for a
+// module for, or could not find: what a trimmed module may lack.
+func missingPackages(pkgs []Listed, stderr []byte) []string {
+	out := findings(stderr)
+	add := func(p string) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
 		}
 	}
 	for _, p := range pkgs {

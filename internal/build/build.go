@@ -111,13 +111,11 @@ func modCacheHolds(dir, want string) bool {
 	return true
 }
 
-// unpackModules unpacks the modules part into dir, anew, and records it.
-// The records of what the directory held at the same paths (see
-// recordUnpacked) survive: they are about the go command's module index,
-// which outlives the directory.
+// unpackModules unpacks the modules part into dir, anew, and records it
+// (see recordUnpacked).
 func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
 	prev := readPrevious(dir)
-	if err := removeExcept(dir, indexOffRecord, seenRecord); err != nil {
+	if err := srctree.RemoveAll(dir); err != nil {
 		return fmt.Errorf("removing the module cache: %w", err)
 	}
 	if err := ExtractPart(fsys, m, bundle.ModulesFile, dir); err != nil {
@@ -130,25 +128,6 @@ func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
 		return fmt.Errorf("recording the module cache: %w", err)
 	}
 	return os.WriteFile(filepath.Join(dir, modulesMarker), []byte(m.Parts[bundle.ModulesFile].SHA256), 0o644)
-}
-
-// removeExcept removes everything in dir but the named files.
-func removeExcept(dir string, keep ...string) error {
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !slices.Contains(keep, e.Name()) {
-			if err := srctree.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // Seal records that the module cache of t holds the modules of the
@@ -247,7 +226,7 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 	// completed where the build needs more of them. The host module's
 	// other packages too, as the generator does: what they use stays in
 	// the bundle (a plugin may be one of them).
-	listed, err := modgen.Load(ctx, modgen.LoadRequest{Go: in.Go, Dir: t.Module, Trimmed: in.Trimmed, Args: append(slices.Clone(in.Flags), mainPkg, "./...")})
+	listed, err := modgen.Load(ctx, modgen.LoadRequest{Go: in.Go, Dir: t.Module, Trimmed: in.Trimmed, Args: append(slices.Clone(in.Flags), mainPkg, "./..."), NoMove: true})
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,13 @@ func TestUnpackAndRun(t *testing.T) {
 // helper parts) and returns it as a file system with its manifest.
 func testBundle(t *testing.T, src string) (fs.FS, *bundle.Manifest) {
 	t.Helper()
+	return testBundleWith(t, src, nil, nil)
+}
+
+// testBundleWith is testBundle with a modules part of the module cache
+// entries mods, of which trimmed are trimmed.
+func testBundleWith(t *testing.T, src string, mods []bundle.Entry, trimmed []string) (fs.FS, *bundle.Manifest) {
+	t.Helper()
 	var entries []bundle.Entry
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -134,11 +141,11 @@ func testBundle(t *testing.T, src string) (fs.FS, *bundle.Manifest) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	m, err := archive.Write(dir, bundle.Manifest{Module: "example.com/host", MainPackage: "example.com/host/cmd/host", MainDir: "cmd/host"}, map[string]archive.Source{
+	m, err := archive.Write(dir, bundle.Manifest{Module: "example.com/host", MainPackage: "example.com/host/cmd/host", MainDir: "cmd/host", Trimmed: trimmed}, map[string]archive.Source{
 		bundle.ToolchainFile: archive.Archive([]bundle.Entry{{Name: "go/VERSION", Src: dummy}}, archive.LevelFast),
 		bundle.HelperFile:    archive.Archive([]bundle.Entry{{Name: "go-selfcompile", Src: dummy}}, archive.LevelFast),
 		bundle.SourceFile:    archive.Archive(entries, archive.LevelFast),
-		bundle.ModulesFile:   archive.Archive(nil, archive.LevelFast),
+		bundle.ModulesFile:   archive.Framed(mods, archive.LevelFast, nil),
 	})
 	if err != nil {
 		t.Fatal(err)

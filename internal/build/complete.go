@@ -23,14 +23,15 @@ import (
 	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
-// A module cache records, beside its modules, what trimming changes in
-// the go command's assumptions:
+// A module cache records what trimming changes in the go command's
+// assumptions:
 //
-//   - trimmedRecord lists the modules ("path@version") it holds only in
-//     part: those of the modules part it was unpacked from that the
-//     bundle trimmed, less those completed since (see Completer).
-//   - indexOffRecord, when present, says that a module directory of this
-//     cache has held other files at the same path than it holds now. The
+//   - trimmedRecord, inside it, lists the modules ("path@version") it
+//     holds only in part: those of the modules part it was unpacked from
+//     that the bundle trimmed, less those completed since (see Completer).
+//   - indexOffRecord, a file beside it (the module cache's path and this
+//     suffix), when present, says that a module directory at this path has
+//     held other files than it holds now. The
 //     go command's module index (cmd/go/internal/modindex, kept in
 //     GOCACHE) is keyed by a module directory's path alone: it assumes
 //     that what lies in the module cache never changes, and would go on
@@ -41,14 +42,18 @@ import (
 //     per command for a host of Caddy's size. It is never removed: the
 //     stale entries stay in the shared GOCACHE until the go command trims
 //     them.
-//   - seenRecord holds the digest of each trimmed module's files as
-//     unpacked here, so that unpacking another modules part into the same
-//     directory can tell whether a module changed (and the index must go
-//     off) or holds the same files.
+//   - seenRecord, beside it too, holds the digest of each trimmed
+//     module's files as unpacked at this path, so that unpacking another
+//     modules part there can tell whether a module changed (and the index
+//     must go off) or holds the same files.
+//
+// The last two are files beside the module cache, not in it: they are
+// about the go command's index in GOCACHE, which outlives the directory
+// (unpacked anew, or removed as stale and made again later).
 const (
 	trimmedRecord  = ".selfcompile-trimmed"
-	indexOffRecord = ".selfcompile-goindex-off"
-	seenRecord     = ".selfcompile-seen"
+	indexOffRecord = ".goindex-off"
+	seenRecord     = ".seen"
 	completeDir    = ".selfcompile-complete"
 )
 
@@ -57,7 +62,7 @@ const (
 // in place. It is read at every go command (gocmd.Runner.EnvFunc), since
 // a module is completed while a rebuild runs.
 func GoEnv(modCache string) []string {
-	if _, err := os.Stat(filepath.Join(modCache, indexOffRecord)); err == nil {
+	if _, err := os.Stat(modCache + indexOffRecord); err == nil {
 		return []string{"GODEBUG=goindex=0"}
 	}
 	return nil
@@ -123,7 +128,7 @@ func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) erro
 	}
 	// The directory changes in place: the go command's index of it is
 	// stale from now on, before anything else changes.
-	if err := os.WriteFile(filepath.Join(c.ModCache, indexOffRecord), nil, 0o644); err != nil {
+	if err := os.WriteFile(c.ModCache+indexOffRecord, nil, 0o644); err != nil {
 		return fail(err)
 	}
 	target := filepath.Join(c.ModCache, filepath.FromSlash(key))
@@ -209,18 +214,18 @@ type previousState struct {
 // removed.
 func readPrevious(dir string) previousState {
 	var p previousState
-	if _, err := os.Stat(dir); err != nil {
-		return p
-	}
-	p.existed = true
-	_, err := os.Stat(filepath.Join(dir, indexOffRecord))
+	_, err := os.Stat(dir + indexOffRecord)
 	p.indexOff = err == nil
 	p.seen = map[string]string{}
-	for _, line := range readLines(filepath.Join(dir, seenRecord)) {
+	for _, line := range readLines(dir + seenRecord) {
 		if k, d, ok := strings.Cut(line, " "); ok {
 			p.seen[k] = d
 		}
 	}
+	if _, err := os.Stat(dir); err != nil {
+		return p
+	}
+	p.existed = true
 	p.digests = moduleDigests(filepath.Join(dir, modulesIndex))
 	return p
 }
@@ -254,7 +259,7 @@ func recordUnpacked(dir string, trimmed []string, prev previousState) error {
 		seen[k] = digests[k]
 	}
 	if indexOff {
-		if err := os.WriteFile(filepath.Join(dir, indexOffRecord), nil, 0o644); err != nil {
+		if err := os.WriteFile(dir+indexOffRecord, nil, 0o644); err != nil {
 			return err
 		}
 	}
@@ -263,7 +268,7 @@ func recordUnpacked(dir string, trimmed []string, prev previousState) error {
 		lines = append(lines, k+" "+d)
 	}
 	sort.Strings(lines)
-	if err := writeLines(filepath.Join(dir, seenRecord), lines); err != nil {
+	if err := writeLines(dir+seenRecord, lines); err != nil {
 		return err
 	}
 	return writeLines(filepath.Join(dir, trimmedRecord), trimmed)
