@@ -165,4 +165,3 @@ func TestCompleteTrimmedModule(t *testing.T) {
 		t.Error("unpacked anew, the module cache lost its record that the index is stale")
 	}
 }
-
