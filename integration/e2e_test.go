@@ -166,16 +166,75 @@ func TestSeparateHostModule(t *testing.T) {
 
 // TestBareSpecKeepsTheHostsVersion: a plugin whose module the host
 // already builds with, named without a version, is installed at the
-// host's version, with no network (GOPROXY=off) and no drift; @latest
-// moves the module, and the move is reported.
+// host's version, with no drift (the bundle carries that module trimmed
+// to the package the host uses: it is completed from the proxy, at the
+// host's version); @latest moves the module, and the move is reported.
 func TestBareSpecKeepsTheHostsVersion(t *testing.T) {
 	bin := buildHost(t, "")
-	out := run(t, true, filepath.Dir(bin), env("GOPROXY=off"), bin, "install", "example.com/hostdep/plugin")
-	mustNotContain(t, out, "drift", "warning")
+	forgetModuleCaches(t)
+	out := run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostdep/plugin")
+	mustContain(t, out, "completed module example.com/hostdep@v1.0.0")
+	mustNotContain(t, out, "drift")
 	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.0.0]", "hostdep v1.0.0")
 	out = run(t, true, filepath.Dir(bin), env(), bin, "install", "example.com/hostdep/plugin@latest")
 	mustContain(t, out, "selfcompile: drift: example.com/hostdep v1.0.0 -> v1.1.0")
 	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.1.0]", "hostdep v1.1.0")
+}
+
+// TestTrimmedModuleCompleted: the host's bundle carries
+// example.com/hostdep trimmed to the package the host uses. A plugin that
+// imports another package of it gets the module completed from the
+// proxy, at the host's version, with no drift; with the proxy off or
+// unreachable, the rebuild is refused in one line that names the module
+// and says it needs GOPROXY, and the binary's directory is untouched.
+// The rebuilt binary carries what its build uses of the module: from a
+// module cache that never held the module whole, it rebuilds offline.
+func TestTrimmedModuleCompleted(t *testing.T) {
+	bin := buildHost(t, "")
+	dir := filepath.Dir(bin)
+	forgetModuleCaches(t)
+	before := snapshot(t, dir)
+	for _, proxy := range []string{"off", "http://127.0.0.1:1"} {
+		out := run(t, false, dir, env("GOPROXY="+proxy), bin, "install", "example.com/hostdep/plugin")
+		var refusal []string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "host: ") {
+				refusal = append(refusal, line)
+			}
+		}
+		if len(refusal) != 1 {
+			t.Fatalf("GOPROXY=%s: want one refusal line, got %q", proxy, refusal)
+		}
+		mustContain(t, refusal[0], "example.com/hostdep@v1.0.0", "GOPROXY")
+		mustNotContain(t, out, "selfcompile: verify", "completed module")
+		if after := snapshot(t, dir); !maps2equal(before, after) {
+			t.Errorf("GOPROXY=%s: a refused rebuild changed the directory:\nbefore %v\nafter  %v", proxy, before, after)
+		}
+	}
+	out := run(t, true, dir, env(), bin, "install", "example.com/depuser@v1.0.0")
+	mustContain(t, out, "completed module example.com/hostdep@v1.0.0, which the bundle carried only in part, for example.com/hostdep/plugin")
+	mustNotContain(t, out, "drift")
+	mustContain(t, run(t, true, "", env(), bin), "hostdep plugin v1.0.0", "depuser", "hostdep v1.0.0")
+
+	forgetModuleCaches(t)
+	out = run(t, true, dir, env("GOPROXY=off"), bin, "install", "example.com/hostdep/plugin")
+	mustNotContain(t, out, "completed module", "drift")
+	mustContain(t, run(t, true, "", env(), bin), "hostdep plugin v1.0.0", "depuser", "hostdep v1.0.0")
+}
+
+// forgetModuleCaches removes the module caches rebuilds keep between
+// runs (work/*.mod in the shared cache), so that the next rebuild
+// unpacks its bundle's modules part: what it holds, trimmed or not, is
+// what the bundle carries.
+func forgetModuleCaches(t *testing.T) {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(shared.cache, "go-selfcompile", "work", "*.mod"))
+	for _, d := range dirs {
+		makeWritable(d)
+		if err := os.RemoveAll(d); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestInstallPolicy: a host's install policy refuses, in prepare and

@@ -105,15 +105,18 @@ func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) erro
 		return fail(err)
 	}
 	defer srctree.RemoveAll(scratch)
-	out, err := c.Go.Run(ctx, gocmd.Invocation{
+	// The go command reports a failed download in the JSON on stdout.
+	var stdout bytes.Buffer
+	_, err = c.Go.Run(ctx, gocmd.Invocation{
 		Verb: "mod", Args: []string{"download", "-json", mod + "@" + version},
 		Env: []string{"GOMODCACHE=" + filepath.Join(scratch, "mod"), "GOFLAGS=-modcacherw"}, WorkingDir: c.ModCache,
+		Stdout: &stdout,
 	})
 	var dl struct{ Dir, Sum, Error string }
-	if err == nil {
-		err = json.Unmarshal(out, &dl)
+	if jerr := json.Unmarshal(stdout.Bytes(), &dl); err == nil {
+		err = jerr
 	}
-	if err == nil && dl.Error != "" {
+	if dl.Error != "" {
 		err = fmt.Errorf("%s", dl.Error)
 	}
 	if err != nil {
