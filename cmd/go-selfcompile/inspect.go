@@ -77,6 +77,9 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 			fmt.Fprintf(tw, "  %s\t%s\n", name, generate.HumanSize(p.Size))
 		}
 	}
+	if len(m.Trimmed) > 0 {
+		fmt.Fprintf(tw, "trimmed\t%d modules to the packages the build uses (%s); a rebuild that needs more of one downloads it\n", len(m.Trimmed), strings.Join(m.TrimPlatforms, ", "))
+	}
 	if r := m.Rebuild; r != nil {
 		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", r.GoVersion, r.Previous)
 		fmt.Fprintf(tw, "  settings\t%s\n", strings.Join(r.Settings, " "))

@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 )
 
 // A framed archive is the tar stream WriteTar would write, compressed as
@@ -37,28 +38,13 @@ func Framed(entries []bundle.Entry, level Level, reuse *Reuse) Source {
 	return Source{Entries: entries, Level: level, Framed: true, Reuse: reuse}
 }
 
-// moduleKey returns "path@version" for an entry of a module's tree, or ""
-// for any other entry (the download cache, and the copies of local
-// plugins a rebuild keeps under "selfcompile-local/": those may change).
-func moduleKey(name string) string {
-	at := strings.Index(name, "@")
-	if at < 0 || strings.HasPrefix(name, "cache/") || strings.HasPrefix(name, "selfcompile-") {
-		return ""
-	}
-	slash := strings.Index(name[at:], "/")
-	if slash < 0 {
-		return ""
-	}
-	return name[:at+slash]
-}
-
 // WriteFramed writes entries as a framed archive to w and returns its
 // checksum and size and where each module's frame lies. Frames of reuse
 // are copied for the modules it has; the rest are compressed at level.
 func WriteFramed(w io.Writer, entries []bundle.Entry, level Level, reuse *Reuse) (bundle.Part, map[string]bundle.Frame, error) {
 	groups := map[string][]bundle.Entry{}
 	for _, e := range entries {
-		k := moduleKey(e.Name)
+		k := modtrim.ModuleKey(e.Name)
 		groups[k] = append(groups[k], e)
 	}
 	keys := make([]string, 0, len(groups))
