@@ -103,7 +103,10 @@ type Options struct {
 	OnEvent func(Event)
 }
 
-// Event reports the start or end of a stage.
+// Event reports what a stage does: its start and end, and while it runs
+// package counts, warnings, drift and go command runs (see the kinds,
+// StageStarted to GoCommandRan). MarshalJSON encodes it as one line of a
+// JSON stream.
 type Event = orchestrator.Event
 
 // StageError is the error Run returns: the stage that failed and why.
