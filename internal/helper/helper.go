@@ -11,8 +11,8 @@
 // host (its PATH, its working directory) is touched.
 //
 // The host writes one [Request] to the helper's stdin; the helper writes
-// [Message] lines to its stdout as things happen (events, warnings,
-// drift), then the [Outcome]. Both begin with a line naming the protocol
+// [Message] lines to its stdout as things happen (stage events, package
+// counts, go command runs, warnings, drift), then the [Outcome]. Both begin with a line naming the protocol
 // [Version]; a side refuses another version rather than guess. The
 // encoding is lines of Go-quoted strings (see wire.go), which both sides
 // read with strconv alone. This package holds the protocol and the host's
