@@ -40,7 +40,11 @@ func (j *job) layOutBundle() error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	for _, name := range slices.Concat([]string{bundle.ManifestFile}, bundle.Parts, bundle.OptionalParts) {
+	parts := bundle.Parts
+	if j.info.Slim != nil {
+		parts = bundle.SlimParts
+	}
+	for _, name := range slices.Concat([]string{bundle.ManifestFile}, parts, bundle.OptionalParts) {
 		err := copyPart(j, name, filepath.Join(dir, name), 0o600, nil)
 		if errors.Is(err, fs.ErrNotExist) && slices.Contains(bundle.OptionalParts, name) {
 			continue

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/swap"
@@ -66,7 +67,11 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	}
 	// From here on the work directory exists: j is returned with any
 	// error, for the cleanup stage to remove it.
-	if err := j.unpackHelper(); err != nil {
+	if j.info.Slim != nil {
+		if err := j.fetch(ctx, o); err != nil {
+			return j, err
+		}
+	} else if err := j.unpackHelper(); err != nil {
 		return j, err
 	}
 	if j.noop, err = j.check(ctx); err != nil || j.noop != "" {
@@ -135,6 +140,25 @@ func (j *job) check(ctx context.Context) (string, error) {
 		return "", remote(out.Err)
 	}
 	return out.Noop, nil
+}
+
+// fetch has a slim bundle's Provide fetch and install the toolchain and
+// build the helper with it (package slim): a slim binary carries neither.
+func (j *job) fetch(ctx context.Context, o Options) error {
+	f := j.info.Slim
+	if f.Provide == nil {
+		return errors.New("the bundle is slim but its stub sets no Provide: regenerate the bundle")
+	}
+	got, err := f.Provide(ctx, bundle.FetchRequest{
+		Bundle: j.fsys, Slim: f.Slim, GoVersion: j.info.GoVersion, GOOS: j.info.GOOS, GOARCH: j.info.GOARCH,
+		Cache: j.cache, ModCache: j.modCache, Work: j.work, Env: o.Env,
+	})
+	if err != nil {
+		return fmt.Errorf("this binary's bundle is slim (go-selfcompile bundle -slim): a rebuild fetches the %s %s/%s toolchain and the modules it builds with through GOPROXY: %w", j.info.GoVersion, j.info.GOOS, j.info.GOARCH, err)
+	}
+	j.helper = helper.Helper{Bin: got.Helper, Dir: j.work}
+	j.request.GOROOT = got.GOROOT
+	return nil
 }
 
 // resolveTarget fixes, once, the file the run replaces: Output, or the real

@@ -53,6 +53,10 @@ type BundleInfo struct {
 	// built for a platform the bundle lacks registers Platforms with no
 	// GOOS and GOARCH, and refuses to rebuild.
 	Platforms []string
+	// Slim is set for a slim bundle (bundle -slim), which carries only the
+	// host's source: a rebuild fetches the toolchain and the modules
+	// through GOPROXY, and builds the helper.
+	Slim *bundle.Fetch
 }
 
 // RegisterBundle is called by the generated selfcompile_bundle.go file from

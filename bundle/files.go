@@ -64,8 +64,12 @@ func PlatformStub(m *Manifest, platforms []string) []byte {
 		}
 		names = append(names, name)
 	}
+	head := strings.Replace(stubHead, "EMBEDDED_FILES", strings.Join(names, " "), 1)
+	if m.Slim != nil {
+		head = strings.Replace(head, slimAnchor, slimAnchor+slimImports, 1)
+	}
 	var b strings.Builder
-	b.WriteString(strings.Replace(stubHead, "EMBEDDED_FILES", strings.Join(names, " "), 1))
+	b.WriteString(head)
 	writeInfo(&b, m, platforms)
 	return []byte(b.String())
 }
@@ -88,6 +92,14 @@ func OtherPlatformsStub(m *Manifest, platforms []string) []byte {
 	return []byte(b.String())
 }
 
+// A slim bundle's stub imports package slim, which fetches what the
+// bundle does not carry, under names no host's package main is likely to
+// declare.
+const (
+	slimAnchor  = "\tselfcompile \"github.com/selfcompile/go-selfcompile\"\n"
+	slimImports = "\tselfcompilebundle \"github.com/selfcompile/go-selfcompile/bundle\"\n\tselfcompileslim \"github.com/selfcompile/go-selfcompile/slim\"\n"
+)
+
 // writeInfo writes the BundleInfo the stub registers.
 func writeInfo(b *strings.Builder, m *Manifest, platforms []string) {
 	fmt.Fprintf(b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
@@ -98,6 +110,10 @@ func writeInfo(b *strings.Builder, m *Manifest, platforms []string) {
 			quoted[i] = strconv.Quote(p)
 		}
 		fmt.Fprintf(b, "\tPlatforms:   []string{%s},\n", strings.Join(quoted, ", "))
+	}
+	if m.Slim != nil {
+		fmt.Fprintf(b, "\tSlim: &selfcompilebundle.Fetch{\n\t\tSlim:    selfcompilebundle.Slim{Toolchain: %s, ToolchainSum: %s},\n\t\tProvide: selfcompileslim.Provide,\n\t},\n",
+			strconv.Quote(m.Slim.Toolchain), strconv.Quote(m.Slim.ToolchainSum))
 	}
 	if len(m.Plugins) > 0 {
 		b.WriteString("\tPlugins: []selfcompile.Plugin{\n")

@@ -27,6 +27,7 @@
 package bundle
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -55,10 +56,24 @@ var Parts = []string{ToolchainFile, HelperFile, SourceFile, ModulesFile}
 // OptionalParts lists the archive files a bundle may have.
 var OptionalParts = []string{StdCacheFile}
 
-// PartNames lists the parts m has: every one of Parts, then the optional
-// ones it records.
+// SlimParts lists the archive files a slim bundle (bundle -slim) has:
+// the toolchain and the modules are fetched, and the helper built, by the
+// first rebuild on a machine (package slim).
+var SlimParts = []string{SourceFile}
+
+// Required lists the parts m must have: Parts, or SlimParts for a slim
+// bundle.
+func (m *Manifest) Required() []string {
+	if m.Slim != nil {
+		return SlimParts
+	}
+	return Parts
+}
+
+// PartNames lists the parts m has: every one it requires, then the
+// optional ones it records.
 func (m *Manifest) PartNames() []string {
-	names := append([]string(nil), Parts...)
+	names := append([]string(nil), m.Required()...)
 	for _, name := range OptionalParts {
 		if _, ok := m.Parts[name]; ok {
 			names = append(names, name)
@@ -107,6 +122,19 @@ type Manifest struct {
 	// Rebuild records how a rebuild made the binary that carries this
 	// bundle; nil for a binary built by go build.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
+	// Slim is set for a slim bundle (bundle -slim), which carries only the
+	// source part: what a rebuild fetches instead.
+	Slim *Slim `json:"slim,omitempty"`
+}
+
+// Slim is what a slim bundle fetches instead of carrying it: the toolchain
+// as the golang.org/toolchain module version of its Go version and
+// platform, checked against the h1: sum the checksum database had for it
+// when the bundle was made; and the dependency modules, through GOPROXY,
+// checked against the host's go.sum by the go command.
+type Slim struct {
+	Toolchain    string `json:"toolchain"`     // e.g. "v0.0.1-go1.26.8.linux-amd64"
+	ToolchainSum string `json:"toolchain_sum"` // "h1:..."
 }
 
 // Rebuild is the record of one rebuild: what went into the binary.
@@ -168,7 +196,7 @@ func ReadManifestFile(fsys fs.FS, name string) (*Manifest, error) {
 	if m.Format != FormatVersion {
 		return nil, fmt.Errorf("%s: format %d, want %d: regenerate the bundle with this version of go-selfcompile", name, m.Format, FormatVersion)
 	}
-	for _, part := range Parts {
+	for _, part := range m.Required() {
 		if _, ok := m.Parts[part]; !ok {
 			return nil, fmt.Errorf("%s: no entry for %s: regenerate the bundle", name, part)
 		}
@@ -186,4 +214,34 @@ func (m *Manifest) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return append(data, '\n'), nil
+}
+
+// Fetch is how a binary with a slim bundle gets what its bundle does not
+// carry. The generated stub of a slim bundle sets it, with Provide set to
+// package slim's, so that only programs with slim bundles link the code
+// that fetches.
+type Fetch struct {
+	Slim
+	// Provide fetches and installs the toolchain and builds the helper.
+	Provide func(ctx context.Context, req FetchRequest) (*Fetched, error)
+}
+
+// FetchRequest is what a rebuild asks of Fetch.Provide.
+type FetchRequest struct {
+	// Bundle holds the bundle's files under their single-platform names.
+	Bundle fs.FS
+	// Slim is what to fetch, for GoVersion, GOOS and GOARCH.
+	Slim                    Slim
+	GoVersion, GOOS, GOARCH string
+	// Cache holds toolchains and the build cache; ModCache is the module
+	// cache of this program's rebuilds; Work is this run's work directory.
+	Cache, ModCache, Work string
+	// Env are the caller's settings for the go command (Options.Env).
+	Env []string
+}
+
+// Fetched is what Fetch.Provide made ready: an installed, checked GOROOT,
+// and the helper executable, built with it.
+type Fetched struct {
+	GOROOT, Helper string
 }

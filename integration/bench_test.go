@@ -84,7 +84,7 @@ func timeIt(b *testing.B, f func()) time.Duration {
 	return time.Since(start)
 }
 
-func fileSize(b *testing.B, name string) int64 {
+func fileSize(b testing.TB, name string) int64 {
 	fi, err := os.Stat(name)
 	if err != nil {
 		b.Fatal(err)

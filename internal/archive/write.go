@@ -74,7 +74,7 @@ func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platf
 	m.Format = bundle.FormatVersion
 	m.Parts = map[string]bundle.Part{}
 	m.Plugins = append([]bundle.Plugin(nil), m.Plugins...)
-	for _, name := range slices.Concat(bundle.Parts, bundle.OptionalParts) {
+	for _, name := range slices.Concat(m.Required(), bundle.OptionalParts) {
 		src, ok := parts[name]
 		if !ok && slices.Contains(bundle.OptionalParts, name) {
 			continue

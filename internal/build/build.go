@@ -65,6 +65,25 @@ func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string) (t *Tree, reu
 	if err := ExtractPart(fsys, m, bundle.SourceFile, t.Root); err != nil {
 		return nil, false, err
 	}
+	if m.Slim != nil {
+		// A slim bundle carries no modules: the go command downloads
+		// them through GOPROXY into the module cache, checked against
+		// go.sum, and they stay there for the next rebuild, indexed by
+		// Seal. A cache altered since is removed, to be downloaded anew.
+		index := filepath.Join(modCache, modulesIndex)
+		if _, err := os.Stat(index); err == nil {
+			if bad, err := treeindex.Check(index, modCache, modIndex); err != nil || len(bad) > 0 {
+				if err := srctree.RemoveAll(modCache); err != nil {
+					return nil, false, fmt.Errorf("removing the altered module cache: %w", err)
+				}
+			}
+		}
+		if err := os.MkdirAll(modCache, 0o755); err != nil {
+			return nil, false, err
+		}
+		t.GoMod, err = os.ReadFile(filepath.Join(t.Module, "go.mod"))
+		return t, true, err
+	}
 	want := m.Parts[bundle.ModulesFile].SHA256
 	if reused = modCacheHolds(modCache, want); !reused {
 		if err := unpackModules(fsys, m, modCache); err != nil {
@@ -136,6 +155,9 @@ func unpackModules(fsys fs.FS, m *bundle.Manifest, dir string) error {
 func Seal(t *Tree, m *bundle.Manifest) error {
 	if err := treeindex.Update(filepath.Join(t.ModCache, modulesIndex), t.ModCache, modIndex); err != nil {
 		return err
+	}
+	if m.Slim != nil {
+		return nil // no modules part to record
 	}
 	name := filepath.Join(t.ModCache, modulesMarker)
 	data, _ := os.ReadFile(name)
@@ -309,6 +331,13 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := *in.Manifest
+	m.Plugins = in.Plugins
+	m.Rebuild = record(in)
+	if m.Slim != nil {
+		// Slim again: what it fetched stays in the caches.
+		return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{bundle.SourceFile: archive.Archive(src, archive.LevelDefault)})
+	}
 	mods, err := bundle.ModuleEntries(in.Tree.ModCache)
 	if err != nil {
 		return nil, err
@@ -324,9 +353,6 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	keep := func(name string) archive.Source {
 		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
 	}
-	m := *in.Manifest
-	m.Plugins = in.Plugins
-	m.Rebuild = record(in)
 	m.Trimmed = trim.Trimmed
 	if len(m.TrimPlatforms) == 0 {
 		m.TrimPlatforms = []string{m.GOOS + "/" + m.GOARCH}

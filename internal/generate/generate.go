@@ -71,6 +71,13 @@ type Options struct {
 	// from the local GOROOT's source (see buildTools): the same Go
 	// version, no download.
 	Platforms []string
+	// Slim embeds only the manifest and the host's source: a rebuild
+	// fetches the toolchain (the golang.org/toolchain module of the Go
+	// version and platform, whose checksum the generator records here,
+	// as the checksum database has it) and the dependency modules through
+	// GOPROXY, and builds the helper (package slim). The binary is some
+	// 25 MiB smaller; its first rebuild needs the network.
+	Slim bool
 	// CacheDir keeps built toolchain archives between runs. Empty means
 	// the user cache directory.
 	CacheDir string
@@ -175,17 +182,16 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	trim, err := g.moduleEntries(ctx, modRoot, tmp, platforms, m)
-	if err != nil {
-		return nil, err
-	}
-	modEntries := trim.Entries
-	rep.Trim = trim
 	rep.Files[bundle.SourceFile] = len(srcEntries)
-	rep.Files[bundle.ModulesFile] = len(modEntries)
-	shared := map[string]archive.Source{
-		bundle.SourceFile:  archive.Archive(srcEntries, archive.LevelDefault),
-		bundle.ModulesFile: archive.Framed(modEntries, archive.LevelDefault, nil),
+	shared := map[string]archive.Source{bundle.SourceFile: archive.Archive(srcEntries, archive.LevelDefault)}
+	if !g.opts.Slim {
+		trim, err := g.moduleEntries(ctx, modRoot, tmp, platforms, m)
+		if err != nil {
+			return nil, err
+		}
+		rep.Trim = trim
+		rep.Files[bundle.ModulesFile] = len(trim.Entries)
+		shared[bundle.ModulesFile] = archive.Framed(trim.Entries, archive.LevelDefault, nil)
 	}
 	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
 	written := map[string]bool{}
@@ -197,7 +203,9 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 		rep.Manifests = append(rep.Manifests, pm)
 		// The shared parts are written once, by the first platform.
 		shared[bundle.SourceFile] = archive.Written(pm.Parts[bundle.SourceFile], nil)
-		shared[bundle.ModulesFile] = archive.Written(pm.Parts[bundle.ModulesFile], pm.ModuleFrames)
+		if _, ok := shared[bundle.ModulesFile]; ok {
+			shared[bundle.ModulesFile] = archive.Written(pm.Parts[bundle.ModulesFile], pm.ModuleFrames)
+		}
 		for _, name := range append([]string{bundle.StubFile, bundle.ManifestFile}, pm.PartNames()...) {
 			if rep.Platforms != nil {
 				name = bundle.PlatformFile(name, p.goos, p.goarch)
@@ -224,6 +232,16 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 // toolchain (and compiled standard packages with -prewarm), the shared
 // parts, its manifest and its stub.
 func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Manifest, shared map[string]archive.Source, pgo bool, tmp string, rep *Report) (*bundle.Manifest, error) {
+	m.GOOS, m.GOARCH = p.goos, p.goarch
+	if g.opts.Slim {
+		slim, err := g.toolchainModule(ctx, p, tmp)
+		if err != nil {
+			return nil, err
+		}
+		m.Slim = slim
+		rep.Toolchains[p.String()] = "fetched at rebuild: " + toolchain.ModulePath + "@" + slim.Toolchain + " " + slim.ToolchainSum
+		return archive.WritePlatform(g.dir, m, maps.Clone(shared), rep.Platforms)
+	}
 	helperPath, helperPart, err := g.buildHelper(ctx, tmp, p)
 	if err != nil {
 		return nil, err
@@ -252,8 +270,27 @@ func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Mani
 		rep.Files[name] = len(stdEntries)
 		parts[bundle.StdCacheFile] = archive.Archive(stdEntries, archive.LevelBest)
 	}
-	m.GOOS, m.GOARCH = p.goos, p.goarch
 	return archive.WritePlatform(g.dir, m, parts, rep.Platforms)
+}
+
+// toolchainModule looks up, with the go command and the user's settings
+// (GOPROXY, GOSUMDB), the golang.org/toolchain module version a slim
+// bundle for p fetches, and its checksum: go mod download checks it
+// against the checksum database.
+func (g *generator) toolchainModule(ctx context.Context, p platform, tmp string) (*bundle.Slim, error) {
+	version := toolchain.ModuleVersion(g.env.GOVERSION, p.goos, p.goarch)
+	out, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "-json", toolchain.ModulePath + "@" + version}, WorkingDir: tmp, Env: []string{"GOFLAGS=-modcacherw"}})
+	var dl struct{ Sum, Error string }
+	if jerr := json.Unmarshal(out, &dl); err != nil && jerr == nil && dl.Error != "" {
+		err = errors.New(dl.Error)
+	}
+	if err == nil && dl.Sum == "" {
+		err = errors.New("no checksum")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-slim: the %s toolchain %s@%s is not available through GOPROXY (%v): bundle that platform in full (without -slim)", p, toolchain.ModulePath, version, err)
+	}
+	return &bundle.Slim{Toolchain: version, ToolchainSum: dl.Sum}, nil
 }
 
 // platform is one GOOS/GOARCH pair.

@@ -68,6 +68,9 @@ type Job struct {
 	// Work is the run's work directory (0700, this run's alone) and Cache
 	// the directory shared by rebuilds (toolchains, the build cache).
 	Work, Cache string
+	// GOROOT, when set, is the toolchain to build with, already installed
+	// and checked by the host (a slim bundle carries none).
+	GOROOT string
 	// ModCache is the module cache of the rebuild, kept between rebuilds
 	// of one program (and this run's alone while it runs); empty means
 	// one inside Work.
@@ -292,6 +295,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	add("work", job.Work)
 	add("cache", job.Cache)
 	add("modcache", job.ModCache)
+	add("goroot", job.GOROOT)
 	add("output", job.Output)
 	add("hostversion", job.HostVersion)
 	for _, s := range job.Settings {
@@ -379,6 +383,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.Cache = f[0]
 	case "modcache":
 		job.ModCache = f[0]
+	case "goroot":
+		job.GOROOT = f[0]
 	case "output":
 		job.Output = f[0]
 	case "hostversion":

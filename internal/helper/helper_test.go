@@ -136,7 +136,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	job := &Job{
 		Plugins: []string{"example.com/a@>=1.2, <2", "./local dir"}, Remove: []string{"example.com/b"},
 		Installed: []bundle.Plugin{{Path: "p", Module: "m", Version: "v1", Query: "q", Dir: "d\t\"x\""}},
-		Bundle:    "/b", Work: "/w", Cache: "/c", ModCache: "/m", Output: "/o", HostVersion: "(devel)",
+		Bundle:    "/b", Work: "/w", Cache: "/c", ModCache: "/m", GOROOT: "/g", Output: "/o", HostVersion: "(devel)",
 		Settings: []Setting{{Key: "-ldflags", Value: "-X 'main.v=1 2'"}}, Env: []string{"GOFLAGS=-x -v"},
 		Dir: "/d", RegisterFuncs: []string{"database/sql.Register"}, DriftPolicy: 2, RefuseRetracted: true, Allow: "example.com/*,corp.example", RequireChecksumDB: true, Previous: "/bin/host", DryRun: true,
 		Registrations: []string{"a", "ünïcode"}, ReportsRegistrations: true, SmokeTimeout: 1500 * time.Millisecond, SmokeArgs: []string{"--version", ""},

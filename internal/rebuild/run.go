@@ -72,6 +72,15 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.warn("%s", signature.Warning(sig))
 	}
 	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
+		if m.Slim != nil {
+			// The host fetched it (package slim); check it is still the
+			// one it installed.
+			goroot, ok := toolchain.Installed(job.Cache, m.Slim.ToolchainSum)
+			if !ok || goroot != job.GOROOT {
+				return "", fmt.Errorf("the fetched toolchain %s is not in the cache as it was installed: run again to fetch it anew", job.GOROOT)
+			}
+			return goroot, nil
+		}
 		goroot, repaired, err := toolchain.Install(opener(fsys, bundle.ToolchainFile), m.Parts[bundle.ToolchainFile], job.Cache)
 		if repaired != "" {
 			p.warn("%s", repaired)

@@ -1,0 +1,139 @@
+//go:build e2e
+
+package integration
+
+import (
+	"archive/zip"
+	"encoding/json"
+
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+)
+
+// toolchainProxy makes a module proxy directory serving this machine's
+// toolchain as the golang.org/toolchain module, as the Go project
+// publishes it (every file under golang.org/toolchain@VERSION/, go.mod
+// files renamed _go.mod), from the local GOROOT: the files a bundle
+// carries, stored uncompressed.
+func toolchainProxy(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	goroot, goversion := f[0], f[1]
+	entries, err := toolchain.Files(goroot, goroot, runtime.GOOS, runtime.GOARCH, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := toolchain.ModuleVersion(goversion, runtime.GOOS, runtime.GOARCH)
+	dir := t.TempDir()
+	vdir := filepath.Join(dir, toolchain.ModulePath, "@v")
+	if err := os.MkdirAll(vdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	zf, err := os.Create(filepath.Join(vdir, version+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(zf)
+	for _, e := range entries {
+		name := strings.TrimPrefix(e.Name, "go/")
+		if filepath.Base(name) == "go.mod" {
+			name = strings.TrimSuffix(name, "go.mod") + "_go.mod"
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: toolchain.ModulePath + "@" + version + "/" + name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := os.Open(e.Src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(w, src)
+		src.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zf.Close()
+	info, _ := json.Marshal(map[string]any{"Version": version, "Time": time.Now().UTC().Format(time.RFC3339)})
+	for name, data := range map[string]string{"list": version + "\n", version + ".mod": "module " + toolchain.ModulePath + "\n", version + ".info": string(info)} {
+		if err := os.WriteFile(filepath.Join(vdir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "file://" + filepath.ToSlash(dir)
+}
+
+// TestSlimBundle: a host bundled with -slim carries only its manifest and
+// source. With an empty cache it fetches the toolchain (this machine's, as
+// a golang.org/toolchain module on a local proxy) and the modules through
+// GOPROXY, builds its helper, rebuilds itself with a plugin, and the new
+// binary is slim too. With an empty cache and no proxy it refuses in
+// prepare, in one line, and leaves its directory as it was.
+func TestSlimBundle(t *testing.T) {
+	tcProxy := toolchainProxy(t)
+	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The helper is built from go-selfcompile's dependencies, which the
+	// developer's module cache holds (CI downloads them first).
+	devProxy := "file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(gomodcache)), "cache", "download"))
+	nosum := "GONOSUMDB=example.com," + toolchain.ModulePath
+	bin := buildHostWith(t, hostBuild{bundleFlags: []string{"-slim"}, env: []string{"GOPROXY=" + tcProxy + "," + shared.proxyURL + ",off", nosum}})
+	full := buildHost(t, "")
+	slimSize, fullSize := fileSize(t, bin), fileSize(t, full)
+	t.Logf("slim binary %.1f MiB, full %.1f MiB", float64(slimSize)/(1<<20), float64(fullSize)/(1<<20))
+	if fullSize-slimSize < 15<<20 {
+		t.Errorf("the slim binary is %d bytes, the full one %d: want the toolchain and modules (more than 15 MiB) left out", slimSize, fullSize)
+	}
+	m, err := bundle.ManifestInBinary(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Slim == nil || len(m.Parts) != 1 || !strings.HasPrefix(m.Slim.ToolchainSum, "h1:") {
+		t.Fatalf("slim binary's manifest: slim %+v, parts %v", m.Slim, m.Parts)
+	}
+
+	// No network, nothing cached: refused before anything is built.
+	offline := install(t, bin)
+	before := snapshot(t, filepath.Dir(offline))
+	out := run(t, false, filepath.Dir(offline), env("XDG_CACHE_HOME="+t.TempDir(), "GOPROXY=off"), offline, "install", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "host: prepare: this binary's bundle is slim (go-selfcompile bundle -slim): a rebuild fetches the", "GOPROXY=off")
+	mustNotContain(t, out, "selfcompile: toolchain")
+	if after := snapshot(t, filepath.Dir(offline)); !maps2equal(before, after) {
+		t.Errorf("a refused slim rebuild changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// Online, empty cache.
+	cache := t.TempDir()
+	online := env("XDG_CACHE_HOME="+cache, "GOPROXY="+tcProxy+","+devProxy+","+shared.proxyURL+",off", nosum)
+	out = run(t, true, filepath.Dir(bin), online, bin, "install", "example.com/hostplugin@v1.0.0")
+	mustContain(t, out, "selfcompile: smoke")
+	mustContain(t, run(t, true, "", env(), bin), "[hostplugin v1.0.0 with shared v1.1.0]")
+	m, err = bundle.ManifestInBinary(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Slim == nil || len(m.Parts) != 1 || len(m.Plugins) != 1 {
+		t.Errorf("the rebuilt binary's manifest: slim %+v, parts %v, plugins %v; want slim, the source part only, one plugin", m.Slim, m.Parts, m.Plugins)
+	}
+	// The toolchain stays in the cache: a second rebuild fetches nothing.
+	out = run(t, true, filepath.Dir(bin), env("XDG_CACHE_HOME="+cache, "GOPROXY="+devProxy+","+shared.proxyURL+",off", nosum), bin, "install", "example.com/hostplugin2@v1.0.0")
+	mustContain(t, run(t, true, "", env(), bin), "hostplugin2")
+}

@@ -1,0 +1,217 @@
+// Package slim fetches what a slim bundle (go-selfcompile bundle -slim)
+// does not carry: the toolchain, as the golang.org/toolchain module of the
+// bundle's Go version and platform, through GOPROXY, checked against the
+// h1: checksum recorded when the bundle was made; and the helper, built
+// with that toolchain from the host's bundled source (its dependency
+// modules come through GOPROXY too, checked against go.sum by the go
+// command). The generated stub of a slim bundle refers to Provide, so only
+// programs with slim bundles link this package and its HTTP client.
+package slim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/module"
+
+	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/toolchain"
+)
+
+// Provide installs the toolchain req names into req.Cache, fetching it
+// when the cache does not hold it, and builds the helper into req.Work.
+func Provide(ctx context.Context, req bundle.FetchRequest) (*bundle.Fetched, error) {
+	env := (&gocmd.Runner{Env: req.Env}).Environ()
+	goroot, ok := toolchain.Installed(req.Cache, req.Slim.ToolchainSum)
+	if !ok {
+		var err error
+		if goroot, err = fetchToolchain(ctx, req, env); err != nil {
+			return nil, err
+		}
+	}
+	helper, err := buildHelper(ctx, req, goroot)
+	if err != nil {
+		return nil, err
+	}
+	return &bundle.Fetched{GOROOT: goroot, Helper: helper}, nil
+}
+
+// fetchToolchain downloads the toolchain module's zip into the cache
+// directory and installs it (toolchain.InstallZip checks its sum).
+func fetchToolchain(ctx context.Context, req bundle.FetchRequest, env []string) (string, error) {
+	if err := os.MkdirAll(req.Cache, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(req.Cache, ".toolchain-*.zip")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	err = download(ctx, tmp, env, toolchain.ModulePath, req.Slim.Toolchain)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	return toolchain.InstallZip(tmp.Name(), req.Slim.ToolchainSum, req.GOOS, req.GOARCH, req.Cache)
+}
+
+// errNotFound is a proxy's "no such module version": the next proxy of a
+// comma-separated list is tried.
+var errNotFound = errors.New("not found")
+
+// download writes the zip of modPath@version to w from the first proxy of
+// GOPROXY in env that has it, following the go command's rules: after a
+// comma, the next proxy is tried only if one says not found (404, 410);
+// after a pipe, on any error. "direct" and "off" cannot serve a toolchain,
+// which has no repository, and neither can a GONOPROXY or GOPRIVATE match.
+func download(ctx context.Context, w io.WriteSeeker, env []string, modPath, version string) error {
+	proxies, _ := gocmd.Lookup(env, "GOPROXY")
+	if proxies == "" {
+		proxies = "https://proxy.golang.org,direct"
+	}
+	for _, key := range []string{"GONOPROXY", "GOPRIVATE"} {
+		if pat, _ := gocmd.Lookup(env, key); pat != "" && module.MatchPrefixPatterns(pat, modPath) {
+			return fmt.Errorf("%s=%s names %s, which only a proxy serves", key, pat, modPath)
+		}
+	}
+	escPath, err := module.EscapePath(modPath)
+	if err != nil {
+		return err
+	}
+	escVersion, err := module.EscapeVersion(version)
+	if err != nil {
+		return err
+	}
+	all := proxies
+	var tried []string
+	for proxies != "" {
+		var proxy string
+		var anyError bool
+		if i := strings.IndexAny(proxies, ",|"); i >= 0 {
+			proxy, anyError, proxies = proxies[:i], proxies[i] == '|', proxies[i+1:]
+		} else {
+			proxy, proxies = proxies, ""
+		}
+		switch proxy = strings.TrimSpace(proxy); proxy {
+		case "", "direct":
+			continue
+		case "off":
+			tried = append(tried, "GOPROXY=off")
+			return fmt.Errorf("downloading %s@%s: %s", modPath, version, strings.Join(tried, "; "))
+		}
+		if _, err := w.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		err := fetch(ctx, w, strings.TrimSuffix(proxy, "/")+"/"+escPath+"/@v/"+escVersion+".zip")
+		if err == nil {
+			return nil
+		}
+		tried = append(tried, err.Error())
+		if !anyError && !errors.Is(err, errNotFound) {
+			break
+		}
+	}
+	if len(tried) == 0 {
+		tried = append(tried, "GOPROXY="+all+" names no module proxy, and a toolchain has no repository to fetch directly")
+	}
+	return fmt.Errorf("downloading %s@%s: %s", modPath, version, strings.Join(tried, "; "))
+}
+
+// fetch copies the file at rawURL (http, https or file) to w.
+func fetch(ctx context.Context, w io.Writer, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	var body io.ReadCloser
+	switch u.Scheme {
+	case "file":
+		p := u.Path
+		if len(p) > 2 && p[0] == '/' && p[2] == ':' { // file:///C:/dir on Windows
+			p = p[1:]
+		}
+		f, err := os.Open(filepath.FromSlash(p))
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: %w", rawURL, errNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		body = f
+	case "http", "https":
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(hreq)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+				return fmt.Errorf("%s: %s: %w", rawURL, resp.Status, errNotFound)
+			}
+			return fmt.Errorf("%s: %s", rawURL, resp.Status)
+		}
+		body = resp.Body
+	default:
+		return fmt.Errorf("GOPROXY entry %q: want an https, http or file URL", rawURL)
+	}
+	defer body.Close()
+	if _, err := io.Copy(w, body); err != nil {
+		return fmt.Errorf("%s: %w", rawURL, err)
+	}
+	return nil
+}
+
+// buildHelper builds the helper (the go-selfcompile command, at the
+// version the host module requires) with the toolchain at goroot, in the
+// host's bundled source, into req.Work.
+func buildHelper(ctx context.Context, req bundle.FetchRequest, goroot string) (string, error) {
+	m, err := bundle.ReadManifest(req.Bundle)
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(req.Work, "helper-src")
+	f, err := req.Bundle.Open(bundle.SourceFile)
+	if err != nil {
+		return "", err
+	}
+	err = archive.Extract(f, src, m.Parts[bundle.SourceFile])
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("unpacking the host's source: %w", err)
+	}
+	exe := filepath.Join(req.Work, bundle.HelperName)
+	if req.GOOS == "windows" {
+		exe += ".exe"
+	}
+	run := &gocmd.Runner{GoBin: toolchain.GoBin(goroot), Env: append([]string{
+		"GOROOT=" + goroot,
+		"GOCACHE=" + filepath.Join(req.Cache, "gocache"),
+		"GOMODCACHE=" + req.ModCache,
+		"GOFLAGS=-mod=mod -modcacherw",
+		"CGO_ENABLED=0",
+	}, req.Env...)}
+	_, err = run.Run(ctx, gocmd.Invocation{
+		Verb:       "build",
+		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", exe, bundle.HelperPackage},
+		WorkingDir: filepath.Join(src, "module", filepath.FromSlash(m.MainDir)),
+	})
+	if err != nil {
+		return "", fmt.Errorf("building the rebuild helper: %w", err)
+	}
+	return exe, nil
+}

@@ -1,0 +1,72 @@
+package slim
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// memFile is an io.WriteSeeker in memory.
+type memFile struct{ bytes.Buffer }
+
+func (m *memFile) Seek(off int64, whence int) (int64, error) {
+	m.Reset() // download only ever rewinds to the start
+	return 0, nil
+}
+
+// download follows GOPROXY as the go command does: a comma falls through
+// only on not found, a pipe on any error; off stops; direct cannot serve
+// a module that has no repository; GONOPROXY and GOPRIVATE refuse.
+func TestDownloadFollowsGOPROXY(t *testing.T) {
+	const mod, version = "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64"
+	dir := t.TempDir()
+	vdir := filepath.Join(dir, mod, "@v")
+	os.MkdirAll(vdir, 0o755)
+	os.WriteFile(filepath.Join(vdir, version+".zip"), []byte("the zip"), 0o644)
+	hasIt := "file://" + filepath.ToSlash(dir)
+	empty := "file://" + filepath.ToSlash(t.TempDir())
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	served := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+mod+"/@v/"+version+".zip" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("over http"))
+	}))
+	defer served.Close()
+	for _, tc := range []struct {
+		env     []string
+		want    string // the content, or
+		wantErr string // a part of the error
+	}{
+		{[]string{"GOPROXY=" + hasIt}, "the zip", ""},
+		{[]string{"GOPROXY=" + empty + "," + hasIt}, "the zip", ""},
+		{[]string{"GOPROXY=" + served.URL}, "over http", ""},
+		{[]string{"GOPROXY=" + broken.URL + "," + hasIt}, "", "500"},
+		{[]string{"GOPROXY=" + broken.URL + "|" + hasIt}, "the zip", ""},
+		{[]string{"GOPROXY=direct," + hasIt}, "the zip", ""},
+		{[]string{"GOPROXY=" + empty + ",off"}, "", "GOPROXY=off"},
+		{[]string{"GOPROXY=direct"}, "", "GOPROXY=direct names no module proxy"},
+		{[]string{"GOPROXY=" + hasIt, "GOPRIVATE=golang.org"}, "", "GOPRIVATE=golang.org names golang.org/toolchain"},
+		{[]string{"GOPROXY=" + hasIt, "GONOPROXY=golang.org/toolchain"}, "", "GONOPROXY"},
+	} {
+		var w memFile
+		err := download(context.Background(), &w, tc.env, mod, version)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one containing %q", tc.env, err, tc.wantErr)
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case tc.wantErr == "" && w.String() != tc.want:
+			t.Errorf("%v: got %q, want %q", tc.env, w.String(), tc.want)
+		}
+	}
+}
