@@ -12,6 +12,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
+	"github.com/selfcompile/go-selfcompile/toolchain"
 )
 
 // binaryReport is what inspect says of a built binary.
@@ -79,6 +80,9 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 	}
 	if len(m.Trimmed) > 0 {
 		fmt.Fprintf(tw, "trimmed\t%d modules to the packages the build uses (%s); a rebuild that needs more of one downloads it\n", len(m.Trimmed), strings.Join(m.TrimPlatforms, ", "))
+	}
+	if m.Slim != nil {
+		fmt.Fprintf(tw, "  slim\tfetches %s@%s (%s) and the modules through GOPROXY\n", toolchain.ModulePath, m.Slim.Toolchain, m.Slim.ToolchainSum)
 	}
 	if r := m.Rebuild; r != nil {
 		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", r.GoVersion, r.Previous)
