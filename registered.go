@@ -236,7 +236,11 @@ func registeredBundle() (fs.FS, *BundleInfo, error) {
 // MiB: source and modules), the toolchain stays the embedded one.
 func installedBundle(dir string, info *BundleInfo) error {
 	files := map[string][]byte{}
-	for _, name := range []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile} {
+	changed := []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile}
+	if info.Slim != nil {
+		changed = []string{bundle.ManifestFile, bundle.SourceFile}
+	}
+	for _, name := range changed {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return err

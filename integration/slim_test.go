@@ -23,7 +23,7 @@ import (
 // toolchain as the golang.org/toolchain module, as the Go project
 // publishes it (every file under golang.org/toolchain@VERSION/, go.mod
 // files renamed _go.mod), from the local GOROOT: the files a bundle
-// carries, stored uncompressed.
+// carries, stored uncompressed. It returns the directory.
 func toolchainProxy(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOROOT", "GOVERSION").Output()
@@ -76,7 +76,42 @@ func toolchainProxy(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return "file://" + filepath.ToSlash(dir)
+	return dir
+}
+
+// mergedProxy returns a module proxy directory that serves what the
+// developer's module cache holds and the toolchain module of tcDir. The go
+// command checks golang.org/toolchain against the checksum database
+// whatever GONOSUMDB says, except when GOPROXY is one file:// URL (how Go
+// tests its own distributions): the bundle step, which looks the module's
+// checksum up, runs with this one.
+func mergedProxy(t *testing.T, tcDir, dev string) string {
+	t.Helper()
+	dir := t.TempDir()
+	link := func(from, to string) {
+		if err := os.Symlink(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "golang.org" {
+			link(filepath.Join(dev, e.Name()), filepath.Join(dir, e.Name()))
+		}
+	}
+	golang := filepath.Join(dir, "golang.org")
+	os.Mkdir(golang, 0o755)
+	sub, _ := os.ReadDir(filepath.Join(dev, "golang.org"))
+	for _, e := range sub {
+		if e.Name() != "toolchain" {
+			link(filepath.Join(dev, "golang.org", e.Name()), filepath.Join(golang, e.Name()))
+		}
+	}
+	link(filepath.Join(tcDir, "golang.org", "toolchain"), filepath.Join(golang, "toolchain"))
+	return dir
 }
 
 // TestSlimBundle: a host bundled with -slim carries only its manifest and
@@ -86,17 +121,25 @@ func toolchainProxy(t *testing.T) string {
 // binary is slim too. With an empty cache and no proxy it refuses in
 // prepare, in one line, and leaves its directory as it was.
 func TestSlimBundle(t *testing.T) {
-	tcProxy := toolchainProxy(t)
+	// The full host first: it is the size to compare with, and its go
+	// generate puts the test modules in the developer's module cache.
+	full := buildHost(t, "")
+	tcDir := toolchainProxy(t)
+	tcProxy := "file://" + filepath.ToSlash(tcDir)
 	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
+	dev := filepath.Join(strings.TrimSpace(string(gomodcache)), "cache", "download")
 	// The helper is built from go-selfcompile's dependencies, which the
 	// developer's module cache holds (CI downloads them first).
-	devProxy := "file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(gomodcache)), "cache", "download"))
+	devProxy := "file://" + filepath.ToSlash(dev)
 	nosum := "GONOSUMDB=example.com," + toolchain.ModulePath
-	bin := buildHostWith(t, hostBuild{bundleFlags: []string{"-slim"}, env: []string{"GOPROXY=" + tcProxy + "," + shared.proxyURL + ",off", nosum}})
-	full := buildHost(t, "")
+	// A module cache of its own: the developer's must not get a toolchain
+	// module made here.
+	bin := buildHostWith(t, hostBuild{bundleFlags: []string{"-slim"}, env: []string{
+		"GOMODCACHE=" + t.TempDir(), "GOPROXY=file://" + filepath.ToSlash(mergedProxy(t, tcDir, dev)), nosum,
+	}})
 	slimSize, fullSize := fileSize(t, bin), fileSize(t, full)
 	t.Logf("slim binary %.1f MiB, full %.1f MiB", float64(slimSize)/(1<<20), float64(fullSize)/(1<<20))
 	if fullSize-slimSize < 15<<20 {

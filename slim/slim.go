@@ -9,6 +9,7 @@
 package slim
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -16,22 +17,21 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/mod/module"
-
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/tcache"
+	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // Provide installs the toolchain req names into req.Cache, fetching it
 // when the cache does not hold it, and builds the helper into req.Work.
 func Provide(ctx context.Context, req bundle.FetchRequest) (*bundle.Fetched, error) {
 	env := (&gocmd.Runner{Env: req.Env}).Environ()
-	goroot, ok := toolchain.Installed(req.Cache, req.Slim.ToolchainSum)
+	goroot, ok := tcache.Installed(req.Cache, req.Slim.ToolchainSum)
 	if !ok {
 		var err error
 		if goroot, err = fetchToolchain(ctx, req, env); err != nil {
@@ -56,14 +56,14 @@ func fetchToolchain(ctx context.Context, req bundle.FetchRequest, env []string) 
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
-	err = download(ctx, tmp, env, toolchain.ModulePath, req.Slim.Toolchain)
+	err = download(ctx, tmp, env, tcache.ModulePath, req.Slim.Toolchain)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return "", err
 	}
-	return toolchain.InstallZip(tmp.Name(), req.Slim.ToolchainSum, req.GOOS, req.GOARCH, req.Cache)
+	return tcache.InstallZip(tmp.Name(), req.Slim.ToolchainSum, req.GOOS, req.GOARCH, req.Cache)
 }
 
 // errNotFound is a proxy's "no such module version": the next proxy of a
@@ -81,18 +81,11 @@ func download(ctx context.Context, w io.WriteSeeker, env []string, modPath, vers
 		proxies = "https://proxy.golang.org,direct"
 	}
 	for _, key := range []string{"GONOPROXY", "GOPRIVATE"} {
-		if pat, _ := gocmd.Lookup(env, key); pat != "" && module.MatchPrefixPatterns(pat, modPath) {
+		if pat, _ := gocmd.Lookup(env, key); matchPrefixPatterns(pat, modPath) {
 			return fmt.Errorf("%s=%s names %s, which only a proxy serves", key, pat, modPath)
 		}
 	}
-	escPath, err := module.EscapePath(modPath)
-	if err != nil {
-		return err
-	}
-	escVersion, err := module.EscapeVersion(version)
-	if err != nil {
-		return err
-	}
+	escPath, escVersion := escape(modPath), escape(version)
 	all := proxies
 	var tried []string
 	for proxies != "" {
@@ -126,6 +119,50 @@ func download(ctx context.Context, w io.WriteSeeker, env []string, modPath, vers
 		tried = append(tried, "GOPROXY="+all+" names no module proxy, and a toolchain has no repository to fetch directly")
 	}
 	return fmt.Errorf("downloading %s@%s: %s", modPath, version, strings.Join(tried, "; "))
+}
+
+// escape is the module proxy protocol's case encoding of a path or
+// version: each upper-case letter becomes "!" and its lower case.
+func escape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('!')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// matchPrefixPatterns reports whether a comma-separated list of glob
+// patterns (GOPRIVATE's syntax) matches modPath or one of its prefixes
+// of whole path elements, as the go command matches them.
+func matchPrefixPatterns(patterns, modPath string) bool {
+	for _, pat := range strings.Split(patterns, ",") {
+		pat = strings.Trim(pat, " /")
+		if pat == "" {
+			continue
+		}
+		n := strings.Count(pat, "/") + 1
+		prefix := modPath
+		for i := 0; i < len(modPath); i++ {
+			if modPath[i] == '/' {
+				n--
+				if n == 0 {
+					prefix = modPath[:i]
+					break
+				}
+			}
+		}
+		if n > 1 {
+			continue // the pattern has more elements than the path
+		}
+		if ok, _ := path.Match(pat, prefix); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // fetch copies the file at rawURL (http, https or file) to w.
@@ -189,7 +226,7 @@ func buildHelper(ctx context.Context, req bundle.FetchRequest, goroot string) (s
 	if err != nil {
 		return "", err
 	}
-	err = archive.Extract(f, src, m.Parts[bundle.SourceFile])
+	err = untar.Extract(f, src, m.Parts[bundle.SourceFile], func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) })
 	f.Close()
 	if err != nil {
 		return "", fmt.Errorf("unpacking the host's source: %w", err)
@@ -198,7 +235,7 @@ func buildHelper(ctx context.Context, req bundle.FetchRequest, goroot string) (s
 	if req.GOOS == "windows" {
 		exe += ".exe"
 	}
-	run := &gocmd.Runner{GoBin: toolchain.GoBin(goroot), Env: append([]string{
+	run := &gocmd.Runner{GoBin: tcache.GoBin(goroot), Env: append([]string{
 		"GOROOT=" + goroot,
 		"GOCACHE=" + filepath.Join(req.Cache, "gocache"),
 		"GOMODCACHE=" + req.ModCache,

@@ -70,3 +70,23 @@ func TestDownloadFollowsGOPROXY(t *testing.T) {
 		}
 	}
 }
+
+// matchPrefixPatterns agrees with the go command's rule (x/mod's
+// module.MatchPrefixPatterns) on the cases that matter here.
+func TestMatchPrefixPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		pat  string
+		want bool
+	}{
+		{"golang.org", true}, {"golang.org/toolchain", true}, {"golang.org/toolchain/x", false},
+		{"*.org", true}, {"golang.org/*", true}, {"corp.example,golang.org", true},
+		{"corp.example", false}, {"", false}, {"golang.org/tool", false}, {" golang.org/ ", true},
+	} {
+		if got := matchPrefixPatterns(tc.pat, "golang.org/toolchain"); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.pat, got, tc.want)
+		}
+	}
+	if escape("github.com/Azure/Go") != "github.com/!azure/!go" {
+		t.Errorf("escape: %q", escape("github.com/Azure/Go"))
+	}
+}

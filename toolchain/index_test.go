@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/tcache"
 )
 
 // An installed toolchain altered afterwards is found at its next use and
@@ -95,12 +97,12 @@ func TestPrune(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(root, "go"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		write(t, filepath.Join(root, completeMarker), sum)
+		write(t, filepath.Join(root, tcache.CompleteMarker), sum)
 		goroots = append(goroots, filepath.Join(root, "go"))
 	}
 	old := time.Now().Add(-2 * StaleAfter)
 	for _, g := range goroots[:2] { // the first in use, the second stale, the third recent
-		os.Chtimes(filepath.Join(filepath.Dir(g), completeMarker), old, old)
+		os.Chtimes(filepath.Join(filepath.Dir(g), tcache.CompleteMarker), old, old)
 	}
 	removed := Prune(cache, goroots[0], time.Now().Add(-StaleAfter))
 	if len(removed) != 1 || removed[0] != filepath.Dir(goroots[1]) {
@@ -118,7 +120,7 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Chtimes(filepath.Join(filepath.Dir(goroot), completeMarker), old, old)
+	os.Chtimes(filepath.Join(filepath.Dir(goroot), tcache.CompleteMarker), old, old)
 	if _, _, err := Install(opener(data), part, cache); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/tcache"
 )
 
 // fakeToolchain archives a tiny tree shaped like a GOROOT.
@@ -110,7 +111,7 @@ func TestInstallRejectsForeignCacheEntry(t *testing.T) {
 	cache := t.TempDir()
 	root := filepath.Join(cache, "toolchain", part.SHA256[:32])
 	os.MkdirAll(root, 0o755)
-	os.WriteFile(filepath.Join(root, completeMarker), []byte(strings.Repeat("f", 64)), 0o644)
+	os.WriteFile(filepath.Join(root, tcache.CompleteMarker), []byte(strings.Repeat("f", 64)), 0o644)
 	if _, _, err := Install(opener(data), part, cache); err == nil || !strings.Contains(err.Error(), "remove the directory") {
 		t.Errorf("Install over a mismatched cache entry: %v", err)
 	}
@@ -265,4 +266,25 @@ func TestSourceFilesHoldWhatStdReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A toolchain installed from a distribution (tcache.KeepFromZip, used by
+// slim bundles) holds every file a bundle's toolchain part holds.
+func TestZipInstallKeepsTheBundleSet(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT", "GOOS", "GOARCH").Output()
+	if err != nil {
+		t.Skip("no go command: ", err)
+	}
+	f := strings.Fields(string(out))
+	goroot, goos, goarch := f[0], f[1], f[2]
+	entries, err := Files(goroot, goroot, goos, goarch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if rel := strings.TrimPrefix(e.Name, "go/"); !tcache.KeepFromZip(rel, goos, goarch) {
+			t.Errorf("%s is in the bundle's set, not in a distribution's", rel)
+		}
+	}
+	t.Logf("%d files checked", len(entries))
 }

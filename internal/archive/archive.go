@@ -3,21 +3,19 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // Level is a compression level for archives.
@@ -76,6 +74,25 @@ func WriteArchiveWindow(w io.Writer, entries []bundle.Entry, level Level, window
 	}
 	if err := WriteTar(zw, entries); err != nil {
 		zw.Close()
+		return bundle.Part{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return bundle.Part{}, err
+	}
+	return bundle.Part{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+// WriteGzipArchive writes entries as a gzip-compressed tar (best level),
+// headers normalised as WriteArchive's: the format of a slim bundle's
+// source part, which the host unpacks itself with the standard library.
+func WriteGzipArchive(w io.Writer, entries []bundle.Entry) (bundle.Part, error) {
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
+	if err != nil {
+		return bundle.Part{}, err
+	}
+	if err := WriteTar(zw, entries); err != nil {
 		return bundle.Part{}, err
 	}
 	if err := zw.Close(); err != nil {
@@ -172,61 +189,30 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // ErrChecksum is returned when an archive's bytes do not match its manifest.
-var ErrChecksum = errors.New("checksum mismatch")
+var ErrChecksum = untar.ErrChecksum
 
 // ErrWindowTooLarge is returned when an archive needs a zstd window larger
 // than [MaxWindow].
 var ErrWindowTooLarge = errors.New("zstd window too large")
 
-// Extract unpacks the zstd-compressed tar r into dest, which must exist,
-// and checks that the compressed bytes match want. It refuses entries
-// that are not regular files or directories, names that would escape
-// dest, and a zstd window larger than [MaxWindow] (before allocating it).
-// On a checksum mismatch, what was written is left for the caller to
-// remove (callers extract into a fresh directory).
+// Extract unpacks the compressed tar r into dest, which must exist, and
+// checks that the compressed bytes match want (see untar.Extract): a
+// zstd-compressed one, refusing a zstd window larger than [MaxWindow]
+// (before allocating it), or a gzip-compressed one (a slim bundle's source
+// part; see [Source]).
 func Extract(r io.Reader, dest string, want bundle.Part) error {
-	h := sha256.New()
-	cr := &countReader{r: io.TeeReader(r, h)}
-	zr, err := newDecoder(cr)
-	if err != nil {
-		return err
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return untar.Extract(br, dest, want, func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) })
 	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
+	err := untar.Extract(br, dest, want, func(r io.Reader) (io.ReadCloser, error) {
+		zr, err := newDecoder(r)
 		if err != nil {
-			return fmt.Errorf("reading archive: %w", windowError(err))
+			return nil, err
 		}
-		target, err := safeJoin(dest, hdr.Name)
-		if err != nil {
-			return err
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := writeFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
-				return windowError(err)
-			}
-		default:
-			return fmt.Errorf("archive entry %q: type %q is not allowed (only files and directories)", hdr.Name, hdr.Typeflag)
-		}
-	}
-	// Drain so that the checksum covers every byte (zstd may stop early).
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return err
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if got != want.SHA256 || (want.Size != 0 && cr.n != want.Size) {
-		return fmt.Errorf("%w: got sha256 %s (%d bytes), manifest says %s (%d bytes)", ErrChecksum, got, cr.n, want.SHA256, want.Size)
-	}
-	return nil
+		return zr.IOReadCloser(), nil
+	})
+	return windowError(err)
 }
 
 // checkWindow reads the first frame header without consuming it and
@@ -249,46 +235,4 @@ func checkWindow(br *bufio.Reader) error {
 		return fmt.Errorf("%w: the archive needs a %d MiB window, more than the %d MiB this reader accepts: the bundle is corrupt or was written by an incompatible go-selfcompile", ErrWindowTooLarge, window>>20, MaxWindow>>20)
 	}
 	return nil
-}
-
-// safeJoin joins an archive name to dest, refusing absolute names and
-// names with ".." elements.
-func safeJoin(dest, name string) (string, error) {
-	clean := path.Clean(name)
-	if name == "" || path.IsAbs(name) || strings.HasPrefix(name, "/") || clean == ".." ||
-		strings.HasPrefix(clean, "../") || strings.Contains(name, `\`) || filepath.VolumeName(name) != "" {
-		return "", fmt.Errorf("archive entry %q escapes the destination directory: the bundle is corrupt or malicious", name)
-	}
-	for _, elem := range strings.Split(name, "/") {
-		if elem == ".." {
-			return "", fmt.Errorf("archive entry %q escapes the destination directory: the bundle is corrupt or malicious", name)
-		}
-	}
-	return filepath.Join(dest, filepath.FromSlash(clean)), nil
-}
-
-func writeFile(target string, r io.Reader, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -29,6 +29,9 @@ type Source struct {
 	// copying Reuse's frames where it can.
 	Framed bool
 	Reuse  *Reuse
+	// Gzip writes Entries as a gzip-compressed tar instead (a slim
+	// bundle's source part: see WriteGzipArchive).
+	Gzip bool
 	// Done says the part is already in place with checksum and size Part
 	// (and, for the modules part, Frames): a part one platform of a
 	// bundle shares with the others, written once.
@@ -109,6 +112,8 @@ func writePart(name string, src Source) (p bundle.Part, frames map[string]bundle
 		switch {
 		case src.Framed:
 			p, frames, err = WriteFramed(w, src.Entries, src.Level, src.Reuse)
+		case src.Gzip:
+			p, err = WriteGzipArchive(w, src.Entries)
 		case src.Open == nil:
 			p, err = WriteArchiveWindow(w, src.Entries, src.Level, src.Window)
 		default:

@@ -336,7 +336,7 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	m.Rebuild = record(in)
 	if m.Slim != nil {
 		// Slim again: what it fetched stays in the caches.
-		return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{bundle.SourceFile: archive.Archive(src, archive.LevelDefault)})
+		return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{bundle.SourceFile: {Entries: src, Gzip: true}})
 	}
 	mods, err := bundle.ModuleEntries(in.Tree.ModCache)
 	if err != nil {

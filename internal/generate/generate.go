@@ -184,6 +184,11 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	}
 	rep.Files[bundle.SourceFile] = len(srcEntries)
 	shared := map[string]archive.Source{bundle.SourceFile: archive.Archive(srcEntries, archive.LevelDefault)}
+	if g.opts.Slim {
+		// The host itself unpacks a slim bundle's source, to build the
+		// helper: gzip, which it decodes with the standard library.
+		shared[bundle.SourceFile] = archive.Source{Entries: srcEntries, Gzip: true}
+	}
 	if !g.opts.Slim {
 		trim, err := g.moduleEntries(ctx, modRoot, tmp, platforms, m)
 		if err != nil {
@@ -279,10 +284,11 @@ func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Mani
 // against the checksum database.
 func (g *generator) toolchainModule(ctx context.Context, p platform, tmp string) (*bundle.Slim, error) {
 	version := toolchain.ModuleVersion(g.env.GOVERSION, p.goos, p.goarch)
-	out, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "-json", toolchain.ModulePath + "@" + version}, WorkingDir: tmp, Env: []string{"GOFLAGS=-modcacherw"}})
+	var out bytes.Buffer
+	_, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "-json", toolchain.ModulePath + "@" + version}, WorkingDir: tmp, Env: []string{"GOFLAGS=-modcacherw"}, Stdout: &out})
 	var dl struct{ Sum, Error string }
-	if jerr := json.Unmarshal(out, &dl); err != nil && jerr == nil && dl.Error != "" {
-		err = errors.New(dl.Error)
+	if jerr := json.Unmarshal(out.Bytes(), &dl); err != nil && jerr == nil && dl.Error != "" {
+		err = errors.New(dl.Error) // the go command's own words
 	}
 	if err == nil && dl.Sum == "" {
 		err = errors.New("no checksum")

@@ -18,6 +18,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/signature"
+	"github.com/selfcompile/go-selfcompile/internal/tcache"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/smoke"
@@ -75,7 +76,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		if m.Slim != nil {
 			// The host fetched it (package slim); check it is still the
 			// one it installed.
-			goroot, ok := toolchain.Installed(job.Cache, m.Slim.ToolchainSum)
+			goroot, ok := tcache.Installed(job.Cache, m.Slim.ToolchainSum)
 			if !ok || goroot != job.GOROOT {
 				return "", fmt.Errorf("the fetched toolchain %s is not in the cache as it was installed: run again to fetch it anew", job.GOROOT)
 			}
