@@ -142,8 +142,11 @@ func TestSlimBundle(t *testing.T) {
 	}})
 	slimSize, fullSize := fileSize(t, bin), fileSize(t, full)
 	t.Logf("slim binary %.1f MiB, full %.1f MiB", float64(slimSize)/(1<<20), float64(fullSize)/(1<<20))
-	if fullSize-slimSize < 15<<20 {
-		t.Errorf("the slim binary is %d bytes, the full one %d: want the toolchain and modules (more than 15 MiB) left out", slimSize, fullSize)
+	// The toolchain part alone is more than 15 MiB; the slim binary
+	// links an HTTPS client instead (about 5 MB for a program that has
+	// none, as this one).
+	if fullSize-slimSize < 10<<20 {
+		t.Errorf("the slim binary is %d bytes, the full one %d: want the toolchain and modules left out", slimSize, fullSize)
 	}
 	m, err := bundle.ManifestInBinary(bin)
 	if err != nil {
