@@ -20,6 +20,11 @@
 //   - stdcache, optional (bundle -prewarm): the compiled standard packages
 //     the host uses, as go build cache entries.
 //
+// A slim bundle (bundle -slim, [Slim]) has only the source part, gzip-
+// compressed; a rebuild fetches the rest (package slim). A bundle
+// generated for several platforms (bundle -platforms) names each
+// platform's files for it ([PlatformFile]).
+//
 // The manifest records the Go version and target platform, the main
 // package, the installed plugins and the sha256 and size of every part.
 // Archives hold only directories and regular files; extraction refuses
