@@ -1,7 +1,7 @@
 // Package toolchain owns the Go toolchain a host carries: which files of a
 // GOROOT are enough to build programs for one platform (Files), and
-// putting the bundled copy in a content-addressed cache, verified, before
-// use (Install).
+// putting the bundled copy in the content-addressed toolchain cache
+// (package internal/tcache), verified, before use (Install).
 //
 // The trimmed set is VERSION, go.env, bin/go, pkg/include, the compile,
 // link, asm and cgo tools (and preprofile for PGO builds), and src/

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // sourceExts are the files the go command reads when building a package.
@@ -134,18 +135,7 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return untar.WriteFile(dst, in, 0o644)
 }
 
 // RemoveAll removes a tree whose directories and files may be read-only:

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
+	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // Tools are the pkg/tool programs that go build needs.
@@ -247,23 +247,12 @@ func unzip(zipFile, dir, goos, goarch string) error {
 }
 
 func writeZipFile(f *zip.File, target string, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
 	r, err := f.Open()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	w, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return untar.WriteFile(target, r, mode)
 }
 
 // Prune removes from cacheDir the installed toolchains last used before

@@ -57,7 +57,7 @@ func Extract(r io.Reader, dest string, want bundle.Part, decompress func(io.Read
 				return err
 			}
 		case tar.TypeReg:
-			if err := writeFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
+			if err := WriteFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
 				return err
 			}
 		default:
@@ -92,7 +92,10 @@ func SafeJoin(dest, name string) (string, error) {
 	return filepath.Join(dest, filepath.FromSlash(clean)), nil
 }
 
-func writeFile(target string, r io.Reader, perm fs.FileMode) error {
+// WriteFile writes what r holds to a new file target with permissions
+// perm (and at least owner read-write), making its directory first: it
+// fails if target exists.
+func WriteFile(target string, r io.Reader, perm fs.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return err
 	}
