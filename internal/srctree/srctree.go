@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // sourceExts are the files the go command reads when building a package.
@@ -135,7 +134,25 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	return untar.WriteFile(dst, in, 0o644)
+	return WriteFile(dst, in, 0o644)
+}
+
+// WriteFile writes what r holds to a new file target with permissions
+// perm (and at least owner read-write), making its directory first: it
+// fails if target exists.
+func WriteFile(target string, r io.Reader, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // RemoveAll removes a tree whose directories and files may be read-only:

@@ -26,7 +26,6 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
-	"github.com/selfcompile/go-selfcompile/internal/untar"
 )
 
 // Tools are the pkg/tool programs that go build needs.
@@ -252,7 +251,7 @@ func writeZipFile(f *zip.File, target string, mode fs.FileMode) error {
 		return err
 	}
 	defer r.Close()
-	return untar.WriteFile(target, r, mode)
+	return srctree.WriteFile(target, r, mode)
 }
 
 // Prune removes from cacheDir the installed toolchains last used before

@@ -13,13 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/srctree"
 )
 
 // ErrChecksum is returned when an archive's bytes do not match the manifest.
@@ -57,7 +57,7 @@ func Extract(r io.Reader, dest string, want bundle.Part, decompress func(io.Read
 				return err
 			}
 		case tar.TypeReg:
-			if err := WriteFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
+			if err := srctree.WriteFile(target, tr, hdr.FileInfo().Mode().Perm()); err != nil {
 				return err
 			}
 		default:
@@ -90,24 +90,6 @@ func SafeJoin(dest, name string) (string, error) {
 		}
 	}
 	return filepath.Join(dest, filepath.FromSlash(clean)), nil
-}
-
-// WriteFile writes what r holds to a new file target with permissions
-// perm (and at least owner read-write), making its directory first: it
-// fails if target exists.
-func WriteFile(target string, r io.Reader, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 type countReader struct {
