@@ -137,9 +137,24 @@ func TestSlimBundle(t *testing.T) {
 	nosum := "GONOSUMDB=example.com," + toolchain.ModulePath
 	// A module cache of its own: the developer's must not get a toolchain
 	// module made here.
-	bin := buildHostWith(t, hostBuild{bundleFlags: []string{"-slim"}, env: []string{
+	dir, hostEnv := bundleHost(t, hostBuild{bundleFlags: []string{"-slim"}, env: []string{
 		"GOMODCACHE=" + t.TempDir(), "GOPROXY=file://" + filepath.ToSlash(mergedProxy(t, tcDir, dev)), nosum,
 	}})
+	bin := filepath.Join(t.TempDir(), "host")
+	run(t, true, dir, hostEnv, "go", "build", "-o", bin, ".")
+
+	// A platform whose toolchain module the proxy does not serve fails
+	// the generator before it writes anything.
+	other := "linux/arm64"
+	if runtime.GOOS+"/"+runtime.GOARCH == other {
+		other = "linux/amd64"
+	}
+	before := snapshot(t, dir)
+	out := run(t, false, dir, hostEnv, "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "bundle", "-slim", "-platforms", runtime.GOOS+"/"+runtime.GOARCH+","+other)
+	mustContain(t, out, "go-selfcompile: -slim: the "+other+" toolchain golang.org/toolchain@", "is not available through GOPROXY", "bundle that platform in full (without -slim)")
+	if after := snapshot(t, dir); !maps2equal(before, after) {
+		t.Errorf("a failed bundle run changed the host's directory:\nbefore %v\nafter  %v", before, after)
+	}
 	slimSize, fullSize := fileSize(t, bin), fileSize(t, full)
 	t.Logf("slim binary %.1f MiB, full %.1f MiB", float64(slimSize)/(1<<20), float64(fullSize)/(1<<20))
 	// The toolchain part alone is more than 15 MiB; the slim binary
@@ -158,8 +173,8 @@ func TestSlimBundle(t *testing.T) {
 
 	// No network, nothing cached: refused before anything is built.
 	offline := install(t, bin)
-	before := snapshot(t, filepath.Dir(offline))
-	out := run(t, false, filepath.Dir(offline), env("XDG_CACHE_HOME="+t.TempDir(), "GOPROXY=off"), offline, "install", "example.com/hostplugin@v1.0.0")
+	before = snapshot(t, filepath.Dir(offline))
+	out = run(t, false, filepath.Dir(offline), env("XDG_CACHE_HOME="+t.TempDir(), "GOPROXY=off"), offline, "install", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "host: prepare: this binary's bundle is slim (go-selfcompile bundle -slim): a rebuild fetches the", "GOPROXY=off")
 	mustNotContain(t, out, "selfcompile: toolchain")
 	if after := snapshot(t, filepath.Dir(offline)); !maps2equal(before, after) {

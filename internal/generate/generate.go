@@ -200,8 +200,21 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	}
 	pgo := fileExists(filepath.Join(g.dir, "default.pgo"))
 	written := map[string]bool{}
+	// Everything that can fail for one platform (a helper or toolchain
+	// that does not build, a toolchain module the proxy does not serve)
+	// fails before any file of the bundle is written.
+	var prepared []*platformParts
 	for _, p := range platforms {
-		pm, err := g.writePlatform(ctx, p, *m, shared, pgo, tmp, rep)
+		pp, err := g.preparePlatform(ctx, p, *m, pgo, tmp, rep)
+		if err != nil {
+			return nil, err
+		}
+		prepared = append(prepared, pp)
+	}
+	for _, pp := range prepared {
+		p := pp.platform
+		maps.Copy(pp.parts, shared)
+		pm, err := archive.WritePlatform(g.dir, pp.manifest, pp.parts, rep.Platforms)
 		if err != nil {
 			return nil, err
 		}
@@ -233,11 +246,21 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 	return rep, nil
 }
 
-// writePlatform writes the files of the bundle for p: its helper and
-// toolchain (and compiled standard packages with -prewarm), the shared
-// parts, its manifest and its stub.
-func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Manifest, shared map[string]archive.Source, pgo bool, tmp string, rep *Report) (*bundle.Manifest, error) {
+// platformParts are the per-platform parts of one platform's bundle,
+// ready to write, and its manifest.
+type platformParts struct {
+	platform platform
+	manifest bundle.Manifest
+	parts    map[string]archive.Source
+}
+
+// preparePlatform makes what the bundle for p holds of its own: its helper
+// and toolchain (and compiled standard packages with -prewarm), or, for a
+// slim bundle, the toolchain module's checksum. Nothing is written into
+// the main package's directory.
+func (g *generator) preparePlatform(ctx context.Context, p platform, m bundle.Manifest, pgo bool, tmp string, rep *Report) (*platformParts, error) {
 	m.GOOS, m.GOARCH = p.goos, p.goarch
+	pp := &platformParts{platform: p, parts: map[string]archive.Source{}}
 	if g.opts.Slim {
 		slim, err := g.toolchainModule(ctx, p, tmp)
 		if err != nil {
@@ -245,7 +268,8 @@ func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Mani
 		}
 		m.Slim = slim
 		rep.Toolchains[p.String()] = "fetched at rebuild: " + toolchain.ModulePath + "@" + slim.Toolchain + " " + slim.ToolchainSum
-		return archive.WritePlatform(g.dir, m, maps.Clone(shared), rep.Platforms)
+		pp.manifest = m
+		return pp, nil
 	}
 	helperPath, helperPart, err := g.buildHelper(ctx, tmp, p)
 	if err != nil {
@@ -260,9 +284,8 @@ func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Mani
 	if tc.replaced != "" {
 		rep.Replaced = append(rep.Replaced, tc.replaced)
 	}
-	parts := maps.Clone(shared)
-	parts[bundle.ToolchainFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(tc.path) }, tc.part)
-	parts[bundle.HelperFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart)
+	pp.parts[bundle.ToolchainFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(tc.path) }, tc.part)
+	pp.parts[bundle.HelperFile] = archive.Copy(func() (io.ReadCloser, error) { return os.Open(helperPath) }, helperPart)
 	if g.opts.Prewarm {
 		stdEntries, err := g.stdCacheEntries(ctx, tmp, m.MainPackage, p)
 		if err != nil {
@@ -273,9 +296,10 @@ func (g *generator) writePlatform(ctx context.Context, p platform, m bundle.Mani
 			name = bundle.PlatformFile(name, p.goos, p.goarch)
 		}
 		rep.Files[name] = len(stdEntries)
-		parts[bundle.StdCacheFile] = archive.Archive(stdEntries, archive.LevelBest)
+		pp.parts[bundle.StdCacheFile] = archive.Archive(stdEntries, archive.LevelBest)
 	}
-	return archive.WritePlatform(g.dir, m, parts, rep.Platforms)
+	pp.manifest = m
+	return pp, nil
 }
 
 // toolchainModule looks up, with the go command and the user's settings
