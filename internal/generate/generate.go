@@ -359,6 +359,15 @@ func (g *generator) platforms(ctx context.Context) ([]platform, error) {
 		seen[name] = true
 		ps = append(ps, platform{goos, goarch})
 	}
+	// The go command builds a file named for linux on android too, for
+	// darwin on ios, for solaris on illumos: both stubs would compile.
+	for _, pair := range [][2]string{{"android", "linux"}, {"ios", "darwin"}, {"illumos", "solaris"}} {
+		for _, p := range ps {
+			if p.goos == pair[0] && seen[pair[1]+"/"+p.goarch] {
+				return nil, fmt.Errorf("-platforms: %s and %s/%s cannot be bundled together: go build compiles files named for %s into %s programs too", p, pair[1], p.goarch, pair[1], pair[0])
+			}
+		}
+	}
 	return ps, nil
 }
 
