@@ -435,6 +435,8 @@ func mustHaveOnly(t *testing.T, dir string, names ...string) {
 }
 
 // snapshot maps every file in dir to its sha256 and mode.
+// snapshot records the files of dir with their sha256 and mode, and its
+// subdirectories by name and mode.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -447,6 +449,12 @@ func snapshot(t *testing.T, dir string) map[string]string {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if fi.IsDir() {
+			// A directory counts by its name and mode: one that appears
+			// or goes is a change.
+			out[e.Name()] = fmt.Sprintf("dir %v", fi.Mode())
+			continue
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
