@@ -36,7 +36,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 4
+const Version = 5
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
