@@ -287,7 +287,9 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 // for this one, and go list for the others. Those are listed with
 // -mod=readonly: a package another platform needs that no module of the
 // build list holds is that platform's rebuild's to complete, and must not
-// move a module here.
+// move a module here. When another platform cannot be listed, it returns
+// nil: the new bundle then carries the modules as the module cache holds
+// them, not trimmed again (larger, never short of a package).
 func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen.Listed) ([]modtrim.Package, error) {
 	var pkgs []modtrim.Package
 	add := func(ls []modgen.Listed) {
@@ -305,7 +307,7 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 		args := append(append([]string{"-mod=readonly", "-e", "-deps", "-json=ImportPath,Dir,EmbedFiles"}, in.Flags...), mainPkg, "./...")
 		out, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: in.Tree.Module, Env: []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}})
 		if err != nil {
-			return nil, fmt.Errorf("listing the packages the build uses on %s: %w", p, err)
+			return nil, nil
 		}
 		var ls []modgen.Listed
 		for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
@@ -345,15 +347,18 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	if mods, err = pruneModules(mods, in.Graph, in.Plugins); err != nil {
 		return nil, err
 	}
-	trim, err := modtrim.Trim(in.Tree.ModCache, mods, pkgs)
-	if err != nil {
-		return nil, err
+	trimmed := readLines(filepath.Join(in.Tree.ModCache, trimmedRecord))
+	if pkgs != nil {
+		trim, err := modtrim.Trim(in.Tree.ModCache, mods, pkgs)
+		if err != nil {
+			return nil, err
+		}
+		mods, trimmed = trim.Entries, trim.Trimmed
 	}
-	mods = trim.Entries
 	keep := func(name string) archive.Source {
 		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
 	}
-	m.Trimmed = trim.Trimmed
+	m.Trimmed = trimmed
 	if len(m.TrimPlatforms) == 0 {
 		m.TrimPlatforms = []string{m.GOOS + "/" + m.GOARCH}
 	}
