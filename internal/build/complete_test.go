@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,5 +164,58 @@ func TestCompleteTrimmedModule(t *testing.T) {
 	}
 	if len(GoEnv(modCache)) != 1 {
 		t.Error("unpacked anew, the module cache lost its record that the index is stale")
+	}
+}
+
+// TestIndexOffWhenATrimmedModuleChanges: unpacking, at the same path, a
+// modules part that trims a module differently (or removing the module
+// cache first, as pruning does) turns the go command's module index off
+// for that module cache; one that holds the same files does not.
+func TestIndexOffWhenATrimmedModuleChanges(t *testing.T) {
+	root := t.TempDir()
+	files := filepath.Join(root, "files")
+	writeTree(t, files, map[string]string{
+		"example.com/m@v1.0.0/go.mod": "module example.com/m\n",
+		"example.com/m@v1.0.0/a/a.go": "package a\n",
+		"example.com/m@v1.0.0/b/b.go": "package b\n",
+		"example.com/n@v1.0.0/go.mod": "module example.com/n\n",
+		"example.com/n@v1.0.0/n.go":   "package n\n",
+	})
+	entries := func(names ...string) []bundle.Entry {
+		var es []bundle.Entry
+		for _, n := range names {
+			es = append(es, bundle.Entry{Name: n, Src: filepath.Join(files, filepath.FromSlash(n))})
+		}
+		return es
+	}
+	src := filepath.Join(root, "src")
+	writeTree(t, src, map[string]string{"module/go.mod": "module example.com/host\n", "module/cmd/host/main.go": "package main\n\nfunc main() {}\n"})
+	trimmed := []string{"example.com/m@v1.0.0"}
+	partA, mA := testBundleWith(t, src, entries("example.com/m@v1.0.0/go.mod", "example.com/m@v1.0.0/a/a.go"), trimmed)
+	partA2, mA2 := testBundleWith(t, src, entries("example.com/m@v1.0.0/go.mod", "example.com/m@v1.0.0/a/a.go", "example.com/n@v1.0.0/go.mod", "example.com/n@v1.0.0/n.go"), trimmed)
+	partB, mB := testBundleWith(t, src, entries("example.com/m@v1.0.0/go.mod", "example.com/m@v1.0.0/a/a.go", "example.com/m@v1.0.0/b/b.go"), trimmed)
+
+	modCache := filepath.Join(root, "work.mod")
+	unpack := func(fsys fs.FS, m *bundle.Manifest) {
+		t.Helper()
+		if _, reused, err := Unpack(fsys, m, filepath.Join(root, "work"), modCache); err != nil || reused {
+			t.Fatalf("Unpack: reused %v, %v", reused, err)
+		}
+		os.RemoveAll(filepath.Join(root, "work"))
+	}
+	unpack(partA, mA)
+	if len(GoEnv(modCache)) != 0 {
+		t.Fatal("the index is off for a module cache unpacked once")
+	}
+	unpack(partA2, mA2) // another part, example.com/m trimmed the same
+	if len(GoEnv(modCache)) != 0 {
+		t.Fatal("the index went off for a part that holds the same files of the trimmed module")
+	}
+	if err := os.RemoveAll(modCache); err != nil { // pruned as stale
+		t.Fatal(err)
+	}
+	unpack(partB, mB) // example.com/m trimmed to more packages
+	if env := GoEnv(modCache); len(env) != 1 {
+		t.Fatalf("GoEnv after unpacking another trimmed example.com/m at the same path = %v, want the index off", env)
 	}
 }
