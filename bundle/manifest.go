@@ -15,8 +15,9 @@
 //     directory under "replace/N/", with the archived go.mod rewritten to
 //     point at those copies, so the tree builds wherever it is unpacked;
 //   - modules: the dependency modules the host builds with, as a module
-//     cache (GOMODCACHE) without zips, tests and testdata; see
-//     [ModuleEntries];
+//     cache (GOMODCACHE) without zips, tests and testdata (see
+//     [ModuleEntries]), each trimmed to the packages the build uses
+//     ([Manifest.Trimmed]; see internal/modtrim);
 //   - stdcache, optional (bundle -prewarm): the compiled standard packages
 //     the host uses, as go build cache entries.
 //
