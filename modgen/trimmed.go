@@ -101,7 +101,7 @@ func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
 			return nil, err
 		}
 		pkgs, err := parseListed(out)
-		if err != nil || req.Trimmed == nil {
+		if err != nil || req.Trimmed == nil && !req.NoMove {
 			return pkgs, err
 		}
 		missing := missingPackages(pkgs, stderr.Bytes())
@@ -141,6 +141,9 @@ type need struct{ mod, version, pkg string }
 // providers returns the trimmed modules of the build list (as go.mod has
 // it now) that may provide a missing package, less those in done.
 func providers(ctx context.Context, req LoadRequest, missing []string, done map[string]bool) ([]need, error) {
+	if req.Trimmed == nil {
+		return nil, nil
+	}
 	out, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-e", "-json", "all"}, WorkingDir: req.Dir})
 	if err != nil {
 		return nil, err
