@@ -70,8 +70,7 @@ func GoEnv(modCache string) []string {
 
 // Completer completes the trimmed modules of a rebuild's module cache on
 // demand (it is a modgen.Trimmed): it downloads the whole module through
-// the user's GOPROXY into a scratch module cache (the go command checks
-// it against the checksum database as configured), checks its h1: hash
+// the user's GOPROXY into a scratch module cache, checks its h1: hash
 // against the host's go.sum line (and the .ziphash the bundle carries),
 // and puts it in place of the trimmed directory.
 type Completer struct {
@@ -105,12 +104,22 @@ func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) erro
 		return fail(err)
 	}
 	defer srctree.RemoveAll(scratch)
-	// The go command reports a failed download in the JSON on stdout.
+	// The go command reports a failed download in the JSON on stdout. The
+	// host's go.sum line is the root of trust, as it is for the go command
+	// in the host's module, which asks no checksum database about a module
+	// go.sum lists: so neither does this download (it runs outside any
+	// module, where there is no go.sum), and its hash is compared with
+	// that line below.
+	nosumdb, _ := gocmd.Lookup(c.Go.Environ(), "GONOSUMDB")
 	var stdout bytes.Buffer
 	_, err = c.Go.Run(ctx, gocmd.Invocation{
 		Verb: "mod", Args: []string{"download", "-json", mod + "@" + version},
-		Env: []string{"GOMODCACHE=" + filepath.Join(scratch, "mod"), "GOFLAGS=-modcacherw"}, WorkingDir: c.ModCache,
-		Stdout: &stdout,
+		Env: []string{
+			"GOMODCACHE=" + filepath.Join(scratch, "mod"), "GOFLAGS=-modcacherw",
+			"GONOSUMDB=" + strings.TrimPrefix(nosumdb+","+mod, ","),
+		},
+		WorkingDir: c.ModCache,
+		Stdout:     &stdout,
 	})
 	var dl struct{ Dir, Sum, Error string }
 	if jerr := json.Unmarshal(stdout.Bytes(), &dl); err == nil {
