@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -106,6 +107,35 @@ func TestCompleteTrimmedModule(t *testing.T) {
 	c := &Completer{Go: &gocmd.Runner{Env: base}, ModCache: modCache, GoSum: gosum, Warn: func(f string, a ...any) { warned = append(warned, f) }}
 	if !c.IsTrimmed("example.com/hostdep", "v1.0.0") {
 		t.Fatal("IsTrimmed(example.com/hostdep v1.0.0) = false")
+	}
+	// A download that does not match the recorded hash is refused, and
+	// the module stays as it was.
+	bad := "example.com/hostdep v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	ziphash := filepath.Join(modCache, "cache", "download", "example.com", "hostdep", "@v", "v1.0.0.ziphash")
+	goodZiphash := readFile(t, ziphash)
+	for _, tc := range []struct{ gosum, ziphash, want string }{
+		{bad, goodZiphash, "disagree"},
+		{"", "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "SECURITY ERROR"},
+	} {
+		os.Chmod(ziphash, 0o644)
+		if err := os.WriteFile(ziphash, []byte(tc.ziphash), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c2 := &Completer{Go: c.Go, ModCache: modCache, GoSum: []byte(tc.gosum)}
+		err := c2.Complete(ctx, "example.com/hostdep", "v1.0.0", "example.com/hostdep/plugin")
+		var ie *modgen.IncompleteModuleError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Complete with go.sum %q, .ziphash %q: %v, want an IncompleteModuleError saying %q", tc.gosum, tc.ziphash, err, tc.want)
+		}
+		if _, err := os.Stat(plugin); !os.IsNotExist(err) || !c.IsTrimmed("example.com/hostdep", "v1.0.0") {
+			t.Errorf("a refused completion changed the module (%v)", err)
+		}
+	}
+	if err := os.WriteFile(ziphash, []byte(goodZiphash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if env := GoEnv(modCache); len(env) != 0 {
+		t.Errorf("GoEnv after refused completions = %v: no module changed", env)
 	}
 	listed, err := modgen.Load(ctx, modgen.LoadRequest{Go: goRun, Dir: tree.Module, Trimmed: c, Args: []string{"./plug"}})
 	if err != nil {
