@@ -89,8 +89,28 @@ func skipDir(p, name string) bool {
 }
 
 // embedFiles asks the go command which files the packages under root embed.
+// The go command reads a copy of root's go.mod and go.sum (-modfile): with
+// -mod=mod it would rewrite them, and root may be a user's directory (a
+// local plugin) that a rebuild must not touch.
 func embedFiles(ctx context.Context, g *gocmd.Runner, root string) ([]string, error) {
-	out, err := g.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-e", "-find", "-json=Dir,EmbedFiles", "./..."}, WorkingDir: root})
+	args := []string{"-e", "-find", "-json=Dir,EmbedFiles"}
+	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+		tmp, err := os.MkdirTemp("", "selfcompile-modfile-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		if err := os.WriteFile(filepath.Join(tmp, "go.mod"), data, 0o600); err != nil {
+			return nil, err
+		}
+		if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
+			if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		args = append(args, "-modfile="+filepath.Join(tmp, "go.mod"))
+	}
+	out, err := g.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(args, "./..."), WorkingDir: root})
 	if err != nil {
 		return nil, fmt.Errorf("listing the files %s embeds: %w", root, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/goproxytest"
+
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
@@ -58,5 +60,33 @@ func TestFiles(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(dst, "web", "index.html")); err != nil || string(data) != "<html>" {
 		t.Errorf("copied embed file: %q, %v", data, err)
+	}
+}
+
+// TestFilesLeavesGoModAlone: listing a module's files, with -mod=mod as a
+// rebuild runs the go command, does not rewrite its go.mod (a local
+// plugin's directory is the user's).
+func TestFilesLeavesGoModAlone(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH: ", err)
+	}
+	srv, err := goproxytest.NewServer("../../testdata/mod", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	gomod := "module example.com/p\n\ngo 1.26\n\nrequire example.com/hostplugin v1.0.0\n"
+	for name, data := range map[string]string{"go.mod": gomod, "p.go": "package p\n\nimport _ \"example.com/hostplugin\"\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := &gocmd.Runner{Env: []string{"GOFLAGS=-mod=mod -modcacherw", "GOPROXY=" + srv.URL, "GONOSUMDB=example.com", "GOMODCACHE=" + t.TempDir()}}
+	if _, err := Files(context.Background(), g, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "go.mod")); string(got) != gomod {
+		t.Errorf("Files rewrote go.mod:\n%s", got)
 	}
 }
