@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -215,6 +216,18 @@ func TestTrimmedModuleCompleted(t *testing.T) {
 	mustContain(t, out, "completed module example.com/hostdep@v1.0.0, which the bundle carried only in part, for example.com/hostdep/plugin")
 	mustNotContain(t, out, "drift")
 	mustContain(t, run(t, true, "", env(), bin), "hostdep plugin v1.0.0", "depuser", "hostdep v1.0.0")
+	// The rebuilt binary's bundle still says which modules it carries in
+	// part: those trimmed when the host was bundled (golang.org/x/sys,
+	// which the module cache held trimmed already) as well as any trimmed
+	// now.
+	var rep struct{ Bundle struct{ Trimmed []string } }
+	inspect := run(t, true, "", env(), "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "inspect", "-json", bin)
+	if err := json.Unmarshal([]byte(inspect[strings.Index(inspect, "{"):]), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Bundle.Trimmed, func(mv string) bool { return strings.HasPrefix(mv, "golang.org/x/sys@") }) {
+		t.Errorf("the rebuilt bundle records as trimmed %v, want golang.org/x/sys among them", rep.Bundle.Trimmed)
+	}
 
 	forgetModuleCaches(t)
 	out = run(t, true, dir, env("GOPROXY=off"), bin, "install", "example.com/hostdep/plugin")

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/module"
+
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
@@ -347,13 +349,18 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	if mods, err = pruneModules(mods, in.Graph, in.Plugins); err != nil {
 		return nil, err
 	}
-	trimmed := readLines(filepath.Join(in.Tree.ModCache, trimmedRecord))
+	var trimmedNow []string
 	if pkgs != nil {
 		trim, err := modtrim.Trim(in.Tree.ModCache, mods, pkgs)
 		if err != nil {
 			return nil, err
 		}
-		mods, trimmed = trim.Entries, trim.Trimmed
+		mods = trim.Entries
+		trimmedNow = trim.Trimmed
+	}
+	trimmed, err := stillTrimmed(mods, trimmedNow, readLines(filepath.Join(in.Tree.ModCache, trimmedRecord)))
+	if err != nil {
+		return nil, err
 	}
 	keep := func(name string) archive.Source {
 		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
@@ -377,6 +384,32 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 		}
 	}
 	return archive.Write(in.Tree.MainDir, m, parts)
+}
+
+// stillTrimmed returns the modules the new bundle carries in part: those
+// trimming left files out of now, and those of the entries mods that the
+// module cache itself holds trimmed (cached, as the record lists them), of
+// which trimming finds nothing more to leave out.
+func stillTrimmed(mods []bundle.Entry, now, cached []string) ([]string, error) {
+	present := map[string]bool{}
+	for _, e := range mods {
+		if k := modtrim.ModuleKey(e.Name); k != "" && !present[k] {
+			present[k] = true
+		}
+	}
+	out := slices.Clone(now)
+	for _, mv := range cached {
+		m, v, _ := strings.Cut(mv, "@")
+		k, err := modtrim.Key(module.Version{Path: m, Version: v})
+		if err != nil {
+			return nil, err
+		}
+		if present[k] && !slices.Contains(out, mv) {
+			out = append(out, mv)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Prewarm adds the compiled standard packages of the bundle's
