@@ -56,12 +56,7 @@ func BenchmarkRebuild(b *testing.B) {
 			run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain2"), "./example/abinary")
 		})
 
-		b.ReportMetric(coldRebuild.Seconds(), "cold-rebuild-s")
-		b.ReportMetric(coldBuild.Seconds(), "cold-gobuild-s")
-		b.ReportMetric(coldRebuild.Seconds()/coldBuild.Seconds(), "cold-ratio")
-		b.ReportMetric(warmRebuild.Seconds(), "warm-rebuild-s")
-		b.ReportMetric(warmBuild.Seconds(), "warm-gobuild-s")
-		b.ReportMetric(warmRebuild.Seconds()/warmBuild.Seconds(), "warm-ratio")
+		reportTimes(b, coldRebuild, coldBuild, warmRebuild, warmBuild)
 
 		// Size: the rebuilt binary against the same program without a bundle.
 		for _, f := range []string{"selfcompile_bundle.go", "selfcompile_bundle_plugins.go"} {
@@ -75,6 +70,17 @@ func BenchmarkRebuild(b *testing.B) {
 		reportParts(b, filepath.Join(shared.repo, "example", "abinary"))
 		makeWritable(dir)
 	}
+}
+
+// reportTimes reports a rebuild's times beside plain go build's of the
+// same program in the same run, and their ratios.
+func reportTimes(b *testing.B, coldRebuild, coldBuild, warmRebuild, warmBuild time.Duration) {
+	b.ReportMetric(coldRebuild.Seconds(), "cold-rebuild-s")
+	b.ReportMetric(coldBuild.Seconds(), "cold-gobuild-s")
+	b.ReportMetric(coldRebuild.Seconds()/coldBuild.Seconds(), "cold-ratio")
+	b.ReportMetric(warmRebuild.Seconds(), "warm-rebuild-s")
+	b.ReportMetric(warmBuild.Seconds(), "warm-gobuild-s")
+	b.ReportMetric(warmRebuild.Seconds()/warmBuild.Seconds(), "warm-ratio")
 }
 
 func timeIt(b *testing.B, f func()) time.Duration {

@@ -189,12 +189,7 @@ func BenchmarkRealHost(b *testing.B) {
 			run(b, true, host, plainEnv, "go", "build", "-o", bin("plain2"), ".")
 		})
 
-		b.ReportMetric(coldRebuild.Seconds(), "cold-rebuild-s")
-		b.ReportMetric(coldBuild.Seconds(), "cold-gobuild-s")
-		b.ReportMetric(coldRebuild.Seconds()/coldBuild.Seconds(), "cold-ratio")
-		b.ReportMetric(warmRebuild.Seconds(), "warm-rebuild-s")
-		b.ReportMetric(warmBuild.Seconds(), "warm-gobuild-s")
-		b.ReportMetric(warmRebuild.Seconds()/warmBuild.Seconds(), "warm-ratio")
+		reportTimes(b, coldRebuild, coldBuild, warmRebuild, warmBuild)
 		b.ReportMetric(float64(fileSize(b, bin("rebuilt2")))/(1<<20), "rebuilt-binary-MiB")
 		b.ReportMetric(float64(fileSize(b, bin("plain2")))/(1<<20), "plain-binary-MiB")
 
