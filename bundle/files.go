@@ -149,6 +149,28 @@ func PlatformFile(name, goos, goarch string) string {
 	return base + "_" + goos + "_" + goarch + "." + ext
 }
 
+// IsGenerated reports whether name is a file the generator writes into a
+// main package directory, for one platform or, named by PlatformFile,
+// for any.
+func IsGenerated(name string) bool {
+	if name == OtherPlatformsFile || name == ManifestFile || name == StubFile ||
+		slices.Contains(Parts, name) || slices.Contains(OptionalParts, name) {
+		return true
+	}
+	for _, canon := range PerPlatform {
+		base, ext, _ := strings.Cut(canon, ".")
+		rest, ok := strings.CutPrefix(name, base+"_")
+		if !ok {
+			continue
+		}
+		pl, ok := strings.CutSuffix(rest, "."+ext)
+		if goos, goarch, ok2 := strings.Cut(pl, "_"); ok && ok2 && goos != "" && goarch != "" && !strings.Contains(goarch, "_") {
+			return true
+		}
+	}
+	return false
+}
+
 // PluginsSource returns the Go file that links the given plugin packages
 // into package main by blank imports.
 func PluginsSource(paths []string) []byte {

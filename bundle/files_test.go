@@ -76,3 +76,21 @@ func TestStub(t *testing.T) {
 		}
 	}
 }
+
+// Every name PlatformFile gives, and every single-platform name, is
+// generated; the plugins file a rebuild writes, and a host's own files,
+// are not.
+func TestIsGenerated(t *testing.T) {
+	for _, name := range append([]string{StubFile, ManifestFile, OtherPlatformsFile}, append(Parts, OptionalParts...)...) {
+		for _, f := range []string{name, PlatformFile(name, "linux", "arm64"), PlatformFile(name, "windows", "amd64")} {
+			if !IsGenerated(f) {
+				t.Errorf("%s: not generated", f)
+			}
+		}
+	}
+	for _, f := range []string{PluginsFile, "main.go", "selfcompile_bundle_notes.txt", "selfcompile_bundle_toolchain_linux.tar.zst", "selfcompile_bundle_linux_arm_x.go"} {
+		if IsGenerated(f) {
+			t.Errorf("%s: generated", f)
+		}
+	}
+}

@@ -371,26 +371,6 @@ func (g *generator) platforms(ctx context.Context) ([]platform, error) {
 	return ps, nil
 }
 
-// isBundleFile reports whether name is one the generator writes into a
-// main package directory, for any platform.
-func isBundleFile(name string) bool {
-	if name == bundle.OtherPlatformsFile || slices.Contains(slices.Concat([]string{bundle.StubFile, bundle.ManifestFile}, bundle.Parts, bundle.OptionalParts), name) {
-		return true
-	}
-	for _, canon := range bundle.PerPlatform {
-		base, ext, _ := strings.Cut(canon, ".")
-		rest, ok := strings.CutPrefix(name, base+"_")
-		if !ok {
-			continue
-		}
-		pl, ok := strings.CutSuffix(rest, "."+ext)
-		if goos, goarch, ok2 := strings.Cut(pl, "_"); ok && ok2 && goos != "" && goarch != "" && !strings.Contains(goarch, "_") {
-			return true
-		}
-	}
-	return false
-}
-
 // removeStale removes the bundle files in dir that this run did not
 // write: those of platforms no longer bundled, or the single-platform
 // files after a bundle for several (and back), which would otherwise be
@@ -402,7 +382,7 @@ func removeStale(dir string, written map[string]bool) ([]string, error) {
 	}
 	var removed []string
 	for _, e := range entries {
-		if written[e.Name()] || !e.Type().IsRegular() || !isBundleFile(e.Name()) {
+		if written[e.Name()] || !e.Type().IsRegular() || !bundle.IsGenerated(e.Name()) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
