@@ -85,6 +85,9 @@ type Plan struct {
 // plan.
 func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 	p := &Plan{}
+	// Checks that resolving left running (a retraction query) end with
+	// the plan, their warnings in it, whether it succeeds or not.
+	defer p.waitChecks()
 	if err := p.resolve(ctx, req); err != nil {
 		return p, err
 	}
@@ -116,6 +119,16 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.Drift = Compare(DriftInput{Before: before.BuildList(), After: p.Graph.BuildList(), Graph: p.Graph, Plugins: mods, HostVersion: req.HostVersion})
 	return p, req.Policy.Check(p.Drift)
+}
+
+// waitChecks adds to the warnings those of the resolutions' checks that
+// ran beside the plan (see Resolved.AllWarnings).
+func (p *Plan) waitChecks() {
+	for _, a := range p.Added {
+		if a.later != nil {
+			p.Warnings = append(p.Warnings, a.later()...)
+		}
+	}
 }
 
 // resolve resolves every spec; see Request.KeepGoing.

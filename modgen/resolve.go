@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -34,6 +35,17 @@ type Resolved struct {
 	// Warnings are one-line notes for the user, e.g. that the version is
 	// retracted or that the module's own replace directives are ignored.
 	Warnings []string
+	// later, when set, returns the notes of a check still running (see
+	// Resolver.laterRetractions): MakePlan waits for it at its end.
+	later func() []string
+}
+
+// AllWarnings returns r's warnings, waiting for the checks still running.
+func (r Resolved) AllWarnings() []string {
+	if r.later == nil {
+		return r.Warnings
+	}
+	return append(slices.Clone(r.Warnings), r.later()...)
 }
 
 // Plugin returns r as a member of a plugin set.
@@ -92,8 +104,9 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 		return Resolved{}, specErr(s.Raw, ErrNoModule, "%s is a standard library package or lacks a domain name: a plugin is a package of a downloadable module, e.g. example.com/plugin", s.Path)
 	}
 	var note string
-	if s.Bare {
-		rv, ok, err := r.fromBuildList(ctx, s)
+	switch {
+	case s.Bare:
+		rv, ok, err := r.fromBuildList(ctx, s, "")
 		if ok {
 			return rv, nil
 		}
@@ -103,6 +116,20 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 		}
 		if err != nil {
 			note = fmt.Sprintf("%s: could not read the host's build list (%s): resolved as @latest", s.Path, oneLine(err))
+		}
+	case s.Kind == Exact && !r.RefuseRetracted:
+		// The version the host already builds with: the bundle carries
+		// it, checked against go.sum. Only whether its authors have
+		// retracted it since needs the network, and that is a warning,
+		// so it is asked while the plan goes on.
+		rv, ok, err := r.fromBuildList(ctx, s, s.Query)
+		if ok {
+			rv.later = r.laterRetractions(ctx, rv.Module, rv.Version)
+			return rv, nil
+		}
+		var ie *IncompleteModuleError
+		if errors.As(err, &ie) {
+			return Resolved{}, err
 		}
 	}
 	rv, err := r.resolveRemote(ctx, s)
@@ -116,12 +143,13 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 }
 
 // fromBuildList resolves s to the module of the host's build list that
-// provides its package, at the version the host builds with. The bundle
-// carries the build list and those modules, so this needs no network. ok
-// is false when no module of the build list provides the package, or the
-// build list cannot be read (err says why); s is then resolved as any
-// other.
-func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok bool, err error) {
+// provides its package, at the version the host builds with; when version
+// is set, only a module the host builds at that version counts. The
+// bundle carries the build list and those modules, so this needs no
+// network. ok is false when no module of the build list provides the
+// package, or the build list cannot be read (err says why); s is then
+// resolved as any other.
+func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (rv Resolved, ok bool, err error) {
 	// -e: a module of the graph whose .info the bundle does not carry is
 	// still listed, with its version, and the lookup error beside it.
 	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-e", "-json", "all"}, WorkingDir: r.ModDir})
@@ -143,6 +171,12 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec) (rv Resolved, ok b
 	// go command's own import resolution.
 	slices.SortFunc(candidates, func(a, b listedModule) int { return len(b.Path) - len(a.Path) })
 	for _, m := range candidates {
+		if version != "" && m.Version != version {
+			// A longer module of the build list, at another version, may
+			// be the one that provides the package: leave it to the
+			// proxy rather than guess a shorter one.
+			return Resolved{}, false, nil
+		}
 		dir := m.Dir
 		if dir == "" {
 			if dir, err = r.download(ctx, m.Path, m.Version); err != nil {
@@ -201,12 +235,26 @@ func (r *Resolver) resolveHostPackage(s Spec) (Resolved, error) {
 // reason does not stop a shorter one from providing the package either,
 // but the result then carries a warning naming that failure: go get would
 // have stopped there.
+//
+// The prefixes are asked together, as the go command asks them
+// (modload.QueryPattern): the time is that of the slowest answer, not the
+// sum of all. What may change the module cache beyond a download
+// (completing a trimmed module) is done after, longest first, only as far
+// as needed.
 func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) {
+	prefixes := modulePrefixes(s.Path)
+	found := make([]found, len(prefixes))
+	var wg sync.WaitGroup
+	for i, mod := range prefixes {
+		wg.Go(func() { found[i] = r.findVersion(ctx, mod, s) })
+	}
+	wg.Wait()
+
 	var telling error // the failure to explain if no prefix provides the package
 	var failed []string
 	var firstFailure error
-	for _, mod := range modulePrefixes(s.Path) {
-		rv, err := r.resolveIn(ctx, mod, s)
+	for i, mod := range prefixes {
+		rv, err := r.resolveIn(ctx, mod, s, found[i])
 		if err == nil {
 			for _, f := range failed {
 				rv.Warnings = append(rv.Warnings, fmt.Sprintf("%s: using %s@%s, but %s", s.Path, rv.Module, rv.Version, f))
@@ -255,16 +303,32 @@ func (e *noPackageError) Error() string {
 	return fmt.Sprintf("module %s@%s found, but does not contain package %s", e.Module, e.Version, e.Path)
 }
 
-// resolveIn resolves s against module mod.
-func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved, error) {
+// found is what the proxy says of one module path: the version s's query
+// picks in it, and where that version is unpacked.
+type found struct {
+	m   *listedModule
+	dir string
+	err error
+}
+
+// findVersion picks s's version of module mod and downloads it: the
+// network part of resolving s against mod, which changes nothing but the
+// module cache's downloads.
+func (r *Resolver) findVersion(ctx context.Context, mod string, s Spec) found {
 	m, err := r.pickVersion(ctx, mod, s)
 	if err != nil {
-		return Resolved{}, err
+		return found{err: err}
 	}
 	dir, err := r.download(ctx, mod, m.Version)
-	if err != nil {
-		return Resolved{}, err
+	return found{m: m, dir: dir, err: err}
+}
+
+// resolveIn resolves s against module mod, given what findVersion found.
+func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (Resolved, error) {
+	if f.err != nil {
+		return Resolved{}, f.err
 	}
+	m, dir := f.m, f.dir
 	has, err := r.hasPackage(ctx, dir, mod, m.Version, s.Path)
 	if err != nil {
 		return Resolved{}, err
@@ -285,6 +349,42 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec) (Resolved,
 	}
 	rv.Warnings = append(rv.Warnings, fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, m.Version, why))
 	return rv, nil
+}
+
+// laterRetractions starts asking whether mod at version is retracted and
+// returns what waits for the answer: a warning when it is, or when the
+// question could not be asked. The go command runs in a directory of its
+// own, outside the host module, so that it reads no go.mod the plan is
+// writing meanwhile (a version query needs none).
+func (r *Resolver) laterRetractions(ctx context.Context, mod, version string) func() []string {
+	done := make(chan []string, 1)
+	go func() {
+		done <- r.retractions(ctx, mod, version)
+	}()
+	return sync.OnceValue(func() []string { return <-done })
+}
+
+func (r *Resolver) retractions(ctx context.Context, mod, version string) []string {
+	dir, err := os.MkdirTemp("", "selfcompile-query-")
+	if err != nil {
+		return []string{fmt.Sprintf("could not check whether %s@%s is retracted: %v", mod, version, err)}
+	}
+	defer os.RemoveAll(dir)
+	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-json", "-retracted", mod + "@" + version}, WorkingDir: dir})
+	var m listedModule
+	if err == nil {
+		err = json.Unmarshal(out, &m)
+	}
+	if err == nil && m.Error != nil {
+		err = errors.New(m.Error.Err)
+	}
+	switch {
+	case err != nil:
+		return []string{fmt.Sprintf("could not check whether %s@%s is retracted: %s", mod, version, oneLine(err))}
+	case len(m.Retracted) > 0:
+		return []string{fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, version, strings.Join(m.Retracted, "; "))}
+	}
+	return nil
 }
 
 // pickVersion resolves s's query against module mod. Only an exact

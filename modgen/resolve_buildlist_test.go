@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
@@ -138,5 +140,112 @@ func TestExactVersionWhenTheVersionListIsRefused(t *testing.T) {
 	r.RefuseRetracted = true
 	if _, err := r.Resolve(context.Background(), mustParse(t, "example.com/aplugin@v1.2.0")); err == nil || !strings.Contains(err.Error(), "cannot tell whether example.com/aplugin@v1.2.0 is retracted") {
 		t.Errorf("with RefuseRetracted: %v, want a refusal saying retractions cannot be checked", err)
+	}
+}
+
+// TestExactVersionOfTheBuildList: an exact version that the host already
+// builds with resolves from the bundle: the module paths longer than the
+// build list's module are not asked (with GOPROXY=off it resolves, and a
+// proxy sees no question about them), and only whether the version is
+// retracted is asked, beside the plan: when that cannot be answered, a
+// warning says so. A retracted build-list version is resolved with a
+// warning naming the retraction, and RefuseRetracted refuses it (it asks
+// the proxy first). Another version still goes to the proxy.
+func TestExactVersionOfTheBuildList(t *testing.T) {
+	env := newTestEnv(t)
+	writeFiles(t, env.HostDir, map[string]string{"go.mod": "module example.com/host\n\ngo 1.26\n\nrequire (\n\texample.com/shared v1.0.0\n\texample.com/drivers/v5 v5.1.0\n\texample.com/retracted v1.0.0\n)\n"})
+	ctx := context.Background()
+	if _, err := env.Go.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "example.com/shared", "example.com/drivers/v5", "example.com/retracted"}, WorkingDir: env.HostDir}); err != nil {
+		t.Fatal(err)
+	}
+	const spec = "example.com/drivers/v5/nodeps@v5.1.0"
+	offline := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY=off")}
+	r := &Resolver{Go: offline, ModDir: env.HostDir, HostModule: "example.com/host"}
+	got, err := r.Resolve(ctx, mustParse(t, spec))
+	if err != nil {
+		t.Fatalf("%s with GOPROXY=off: %v", spec, err)
+	}
+	if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" {
+		t.Errorf("resolved to %s@%s, want example.com/drivers/v5@v5.1.0", got.Module, got.Version)
+	}
+	if _, err := r.Resolve(ctx, mustParse(t, "example.com/shared@v1.0.1")); err == nil {
+		t.Errorf("another version with GOPROXY=off resolved: it must ask the proxy")
+	}
+
+	// A proxy that answers only the retraction question, with an error.
+	upstream, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		asked = append(asked, req.URL.Path)
+		mu.Unlock()
+		if strings.HasPrefix(req.URL.Path, "/example.com/drivers/") {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		http.Redirect(w, req, upstream+req.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(proxy.Close)
+	r.Go = &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY="+proxy.URL)}
+	got, err = r.Resolve(ctx, mustParse(t, spec))
+	if err != nil {
+		t.Fatalf("%s with the proxy failing: %v", spec, err)
+	}
+	if warnings := got.AllWarnings(); got.Version != "v5.1.0" || len(warnings) != 1 || !strings.Contains(warnings[0], "could not check whether example.com/drivers/v5@v5.1.0 is retracted") {
+		t.Errorf("resolved to %s@%s %q, want v5.1.0 and one warning that retractions were not checked", got.Module, got.Version, warnings)
+	}
+	for _, p := range asked {
+		if strings.HasPrefix(p, "/example.com/drivers/v5/nodeps/") {
+			t.Errorf("the proxy was asked %s: the build list's module provides the package", p)
+		}
+	}
+
+	got, err = r.Resolve(ctx, mustParse(t, "example.com/retracted@v1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warnings := got.AllWarnings(); got.Version != "v1.0.0" || len(warnings) != 1 || !strings.Contains(warnings[0], "example.com/retracted@v1.0.0 is retracted by its authors: registers twice") {
+		t.Errorf("resolved %s with warnings %q, want v1.0.0 with the retraction named", got.Version, warnings)
+	}
+	r.RefuseRetracted = true
+	if _, err := r.Resolve(ctx, mustParse(t, "example.com/retracted@v1.0.0")); !errors.Is(err, ErrRetracted) {
+		t.Errorf("with RefuseRetracted: %v, want ErrRetracted", err)
+	}
+}
+
+// TestCandidatesAskedTogether: the module paths that may provide a
+// package are asked at once, as the go command asks them. The proxy holds
+// its answer for the package's own path until the module's path has been
+// asked too, which only a resolver that asks them together gets past.
+func TestCandidatesAskedTogether(t *testing.T) {
+	env := newTestEnv(t)
+	upstream, _ := gocmd.Lookup(env.Go.Env, "GOPROXY")
+	shorterAsked := make(chan struct{})
+	var once sync.Once
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch {
+		case strings.HasPrefix(req.URL.Path, "/example.com/drivers/v5/nodeps/"):
+			select {
+			case <-shorterAsked:
+				http.NotFound(w, req)
+			case <-time.After(10 * time.Second):
+				http.Error(w, "the module path was not asked while this one waited", http.StatusBadGateway)
+			}
+			return
+		case strings.HasPrefix(req.URL.Path, "/example.com/drivers/v5/"):
+			once.Do(func() { close(shorterAsked) })
+		}
+		http.Redirect(w, req, upstream+req.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(proxy.Close)
+	goRun := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY="+proxy.URL)}
+	r := &Resolver{Go: goRun, ModDir: env.HostDir, HostModule: "example.com/host"}
+	got, err := r.Resolve(context.Background(), mustParse(t, "example.com/drivers/v5/nodeps@v5.1.0"))
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" || len(got.Warnings) > 0 {
+		t.Errorf("resolved to %s@%s %q, want example.com/drivers/v5@v5.1.0 without warnings (the longer path answered only once the shorter was asked)", got.Module, got.Version, got.Warnings)
 	}
 }
