@@ -138,7 +138,10 @@ const (
 	StageFailed  = orchestrator.StageFailed // Duration, and Err why
 	// StageProgress: the go command started compiling Done of the Total
 	// packages it found out of date, in verify (the type-check compiles
-	// the plugins' dependencies) and build.
+	// the plugins' dependencies) and build. A stage that compiles many
+	// packages reports from its eighth on, once its total is listed
+	// beside the compile; every stage that compiled any reports last
+	// Done of Done, what it compiled.
 	StageProgress = orchestrator.StageProgress
 	// WarningRaised: Message is a warning, also kept in Result.Warnings.
 	WarningRaised = orchestrator.Warning

@@ -82,16 +82,22 @@ func TestProgressAndGoCommands(t *testing.T) {
 	if !slices.Equal(ended, want) {
 		t.Errorf("stages ended %q, want %q", ended, want)
 	}
+	// verify compiles the plugins' dependencies (many: a count, from
+	// the eighth package on), build the host's packages.
 	for stage, atLeast := range map[string]int{"verify": 20, "build": 1} {
 		p := progress[stage]
-		t.Logf("%s: %d progress events, the last %v", stage, len(p), p[len(p)-1:])
-		if len(p) < 2 || p[0][0] != 0 || p[0][1] < atLeast {
-			t.Errorf("%s progress %v, want 0 of N (N >= %d) first", stage, p, atLeast)
+		if len(p) == 0 {
+			t.Errorf("%s reported no progress", stage)
+			continue
+		}
+		t.Logf("%s: %d progress events, the first %v, the last %v", stage, len(p), p[0], p[len(p)-1])
+		if p[0][1] < atLeast || stage == "verify" && (len(p) < 2 || p[0][1] != p[len(p)-1][1]) {
+			t.Errorf("%s progress %v, want a total of at least %d first%s", stage, p, atLeast, map[bool]string{true: ", the one it ends with, before the end"}[stage == "verify"])
 			continue
 		}
 		for i := 1; i < len(p); i++ {
-			if p[i][0] != p[i-1][0]+1 || p[i][0] > p[i][1] {
-				t.Errorf("%s progress step %v after %v, want one more package, within the total", stage, p[i], p[i-1])
+			if step := p[i][0] - p[i-1][0]; step < 0 || step > 1 || p[i][0] > p[i][1] {
+				t.Errorf("%s progress step %v after %v, want one more package (or the last report), within the total", stage, p[i], p[i-1])
 			}
 		}
 		if last := p[len(p)-1]; last[0] != last[1] {

@@ -72,6 +72,11 @@ type Resolver struct {
 	// Trimmed, when set, is the module cache's trimmed modules: a module
 	// that lacks the package may be one, and is completed to tell.
 	Trimmed Trimmed
+	// Installed are the plugins the binary has. Their modules are part of
+	// its build list as the host's dependencies are, though the host's
+	// go.mod does not require them: a spec that names a package of one
+	// keeps its version as a dependency's would.
+	Installed []Plugin
 }
 
 type listedModule struct {
@@ -86,12 +91,15 @@ type listedModule struct {
 }
 
 // Resolve finds the module providing s.Path and the version s asks for.
-// A bare spec (no query) whose package lies in a module of the host's
-// build list resolves to that module's version, offline: naming a plugin
-// never moves the host's own dependencies unless a version is asked.
+// A bare spec (no query) whose package lies in a module of the binary's
+// build list (the host's, and the modules of its installed plugins)
+// resolves to that module's version, offline: naming a plugin never
+// moves the host's own dependencies unless a version is asked. So does a
+// spec asking exactly the version the build list has; whether that
+// version is retracted is asked meanwhile (Resolved.AllWarnings).
 // Otherwise it resolves as go get does: of the module paths that may
-// provide the package, the longest that does wins, and the errors of the
-// others do not matter once one is found. A spec that cannot be used
+// provide the package, asked together, the longest that does wins, and
+// the errors of the others do not matter once one is found. A spec that cannot be used
 // gives a *SpecError; a failure of the go command itself (no network, a
 // cancelled ctx) is returned as it is.
 func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
@@ -166,6 +174,20 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (r
 			continue
 		}
 		candidates = append(candidates, m)
+	}
+	for _, p := range r.Installed {
+		if p.Dir != "" || p.Version == "" || !within(s.Path, p.Module) {
+			continue
+		}
+		i := slices.IndexFunc(candidates, func(m listedModule) bool { return m.Path == p.Module })
+		switch {
+		case i < 0:
+			candidates = append(candidates, listedModule{Path: p.Module, Version: p.Version})
+		case semver.Compare(p.Version, candidates[i].Version) > 0:
+			// The plugin requires it higher than the host does: the
+			// build selects the plugin's (minimal version selection).
+			candidates[i] = listedModule{Path: p.Module, Version: p.Version}
+		}
 	}
 	// The longest module path that has the package provides it, as in the
 	// go command's own import resolution.

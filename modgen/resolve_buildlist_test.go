@@ -249,3 +249,30 @@ func TestCandidatesAskedTogether(t *testing.T) {
 		t.Errorf("resolved to %s@%s %q, want example.com/drivers/v5@v5.1.0 without warnings (the longer path answered only once the shorter was asked)", got.Module, got.Version, got.Warnings)
 	}
 }
+
+// TestInstalledPluginModule: the module of an installed plugin is part of
+// the binary's build list though the host's go.mod does not require it:
+// another package of it, named bare or at the installed version, resolves
+// to that version with no network.
+func TestInstalledPluginModule(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	// The bundle carries the plugin's module: fetch it into the cache
+	// outside the host module.
+	if _, err := env.Go.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "example.com/drivers/v5@v5.1.0"}, WorkingDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	offline := &gocmd.Runner{Env: append(slices.Clone(env.Go.Env), "GOPROXY=off")}
+	r := &Resolver{Go: offline, ModDir: env.HostDir, HostModule: "example.com/host",
+		Installed: []Plugin{{Path: "example.com/drivers/v5/sqldriver", Module: "example.com/drivers/v5", Version: "v5.1.0", Query: "latest"}}}
+	for _, spec := range []string{"example.com/drivers/v5/nodeps", "example.com/drivers/v5/nodeps@v5.1.0"} {
+		got, err := r.Resolve(ctx, mustParse(t, spec))
+		if err != nil {
+			t.Errorf("Resolve(%s) with GOPROXY=off: %v", spec, err)
+			continue
+		}
+		if got.Module != "example.com/drivers/v5" || got.Version != "v5.1.0" {
+			t.Errorf("Resolve(%s) = %s@%s, want the installed plugin's example.com/drivers/v5@v5.1.0", spec, got.Module, got.Version)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func ExtractPart(fsys fs.FS, m *bundle.Manifest, part, dir string) error {
 	return nil
 }
 
-// Input is what Run builds.
+// Input is what Prepare and Build build.
 type Input struct {
 	// Go runs the bundled go command with the build's environment.
 	Go *gocmd.Runner
@@ -212,15 +212,12 @@ type Input struct {
 	// Record is what the new bundle records of this rebuild; Sums are
 	// filled in from the tree's go.sum.
 	Record *bundle.Rebuild
-	// Progress, when set, is called with the number of packages the go
-	// command started compiling so far and the number it will compile.
-	Progress func(done, total int)
 	// Trimmed, when set, completes the trimmed modules the build needs
 	// (see modgen.Load); nil for a module cache with none.
 	Trimmed modgen.Trimmed
 }
 
-// Output is what Run built.
+// Output is what Build built.
 type Output struct {
 	// Binary is the new binary, Input.Output.
 	Binary string
@@ -230,9 +227,12 @@ type Output struct {
 	BundleDir string
 }
 
-// Run links in.Plugins into the main package by blank imports, writes the
-// new bundle beside them and builds the binary.
-func Run(ctx context.Context, in Input) (*Output, error) {
+// Prepare links in.Plugins into the main package by blank imports and
+// writes the new bundle beside them: all of the build but the go build,
+// which Build runs. It compiles nothing, so it may run while the plugins
+// are checked (it reads the module cache, and completes a trimmed module
+// only through in.Trimmed).
+func Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	t := in.Tree
 	paths := make([]string, len(in.Plugins))
 	for i, p := range in.Plugins {
@@ -258,30 +258,36 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What is out of date is what the build compiles, the total of its
-	// progress.
-	stale, err := in.Go.OutOfDate(ctx, t.Module, in.Flags, []string{mainPkg})
-	if err != nil {
-		return nil, err
-	}
 	m, err := writeBundle(in, pkgs)
 	if err != nil {
 		return nil, fmt.Errorf("writing the new bundle: %w", err)
 	}
-	buildArgs := append(append([]string{}, in.Flags...), "-o", in.Output, mainPkg)
-	inv := gocmd.Invocation{Verb: "build", Args: buildArgs, WorkingDir: t.Module}
-	if in.Progress != nil && len(stale) > 0 {
-		done := 0
-		in.Progress(0, len(stale))
-		inv.Compiled = func(string) {
-			done++
-			in.Progress(done, max(done, len(stale)))
-		}
+	return &Prepared{in: in, mainPkg: mainPkg, manifest: m}, nil
+}
+
+// Prepared is a build whose sources and bundle are written.
+type Prepared struct {
+	in       Input
+	mainPkg  string
+	manifest *bundle.Manifest
+}
+
+// Build runs the go build, reporting to progress, when set, the packages
+// it started compiling so far and how many it will compile.
+func (p *Prepared) Build(ctx context.Context, progress func(done, total int)) (*Output, error) {
+	in, t := p.in, p.in.Tree
+	args := append(append([]string{}, in.Flags...), "-o", in.Output, p.mainPkg)
+	inv := gocmd.Invocation{Verb: "build", Args: args, WorkingDir: t.Module}
+	var err error
+	if progress != nil {
+		_, err = in.Go.RunCounted(ctx, inv, in.Flags, []string{p.mainPkg}, progress)
+	} else {
+		_, err = in.Go.Run(ctx, inv)
 	}
-	if _, err := in.Go.Run(ctx, inv); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return &Output{Binary: in.Output, Manifest: m, BundleDir: t.MainDir}, nil
+	return &Output{Binary: in.Output, Manifest: p.manifest, BundleDir: t.MainDir}, nil
 }
 
 // usedPackages returns the packages the new build uses on each platform

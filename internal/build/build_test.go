@@ -53,12 +53,23 @@ func TestUnpackAndRun(t *testing.T) {
 		"GONOSUMDB=*", "CGO_ENABLED=0",
 	}}
 	plugins := []bundle.Plugin{{Path: "example.com/host/plug", Module: "example.com/host"}}
-	out, err := Run(context.Background(), Input{
+	prep, err := Prepare(context.Background(), Input{
 		Go: goRun, Tree: tree, Bundle: fsys, Manifest: m, Plugins: plugins,
 		Flags: []string{"-buildvcs=false"}, Output: filepath.Join(work, "host"),
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(work, "host")); !os.IsNotExist(err) {
+		t.Errorf("Prepare made the binary (%v): only Build builds", err)
+	}
+	var progress [][2]int
+	out, err := prep.Build(context.Background(), func(done, total int) { progress = append(progress, [2]int{done, total}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(progress); n == 0 || progress[n-1][0] != progress[n-1][1] || progress[n-1][0] < 1 {
+		t.Errorf("progress %v, want it to end with N of N, N >= 1 (the main package at least)", progress)
 	}
 	for _, name := range []string{bundle.ToolchainFile, bundle.HelperFile} {
 		if out.Manifest.Parts[name] != m.Parts[name] {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 
@@ -82,6 +83,19 @@ type Completer struct {
 	GoSum    []byte
 	// Warn reports each module completed.
 	Warn func(format string, args ...any)
+
+	// mu is held by Complete, and shared by those who must not see a
+	// module change under them (Hold).
+	mu sync.RWMutex
+}
+
+// Hold keeps every module of the module cache as it is until the returned
+// function is called: a Complete waits meanwhile. The go commands of a
+// stage that runs beside another that may complete modules (the checks
+// of the plugins beside the build's preparation) run under it.
+func (c *Completer) Hold() (release func()) {
+	c.mu.RLock()
+	return sync.OnceFunc(c.mu.RUnlock)
 }
 
 // IsTrimmed reports whether mod@version lies trimmed in the module cache.
@@ -92,6 +106,8 @@ func (c *Completer) IsTrimmed(mod, version string) bool {
 // Complete replaces the trimmed directory of mod@version with the whole
 // module; pkg is the package that needs it.
 func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	fail := func(err error) error {
 		return &modgen.IncompleteModuleError{Module: mod, Version: version, Package: pkg, Err: err}
 	}

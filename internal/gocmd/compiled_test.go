@@ -3,11 +3,13 @@ package gocmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -98,5 +100,53 @@ func TestCompiledKeepsErrorsOutOfTheCount(t *testing.T) {
 	}
 	if len(runs) != 1 || runs[0].Err == nil {
 		t.Errorf("runs %+v, want one failed run", runs)
+	}
+}
+
+// RunCounted lists the total only for a run that compiles countFrom
+// packages or more, and reports a count that grows, never above its
+// total, and ends with every package compiled as the total.
+func TestRunCounted(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	const n = 3 * countFrom // a chain, so that the count has time to be listed
+	files := map[string]string{"go.mod": "module example.com/many\n\ngo 1.26\n", "p0/p.go": "package p0\n\nconst V = 0\n"}
+	for i := 1; i < n; i++ {
+		files[fmt.Sprintf("p%d/p.go", i)] = fmt.Sprintf("package p%d\n\nimport \"example.com/many/p%d\"\n\nconst V = p%d.V + 1\n", i, i-1, i-1)
+	}
+	dir := writeModule(t, files)
+	var mu sync.Mutex
+	var lists int
+	r := &Runner{Env: []string{"GOCACHE=" + t.TempDir(), "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(run Run) {
+		mu.Lock()
+		defer mu.Unlock()
+		if run.Args[0] == "list" && slices.Contains(run.Args, "{{if .Stale}}{{.ImportPath}}{{end}}") {
+			lists++
+		}
+	}}
+	last := fmt.Sprintf("./p%d", n-1)
+	run := func() (progress [][2]int) {
+		inv := Invocation{Verb: "build", Args: []string{last}, WorkingDir: dir}
+		if _, err := r.RunCounted(context.Background(), inv, nil, []string{last}, func(done, total int) { progress = append(progress, [2]int{done, total}) }); err != nil {
+			t.Fatal(err)
+		}
+		return progress
+	}
+	progress := run()
+	if k := len(progress); k < 2 || progress[k-1] != [2]int{n, n} {
+		t.Errorf("progress %v, want several reports ending with %d of %d", progress, n, n)
+	}
+	for i, p := range progress {
+		if p[0] > p[1] || i > 0 && (p[0] < progress[i-1][0]) {
+			t.Errorf("progress %v: done above total, or going back, at %d", progress, i)
+		}
+	}
+	if lists != 1 {
+		t.Errorf("the total was listed %d times for a run of %d packages, want once", lists, n)
+	}
+	// A second build compiles nothing: no listing, no report.
+	if progress := run(); len(progress) != 0 || lists != 1 {
+		t.Errorf("a build that compiles nothing reported %v and listed %d times, want nothing and no listing", progress, lists-1)
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/proc"
@@ -217,4 +219,70 @@ func (r *Runner) OutOfDate(ctx context.Context, dir string, flags, pkgs []string
 		return nil, err
 	}
 	return strings.Fields(string(out)), nil
+}
+
+// countFrom is how many packages a counted run starts compiling before
+// RunCounted lists what it will compile: a run that compiles fewer (a
+// warm build cache) is over before a total would help anyone, and the
+// listing would take a core from it.
+const countFrom = 8
+
+// RunCounted runs inv, a go command that compiles (build, list -export),
+// and reports its progress: done counts the packages it started
+// compiling, and total those of pkgs and their dependencies that a build
+// with flags finds out of date. The total is listed by OutOfDate beside
+// the run once it has started compiling countFrom packages, not before
+// it, so that counting costs a warm run nothing (it is what the listing
+// finds out of date and what the run compiled before the listing saw
+// it); until then progress is not called. It is called again as done grows, with total never below
+// done, and once more when the run ends, with the packages it compiled
+// as the total. The listing is interrupted if the run ends first.
+// progress is called from other goroutines than the caller's, one call at
+// a time, and never after RunCounted returns.
+func (r *Runner) RunCounted(ctx context.Context, inv Invocation, flags, pkgs []string, progress func(done, total int)) ([]byte, error) {
+	var mu sync.Mutex
+	compiled := map[string]bool{}
+	total, closed := -1, false
+	emit := func() {
+		if total >= 0 && !closed {
+			progress(len(compiled), max(len(compiled), total))
+		}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	count := func() {
+		stale, err := r.OutOfDate(lctx, inv.WorkingDir, flags, pkgs)
+		if err != nil {
+			return // interrupted, or the run reports the problem
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		// A package compiled before the listing saw it is no longer out
+		// of date; one it saw that the run compiles is in both.
+		all := maps.Clone(compiled)
+		for _, p := range stale {
+			all[p] = true
+		}
+		total = len(all)
+		emit()
+	}
+	inv.Compiled = func(pkg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		compiled[pkg] = true
+		if len(compiled) == countFrom && total < 0 {
+			wg.Go(count)
+		}
+		emit()
+	}
+	out, err := r.Run(ctx, inv)
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(compiled); n > 0 {
+		progress(n, n)
+	}
+	closed = true
+	return out, err
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -49,8 +50,10 @@ type pipeline struct {
 	out  *helper.Outcome
 	w    *helper.Writer
 	orch *orchestrator.Runner
-	// stage is the stage running, which go commands and progress are
-	// reported for.
+	// stage is the stage running, which go commands are reported for
+	// unless they say which (ranGoIn); mu guards it, for the early build
+	// (see startBuild) runs beside the stages.
+	mu    sync.Mutex
 	stage string
 }
 
@@ -137,24 +140,37 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The build goes beside verify, which a refusal ends: its
+	// preparation at once (it compiles nothing), its go build once verify
+	// has compiled what the plugins need, so that the two compile nothing
+	// twice. It reports its go commands and packages as the build
+	// stage's. The verify stage's go commands hold the module cache as it
+	// is meanwhile: the preparation may complete a trimmed module.
+	var early *earlyBuild
+	if !job.DryRun {
+		buildRun := *goRun
+		buildRun.OnRun = func(run gocmd.Run) { p.ranGoIn("build", run) }
+		early = p.startBuild(ctx, build.Input{
+			Go: &buildRun, Tree: tree, Bundle: fsys, Manifest: m,
+			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Trimmed: completer,
+			Output: job.Output,
+			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
+		})
+		defer early.stop()
+	}
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
+		defer completer.Hold()()
 		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
-		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progress)
+		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progressIn("verify"), early.release)
 	})
 	p.out.Checks = wireChecks(checks)
 	p.out.Plugins = plan.Plugins
 	if err != nil || job.DryRun {
 		return err
 	}
-	built, err := orchestrator.Do(ctx, r, "build", func(ctx context.Context) (*build.Output, error) {
-		return build.Run(ctx, build.Input{
-			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Output: job.Output, Progress: p.progress, Trimmed: completer,
-			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
-		})
-	})
+	built, err := orchestrator.Do(ctx, r, "build", early.wait)
 	if err != nil {
 		return err
 	}
@@ -260,7 +276,9 @@ func (p *pipeline) warn(format string, args ...any) {
 
 func (p *pipeline) event(e orchestrator.Event) {
 	if e.Kind == orchestrator.StageStart {
+		p.mu.Lock()
 		p.stage = e.Stage
+		p.mu.Unlock()
 	}
 	msg := &helper.Event{Kind: e.Kind.String(), Stage: e.Stage, Duration: e.Duration}
 	if e.Err != nil {
@@ -269,18 +287,31 @@ func (p *pipeline) event(e orchestrator.Event) {
 	_ = p.w.Send(helper.Message{Event: msg})
 }
 
-// progress reports how many packages the running stage compiled so far.
-func (p *pipeline) progress(done, total int) {
-	_ = p.w.Send(helper.Message{Progress: &helper.Progress{Stage: p.stage, Done: done, Total: total}})
+// progressIn returns what reports how many packages stage compiled so
+// far.
+func (p *pipeline) progressIn(stage string) func(done, total int) {
+	return func(done, total int) {
+		_ = p.w.Send(helper.Message{Progress: &helper.Progress{Stage: stage, Done: done, Total: total}})
+	}
 }
 
-// ranGo reports a go command run.
-func (p *pipeline) ranGo(r gocmd.Run) {
-	msg := &helper.GoCommand{Stage: p.stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration}
+// ranGo reports a go command run by the running stage.
+func (p *pipeline) ranGo(r gocmd.Run) { p.ranGoIn(p.current(), r) }
+
+// ranGoIn reports a go command run by stage.
+func (p *pipeline) ranGoIn(stage string, r gocmd.Run) {
+	msg := &helper.GoCommand{Stage: stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration}
 	if r.Err != nil {
 		msg.Err = r.Err.Error()
 	}
 	_ = p.w.Send(helper.Message{GoCommand: msg})
+}
+
+// current is the stage running.
+func (p *pipeline) current() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stage
 }
 
 func opener(fsys fs.FS, name string) func() (io.ReadCloser, error) {

@@ -59,16 +59,20 @@ const verifyArg = "verify"
 // go/packages ran are passed to cfg.OnGoCommand when it returns.
 //
 // The type-check compiles every dependency of the plugins that is not in
-// the build cache (export data), which go/packages does silently in one
-// go list; so that a person sees it advance, when there are at least
-// countFrom, the packages to compile are first compiled by a go list of
-// the same flags that counts them (progress), and go/packages then finds
-// them cached.
-func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) ([]verify.Report, error) {
+// the build cache (export data): precompile does so first, counting them,
+// and then calls compiled, when set (the build may start: the type-check
+// compiles nothing more).
+func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int), compiled func()) ([]verify.Report, error) {
 	if len(paths) == 0 {
+		if compiled != nil {
+			compiled()
+		}
 		return nil, nil // nothing to check: no process to start
 	}
 	precompile(ctx, goRun, cfg, paths, progress)
+	if compiled != nil {
+		compiled()
+	}
 	onGo := cfg.OnGoCommand
 	exe, err := os.Executable()
 	if err != nil {
@@ -123,30 +127,18 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	return resp.Reports, errors.Join(errs...)
 }
 
-// countFrom is how many packages must be out of date for the type-check
-// to be counted: below it, the type-check takes a moment, and its second
-// go list -export would cost more (about 80 ms for the example's one
-// plugin package) than the count is worth.
-var countFrom = 8
-
-// precompile compiles what the type-check of paths would, counting the
-// packages as the go command starts them. It is only for the count: when
-// it cannot list or compile, go/packages runs as it would have and
-// reports the problem.
+// precompile compiles what the type-check of paths needs, counting the
+// packages as the go command starts them (see gocmd.RunCounted), so that
+// a person sees a long type-check advance (go/packages would compile them
+// silently) and the build may start once it returns: the type-check then
+// compiles nothing the build would compile too. When it cannot list or
+// compile, go/packages runs as it would have and reports the problem.
 func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
 	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456).
 	flags := append(append([]string{}, cfg.BuildFlags...), "-pgo=off", "-buildvcs=false")
-	stale, err := goRun.OutOfDate(ctx, cfg.Dir, flags, paths)
-	if err != nil || len(stale) < countFrom {
-		return
-	}
-	done := 0
-	progress(0, len(stale))
 	args := append([]string{"-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
-	_, _ = goRun.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(append(args, "--"), paths...), WorkingDir: cfg.Dir, Compiled: func(string) {
-		done++
-		progress(done, max(done, len(stale)))
-	}})
+	inv := gocmd.Invocation{Verb: "list", Args: append(append(args, "--"), paths...), WorkingDir: cfg.Dir}
+	_, _ = goRun.RunCounted(ctx, inv, flags, paths, progress)
 }
 
 // serveVerify answers a verify request, in the copy of the helper.

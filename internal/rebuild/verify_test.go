@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,30 +59,51 @@ func TestVerifyInHelperProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var mu sync.Mutex // the count's go commands run beside the compile
 	var ran []string
-	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(r gocmd.Run) { ran = append(ran, strings.Join(r.Args, " ")) }}
-	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { ran = append(ran, strings.Join(args, " ")) }}
+	record := func(args []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		ran = append(ran, strings.Join(args, " "))
+	}
+	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(r gocmd.Run) { record(r.Args) }}
+	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { record(args) }}
 	var progress [][2]int
-	defer func(n int) { countFrom = n }(countFrom)
-	countFrom = 3 // this module's three packages
+	releasedAfter := -1
 	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}, func(done, total int) {
 		progress = append(progress, [2]int{done, total})
+	}, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		releasedAfter = len(ran)
 	})
 	// The packages of this module are new to the build cache (their
-	// directory is part of the key): the count starts at zero and ends
-	// with every package it found out of date compiled.
-	if n := len(progress); n < 4 || progress[0][0] != 0 || progress[n-1][0] != progress[n-1][1] || progress[n-1][1] < 3 {
-		t.Errorf("progress %v, want 0 of N first, then up to N of N, N >= 3", progress)
+	// directory is part of the key): the count grows to every package it
+	// found out of date, never above its total.
+	n := len(progress)
+	if n == 0 || progress[n-1][0] != progress[n-1][1] || progress[n-1][1] < 3 {
+		t.Errorf("progress %v, want it to end with N of N, N >= 3", progress)
 	}
-	// Every go command was reported: the count's, and those go/packages ran.
-	var stale, count, typeCheck bool
+	for i, p := range progress {
+		if p[0] > p[1] || i > 0 && p[0] < progress[i-1][0] {
+			t.Errorf("progress %v: done above total, or going back, at %d", progress, i)
+		}
+	}
+	// The build may start once the packages are compiled, before the
+	// type-check.
+	if releasedAfter < 0 || !slices.ContainsFunc(ran[:releasedAfter], func(r string) bool { return strings.HasPrefix(r, "list -v -e -deps -export") }) ||
+		slices.ContainsFunc(ran[:releasedAfter], func(r string) bool { return strings.Contains(r, "-export=true") }) {
+		t.Errorf("compiled called after %d of go commands %q, want after the counted compile and before go/packages' type-check", releasedAfter, ran)
+	}
+	// Every go command was reported: the counted compile, and those
+	// go/packages ran.
+	var count, typeCheck bool
 	for _, r := range ran {
-		stale = stale || strings.HasPrefix(r, "list -deps -f {{if .Stale}}")
 		count = count || strings.HasPrefix(r, "list -v -e -deps -export")
 		typeCheck = typeCheck || strings.HasPrefix(r, "list -e -json=") && strings.Contains(r, "-export=true")
 	}
-	if !stale || !count || !typeCheck {
-		t.Errorf("go commands %q, want the out-of-date list, the counted one and go/packages' type-check", ran)
+	if !count || !typeCheck {
+		t.Errorf("go commands %q, want the counted compile and go/packages' type-check", ran)
 	}
 	if len(reports) != 1 || reports[0].Path != "example.com/host/hasinit" || len(reports[0].Inits) != 1 {
 		t.Errorf("reports %+v, want one for hasinit with its init", reports)
@@ -103,10 +126,11 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	}
 }
 
-// Nothing to check starts no process.
+// Nothing to check starts no process, and lets the build go.
 func TestVerifyNothing(t *testing.T) {
-	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, nil)
-	if reports != nil || err != nil {
-		t.Errorf("verifyPlugins(nil) = %v, %v", reports, err)
+	released := false
+	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, nil, func() { released = true })
+	if reports != nil || err != nil || !released {
+		t.Errorf("verifyPlugins(nil) = %v, %v, released %v: want nothing, and the build let go", reports, err, released)
 	}
 }
