@@ -14,3 +14,5 @@ func kill(cmd *exec.Cmd) error {
 	}
 	return cmd.Process.Kill()
 }
+
+func yield(*exec.Cmd) {}

@@ -163,7 +163,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
-		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progressIn("verify"), early.release)
+		var release func()
+		if early != nil {
+			release = early.release
+		}
+		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progressIn("verify"), release)
 	})
 	p.out.Checks = wireChecks(checks)
 	p.out.Plugins = plan.Plugins

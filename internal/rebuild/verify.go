@@ -60,8 +60,9 @@ const verifyArg = "verify"
 //
 // The type-check compiles every dependency of the plugins that is not in
 // the build cache (export data): precompile does so first, counting them,
-// and then calls compiled, when set (the build may start: the type-check
-// compiles nothing more).
+// and then calls compiled, when set: the build, which goes beside, may
+// start (the type-check compiles nothing more), and the type-check then
+// yields the processors to it (proc.Yield).
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int), compiled func()) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		if compiled != nil {
@@ -97,7 +98,14 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
 	cmd.WaitDelay = 3 * time.Second
-	err = cmd.Run()
+	if err = cmd.Start(); err == nil {
+		if compiled != nil {
+			// The build runs meanwhile, and the rebuild waits for it
+			// more than for this: the type-check of a package or two.
+			proc.Yield(cmd)
+		}
+		err = cmd.Wait()
+	}
 	_ = proc.Kill(cmd)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
