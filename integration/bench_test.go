@@ -14,8 +14,9 @@ import (
 // BenchmarkRebuild measures a rebuild that installs example.com/aplugin
 // into the example binary, on a cold cache (toolchain not yet extracted,
 // standard library not yet compiled) and on a warm one, each beside a
-// plain go build of the same final program with a cold and a warm build
-// cache, in the same run. It also reports the bundle's parts and the
+// plain go build of the same final program without the bundle with a cold
+// and a warm build cache, in the same run (and, warm, with the bundle:
+// warm-gobuild-bundle-s). It also reports the bundle's parts and the
 // binary's size with and without the bundle.
 //
 //	go test -tags e2e -run '^$' -bench Rebuild -benchtime 1x ./integration/
@@ -34,14 +35,19 @@ func BenchmarkRebuild(b *testing.B) {
 			run(b, true, dir, env("XDG_CACHE_HOME="+coldCache), abinary, "--output", out, "--plugin", "example.com/aplugin@v1.3.0")
 		})
 
-		// The same final program built by plain go build: the module copy
-		// with the plugin imported and required.
+		// The same final program built by plain go build, without the
+		// bundle: the module copy with the plugin imported and required.
 		src := filepath.Join(dir, "src")
 		if err := copyTree(shared.repo, src); err != nil {
 			b.Fatal(err)
 		}
-		copyBundle(b, filepath.Join(shared.repo, "example", "abinary"), filepath.Join(src, "example", "abinary"))
-		if err := os.WriteFile(filepath.Join(src, "example", "abinary", "selfcompile_bundle_plugins.go"),
+		mainDir := filepath.Join(src, "example", "abinary")
+		for _, m := range globBundle(b, mainDir) {
+			if err := os.Remove(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(mainDir, "plugins.go"),
 			[]byte("package main\n\nimport _ \"example.com/aplugin\"\n"), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -55,15 +61,21 @@ func BenchmarkRebuild(b *testing.B) {
 		warmBuild := timeIt(b, func() {
 			run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain2"), "./example/abinary")
 		})
-
 		reportTimes(b, coldRebuild, coldBuild, warmRebuild, warmBuild)
 
+		// The same, warm, with the bundle embedded, as a rebuild's build
+		// is: what linking the bundle costs.
+		copyBundle(b, filepath.Join(shared.repo, "example", "abinary"), mainDir)
+		os.Remove(filepath.Join(mainDir, "selfcompile_bundle_plugins.go"))
+		run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain3"), "./example/abinary")
+		run(b, true, src, goEnv, "go", "get", "example.com/aplugin@v1.2.0")
+		warmBundleBuild := timeIt(b, func() {
+			run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "plain4"), "./example/abinary")
+		})
+		b.ReportMetric(warmBundleBuild.Seconds(), "warm-gobuild-bundle-s")
+
 		// Size: the rebuilt binary against the same program without a bundle.
-		for _, f := range []string{"selfcompile_bundle.go", "selfcompile_bundle_plugins.go"} {
-			os.Remove(filepath.Join(src, "example", "abinary", f))
-		}
-		run(b, true, src, coldGoEnv, "go", "build", "-o", filepath.Join(dir, "nobundle"), "./example/abinary")
-		withBundle, noBundle := fileSize(b, out), fileSize(b, filepath.Join(dir, "nobundle"))
+		withBundle, noBundle := fileSize(b, out), fileSize(b, filepath.Join(dir, "plain2"))
 		b.ReportMetric(float64(withBundle)/(1<<20), "binary-MiB")
 		b.ReportMetric(float64(noBundle)/(1<<20), "plain-binary-MiB")
 		b.ReportMetric(float64(withBundle)/float64(noBundle), "size-ratio")
@@ -99,12 +111,20 @@ func fileSize(b testing.TB, name string) int64 {
 }
 
 func copyBundle(b *testing.B, from, to string) {
-	matches, _ := filepath.Glob(filepath.Join(from, "selfcompile_bundle*"))
-	for _, m := range matches {
+	for _, m := range globBundle(b, from) {
 		if err := copyFile(m, filepath.Join(to, filepath.Base(m))); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// globBundle lists the generated bundle files of the main package in dir.
+func globBundle(b *testing.B, dir string) []string {
+	matches, err := filepath.Glob(filepath.Join(dir, "selfcompile_bundle*"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return matches
 }
 
 func reportParts(b *testing.B, dir string) {

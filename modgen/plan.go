@@ -88,7 +88,11 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 	// Checks that resolving left running (a retraction query) end with
 	// the plan, their warnings in it, whether it succeeds or not.
 	defer p.waitChecks()
-	if err := p.resolve(ctx, req); err != nil {
+	before, err := ReadGraph(ctx, req.Go, req.Dir)
+	if err != nil {
+		return p, err
+	}
+	if err := p.resolve(ctx, req, before.BuildList()); err != nil {
 		return p, err
 	}
 	set, err := NewSet(req.Installed, p.Added, req.Remove)
@@ -96,10 +100,6 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 		return p, err
 	}
 	p.Plugins = set
-	before, err := ReadGraph(ctx, req.Go, req.Dir)
-	if err != nil {
-		return p, err
-	}
 	edit, err := localCopies(ctx, req, p.Added, set)
 	if err != nil {
 		return p, err
@@ -132,8 +132,8 @@ func (p *Plan) waitChecks() {
 }
 
 // resolve resolves every spec; see Request.KeepGoing.
-func (p *Plan) resolve(ctx context.Context, req Request) error {
-	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted, Trimmed: req.Trimmed, Installed: req.Installed}
+func (p *Plan) resolve(ctx context.Context, req Request, bl BuildList) error {
+	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted, Trimmed: req.Trimmed, Installed: req.Installed, BuildList: bl}
 	for _, s := range req.Specs {
 		rv, err := res.Resolve(ctx, s)
 		var se *SpecError

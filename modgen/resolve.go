@@ -1,7 +1,6 @@
 package modgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +71,9 @@ type Resolver struct {
 	// Trimmed, when set, is the module cache's trimmed modules: a module
 	// that lacks the package may be one, and is completed to tell.
 	Trimmed Trimmed
+	// BuildList, when set, is the host's build list (Graph.BuildList);
+	// nil means Resolve reads it with go mod graph when it needs it.
+	BuildList BuildList
 	// Installed are the plugins the binary has. Their modules are part of
 	// its build list as the host's dependencies are, though the host's
 	// go.mod does not require them: a spec that names a package of one
@@ -158,22 +160,22 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 // package, or the build list cannot be read (err says why); s is then
 // resolved as any other.
 func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (rv Resolved, ok bool, err error) {
-	// -e: a module of the graph whose .info the bundle does not carry is
-	// still listed, with its version, and the lookup error beside it.
-	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-e", "-json", "all"}, WorkingDir: r.ModDir})
-	if err != nil {
-		return Resolved{}, false, err
+	bl := r.BuildList
+	var graphErr error // reading it failed: the installed plugins may still tell
+	if bl == nil {
+		// go mod graph, not go list -m all: that wants every module's
+		// .info file, which a bundled module cache does not hold, and
+		// would ask the network for them.
+		var g *Graph
+		if g, graphErr = ReadGraph(ctx, r.Go, r.ModDir); graphErr == nil {
+			bl = g.BuildList()
+		}
 	}
 	var candidates []listedModule
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
-		var m listedModule
-		if err := dec.Decode(&m); err != nil {
-			break
+	for mod, v := range bl {
+		if within(s.Path, mod) {
+			candidates = append(candidates, listedModule{Path: mod, Version: v})
 		}
-		if m.Main || m.Version == "" || !within(s.Path, m.Path) {
-			continue
-		}
-		candidates = append(candidates, m)
 	}
 	for _, p := range r.Installed {
 		if p.Dir != "" || p.Version == "" || !within(s.Path, p.Module) {
@@ -199,11 +201,9 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (r
 			// proxy rather than guess a shorter one.
 			return Resolved{}, false, nil
 		}
-		dir := m.Dir
-		if dir == "" {
-			if dir, err = r.download(ctx, m.Path, m.Version); err != nil {
-				continue
-			}
+		dir, err := r.moduleDir(ctx, m.Path, m.Version)
+		if err != nil {
+			continue
 		}
 		has, err := r.hasPackage(ctx, dir, m.Path, m.Version, s.Path)
 		if err != nil {
@@ -213,7 +213,28 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (r
 			return Resolved{Spec: s, Path: s.Path, Module: m.Path, Version: m.Version}, true, nil
 		}
 	}
-	return Resolved{}, false, nil
+	return Resolved{}, false, graphErr
+}
+
+// moduleDir returns where mod at version lies unpacked in the module
+// cache (GOMODCACHE of the go command's environment), or else downloads
+// it there.
+func (r *Resolver) moduleDir(ctx context.Context, mod, version string) (string, error) {
+	if cache, _ := gocmd.Lookup(r.Go.Environ(), "GOMODCACHE"); cache != "" {
+		key, err := module.EscapePath(mod)
+		if err != nil {
+			return "", err
+		}
+		v, err := module.EscapeVersion(version)
+		if err != nil {
+			return "", err
+		}
+		dir := filepath.Join(cache, filepath.FromSlash(key+"@"+v))
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir, nil
+		}
+	}
+	return r.download(ctx, mod, version)
 }
 
 // hasPackage reports whether module mod at version, unpacked at dir,

@@ -195,11 +195,13 @@ func TestExactVersionOfTheBuildList(t *testing.T) {
 	if warnings := got.AllWarnings(); got.Version != "v5.1.0" || len(warnings) != 1 || !strings.Contains(warnings[0], "could not check whether example.com/drivers/v5@v5.1.0 is retracted") {
 		t.Errorf("resolved to %s@%s %q, want v5.1.0 and one warning that retractions were not checked", got.Module, got.Version, warnings)
 	}
+	mu.Lock()
 	for _, p := range asked {
 		if strings.HasPrefix(p, "/example.com/drivers/v5/nodeps/") {
 			t.Errorf("the proxy was asked %s: the build list's module provides the package", p)
 		}
 	}
+	mu.Unlock()
 
 	got, err = r.Resolve(ctx, mustParse(t, "example.com/retracted@v1.0.0"))
 	if err != nil {

@@ -55,6 +55,15 @@ type Tree struct {
 // LocalStore is where copies of local-directory plugins live in t.
 func (t *Tree) LocalStore() string { return filepath.Join(t.ModCache, LocalStoreDir) }
 
+// MainPackage is the host's main package as the go command names it in
+// the module's root directory: "." or "./path".
+func (t *Tree) MainPackage() string {
+	if rel, err := filepath.Rel(t.Module, t.MainDir); err == nil && rel != "." {
+		return "./" + filepath.ToSlash(rel)
+	}
+	return "."
+}
+
 // Unpack unpacks the source part of the bundle in fsys under work, and
 // makes modCache hold the modules part: unpacked there, or already there
 // from an earlier rebuild (see modCacheHolds). Each part is checked
@@ -241,10 +250,7 @@ func Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if err := bundle.WriteFileAtomic(filepath.Join(t.MainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644); err != nil {
 		return nil, err
 	}
-	mainPkg := "."
-	if rel, err := filepath.Rel(t.Module, t.MainDir); err == nil && rel != "." {
-		mainPkg = "./" + filepath.ToSlash(rel)
-	}
+	mainPkg := t.MainPackage()
 	// Load every package once so that the module cache holds all that the
 	// build needs before the modules part is written, trimmed modules
 	// completed where the build needs more of them. The host module's

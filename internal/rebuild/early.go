@@ -2,9 +2,13 @@ package rebuild
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/selfcompile/go-selfcompile/internal/build"
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
 // earlyBuild is the build stage's work, started before the stage so that
@@ -102,5 +106,48 @@ func (b *progressBuffer) start(report func(done, total int)) {
 	b.report = report
 	if b.seen {
 		report(b.done, b.total)
+	}
+}
+
+// warmUp starts compiling the host's main package and its dependencies as
+// the bundle has them, with the flags the plugins' type-check compiles
+// with, and returns what stops it: for the time modgen spends on the
+// network on a first rebuild, when nothing of the program is compiled
+// yet. What it compiled stays in the build cache for verify and build
+// (all of it but what the plugins move), what it did not is theirs to
+// compile. It reads a copy of go.mod and go.sum (-modfile), as modgen
+// rewrites them meanwhile, and changes neither (-mod=readonly). A module
+// modgen completes under it holds the same files as before and more, so
+// nothing it compiles differs; a package it fails on is left to the
+// stages.
+func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.Tree, work string, flags []string) (stop func()) {
+	modFile := filepath.Join(work, "warmup.mod")
+	for from, to := range map[string]string{"go.mod": modFile, "go.sum": strings.TrimSuffix(modFile, ".mod") + ".sum"} {
+		data, err := os.ReadFile(filepath.Join(tree.Module, from))
+		if err == nil {
+			err = os.WriteFile(to, data, 0o644)
+		}
+		if err != nil && from == "go.mod" {
+			return func() {}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	run := *goRun
+	run.OnRun = func(r gocmd.Run) {
+		if ctx.Err() != nil {
+			r.Err = nil // stopped, as meant to be
+		}
+		p.ranGoIn("modgen", r)
+	}
+	args := append([]string{"-mod=readonly", "-modfile=" + modFile, "-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
+	args = append(args, "-pgo=off", "-buildvcs=false", "--", tree.MainPackage())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = run.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: tree.Module})
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }

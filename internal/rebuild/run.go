@@ -103,12 +103,14 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	p.out.GoVersion = m.GoVersion
+	var fresh bool
 	tree, err := orchestrator.Do(ctx, r, "source", func(context.Context) (*build.Tree, error) {
 		modCache := job.ModCache
 		if modCache == "" {
 			modCache = filepath.Join(job.Work, "mod")
 		}
-		tree, _, err := build.Unpack(fsys, m, job.Work, modCache)
+		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache)
+		fresh = !reused
 		return tree, err
 	})
 	if err != nil {
@@ -120,6 +122,13 @@ func (p *pipeline) run(ctx context.Context) error {
 	download := s.downloadRunner(goroot)
 	download.OnRun = p.ranGo
 	completer := &build.Completer{Go: download, ModCache: tree.ModCache, GoSum: sumBefore, Warn: p.warn}
+	stopWarmUp := func() {}
+	if fresh {
+		// A module cache unpacked anew: this program was not rebuilt
+		// here, and its packages are not compiled yet. Compile the host's
+		// own while modgen waits on the network.
+		stopWarmUp = p.warmUp(ctx, goRun, tree, job.Work, s.flags)
+	}
 	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
@@ -136,6 +145,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		}
 		return plan, err
 	})
+	stopWarmUp()
 	p.notePlan(plan)
 	if err != nil {
 		return err
