@@ -13,10 +13,16 @@ import (
 
 // earlyBuild is the build stage's work, started before the stage so that
 // it overlaps the verify stage: its preparation (the plugin imports, the
-// package listing, the new bundle) at once, its go build once verify has
-// compiled what the plugins need (release). The build stage then waits
-// for it (wait). Nothing it makes is used unless verify passes: a refusal
-// stops it (stop), and its files lie in the work directory.
+// package listing, the new bundle) and its go build at once. When verify
+// finds many packages to compile (a cold build cache, a plugin with many
+// dependencies), the go build steps back (yield) until verify has
+// compiled them (release), so that the two do not compile the same
+// packages side by side: it is interrupted, keeping in the build cache
+// what it finished, and runs again once released. When verify compiles a
+// few, both compile them, and the build does not wait. The build stage
+// then waits for it (wait). Nothing it makes is used unless verify
+// passes: a refusal stops it (stop), and its files lie in the work
+// directory.
 type earlyBuild struct {
 	cancel   context.CancelFunc
 	released chan struct{}
@@ -28,12 +34,31 @@ type earlyBuild struct {
 	count progressBuffer
 	// report reports the build stage's progress.
 	report func(done, total int)
+
+	mu sync.Mutex
+	// yielded is set once the build must wait for release; stopRun
+	// interrupts the go build running, if any; stepping says that the
+	// running one was interrupted so (its go commands did not fail).
+	yielded  bool
+	stopRun  context.CancelFunc
+	stepping bool
 }
 
 // startBuild starts the build of in beside the stages that follow.
 func (p *pipeline) startBuild(ctx context.Context, in build.Input) *earlyBuild {
 	ctx, cancel := context.WithCancel(ctx)
 	e := &earlyBuild{cancel: cancel, released: make(chan struct{}), done: make(chan struct{}), report: p.progressIn("build")}
+	run := *in.Go
+	onRun := run.OnRun
+	run.OnRun = func(r gocmd.Run) {
+		if r.Err != nil && e.steppingBack() {
+			r.Err = nil // interrupted to step back, as meant to be
+		}
+		if onRun != nil {
+			onRun(r)
+		}
+	}
+	in.Go = &run
 	go func() {
 		defer close(e.done)
 		prep, err := build.Prepare(ctx, in)
@@ -41,19 +66,83 @@ func (p *pipeline) startBuild(ctx context.Context, in build.Input) *earlyBuild {
 			e.err = err
 			return
 		}
-		select {
-		case <-e.released:
-		case <-ctx.Done():
-			e.err = ctx.Err()
-			return
+		for {
+			out, err, again := e.attempt(ctx, prep)
+			if !again {
+				e.out, e.err = out, err
+				return
+			}
+			select {
+			case <-e.released:
+			case <-ctx.Done():
+				e.err = ctx.Err()
+				return
+			}
 		}
-		e.out, e.err = prep.Build(ctx, e.count.update)
 	}()
 	return e
 }
 
-// release lets the go build start. It does nothing on a nil e (a dry run
-// builds nothing).
+// attempt runs the go build unless it must wait for release; again
+// reports that it did not run to its end for that reason.
+func (e *earlyBuild) attempt(ctx context.Context, prep *build.Prepared) (out *build.Output, err error, again bool) {
+	e.mu.Lock()
+	if e.yielded && !e.isReleased() {
+		e.mu.Unlock()
+		return nil, nil, true
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	e.stopRun, e.stepping = stop, false
+	e.count.reset()
+	e.mu.Unlock()
+	out, err = prep.Build(rctx, e.count.update)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stopRun = nil
+	if err != nil && ctx.Err() == nil && e.stepping {
+		return nil, nil, true
+	}
+	return out, err, false
+}
+
+// yield makes the go build wait for release, interrupting it if it runs.
+// It does nothing once released, or on a nil e.
+func (e *earlyBuild) yield() {
+	if e == nil || e.isReleased() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.yielded {
+		return
+	}
+	e.yielded = true
+	if e.stopRun != nil {
+		e.stepping = true
+		e.stopRun()
+	}
+}
+
+// steppingBack reports whether the go build running was interrupted to
+// wait for release.
+func (e *earlyBuild) steppingBack() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stepping
+}
+
+func (e *earlyBuild) isReleased() bool {
+	select {
+	case <-e.released:
+		return true
+	default:
+		return false
+	}
+}
+
+// release lets the go build run to its end. It does nothing on a nil e
+// (a dry run builds nothing).
 func (e *earlyBuild) release() {
 	if e != nil {
 		e.once.Do(func() { close(e.released) })
@@ -98,6 +187,13 @@ func (b *progressBuffer) update(done, total int) {
 	if b.report != nil {
 		b.report(done, total)
 	}
+}
+
+// reset forgets what an interrupted go build reported.
+func (b *progressBuffer) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done, b.total, b.seen = 0, 0, false
 }
 
 func (b *progressBuffer) start(report func(done, total int)) {
@@ -151,3 +247,9 @@ func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.
 		<-done
 	}
 }
+
+// manyPackages is how many packages verify compiles before the build
+// beside it steps back: the count it reports from (gocmd.RunCounted). A
+// warm rebuild's plugin compiles fewer, and the build compiles them too
+// rather than wait.
+const manyPackages = 8

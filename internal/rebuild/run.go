@@ -150,10 +150,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The build goes beside verify, which a refusal ends: its
-	// preparation at once (it compiles nothing), its go build once verify
-	// has compiled what the plugins need, so that the two compile nothing
-	// twice. It reports its go commands and packages as the build
+	// The build goes beside verify, which a refusal ends (see
+	// earlyBuild). It reports its go commands and packages as the build
 	// stage's. The verify stage's go commands hold the module cache as it
 	// is meanwhile: the preparation may complete a trimmed module.
 	var early *earlyBuild
@@ -173,11 +171,22 @@ func (p *pipeline) run(ctx context.Context) error {
 		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
+		progress := p.progressIn("verify")
 		var release func()
 		if early != nil {
+			// The build runs beside from the start; once the type-check
+			// turns out to compile many packages, it steps back until
+			// they are compiled.
+			report := progress
+			progress = func(done, total int) {
+				if done >= manyPackages {
+					early.yield()
+				}
+				report(done, total)
+			}
 			release = early.release
 		}
-		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), p.progressIn("verify"), release)
+		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), progress, release)
 	})
 	p.out.Checks = wireChecks(checks)
 	p.out.Plugins = plan.Plugins
