@@ -48,6 +48,18 @@ func ReadGraph(ctx context.Context, g *gocmd.Runner, dir string) (*Graph, error)
 	return ParseGraph(out)
 }
 
+// ReadBuildList returns the build list of the main module in dir, read
+// from go mod graph (Graph.BuildList). Not go list -m all: that wants
+// every module's .info file, which a bundled module cache does not hold,
+// and asks the network for each.
+func ReadBuildList(ctx context.Context, g *gocmd.Runner, dir string) (BuildList, error) {
+	gr, err := ReadGraph(ctx, g, dir)
+	if err != nil {
+		return nil, err
+	}
+	return gr.BuildList(), nil
+}
+
 // ParseGraph parses the output of go mod graph. The go and toolchain
 // pseudo-modules are left out.
 func ParseGraph(data []byte) (*Graph, error) {

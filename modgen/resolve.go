@@ -83,7 +83,6 @@ type Resolver struct {
 
 type listedModule struct {
 	Path      string
-	Main      bool
 	Version   string
 	Versions  []string
 	Retracted []string
@@ -163,13 +162,7 @@ func (r *Resolver) fromBuildList(ctx context.Context, s Spec, version string) (r
 	bl := r.BuildList
 	var graphErr error // reading it failed: the installed plugins may still tell
 	if bl == nil {
-		// go mod graph, not go list -m all: that wants every module's
-		// .info file, which a bundled module cache does not hold, and
-		// would ask the network for them.
-		var g *Graph
-		if g, graphErr = ReadGraph(ctx, r.Go, r.ModDir); graphErr == nil {
-			bl = g.BuildList()
-		}
+		bl, graphErr = ReadBuildList(ctx, r.Go, r.ModDir)
 	}
 	var candidates []listedModule
 	for mod, v := range bl {
@@ -386,11 +379,10 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (
 	if len(m.Retracted) == 0 {
 		return rv, nil
 	}
-	why := strings.Join(m.Retracted, "; ")
 	if r.RefuseRetracted {
-		return Resolved{}, specErr(s.Raw, ErrRetracted, "%s@%s is retracted by its authors (%s): ask another version, e.g. %s@latest", mod, m.Version, why, s.Path)
+		return Resolved{}, specErr(s.Raw, ErrRetracted, "%s@%s is retracted by its authors (%s): ask another version, e.g. %s@latest", mod, m.Version, strings.Join(m.Retracted, "; "), s.Path)
 	}
-	rv.Warnings = append(rv.Warnings, fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, m.Version, why))
+	rv.Warnings = append(rv.Warnings, retractedNote(mod, m.Version, m.Retracted))
 	return rv, nil
 }
 
@@ -410,24 +402,28 @@ func (r *Resolver) laterRetractions(ctx context.Context, mod, version string) fu
 func (r *Resolver) retractions(ctx context.Context, mod, version string) []string {
 	dir, err := os.MkdirTemp("", "selfcompile-query-")
 	if err != nil {
-		return []string{fmt.Sprintf("could not check whether %s@%s is retracted: %v", mod, version, err)}
+		return []string{uncheckedNote(mod, version, err)}
 	}
 	defer os.RemoveAll(dir)
-	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-json", "-retracted", mod + "@" + version}, WorkingDir: dir})
-	var m listedModule
-	if err == nil {
-		err = json.Unmarshal(out, &m)
-	}
-	if err == nil && m.Error != nil {
-		err = errors.New(m.Error.Err)
-	}
+	m, err := r.goJSONIn(ctx, dir, "list", "-m", "-json", "-retracted", mod+"@"+version)
 	switch {
 	case err != nil:
-		return []string{fmt.Sprintf("could not check whether %s@%s is retracted: %s", mod, version, oneLine(err))}
+		return []string{uncheckedNote(mod, version, err)}
 	case len(m.Retracted) > 0:
-		return []string{fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, version, strings.Join(m.Retracted, "; "))}
+		return []string{retractedNote(mod, version, m.Retracted)}
 	}
 	return nil
+}
+
+// retractedNote is the warning for mod@version, retracted for why.
+func retractedNote(mod, version string, why []string) string {
+	return fmt.Sprintf("%s@%s is retracted by its authors: %s", mod, version, strings.Join(why, "; "))
+}
+
+// uncheckedNote is the warning for mod@version, whose retractions could
+// not be loaded.
+func uncheckedNote(mod, version string, err error) string {
+	return fmt.Sprintf("could not check whether %s@%s is retracted: %s", mod, version, oneLine(err))
 }
 
 // pickVersion resolves s's query against module mod. Only an exact
@@ -450,7 +446,7 @@ func (r *Resolver) pickVersion(ctx context.Context, mod string, s Spec) (*listed
 		if err2 != nil {
 			return nil, err2
 		}
-		m.note = fmt.Sprintf("could not check whether %s@%s is retracted: %s", mod, m.Version, oneLine(err))
+		m.note = uncheckedNote(mod, m.Version, err)
 		return m, nil
 	case Constraint:
 		return r.pickConstraint(ctx, mod, s)
@@ -572,7 +568,12 @@ func (r *Resolver) download(ctx context.Context, mod, v string) (string, error) 
 }
 
 func (r *Resolver) goJSON(ctx context.Context, verb string, args ...string) (*listedModule, error) {
-	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: verb, Args: args, WorkingDir: r.ModDir})
+	return r.goJSONIn(ctx, r.ModDir, verb, args...)
+}
+
+// goJSONIn runs the go command in dir and decodes the module it prints.
+func (r *Resolver) goJSONIn(ctx context.Context, dir, verb string, args ...string) (*listedModule, error) {
+	out, err := r.Go.Run(ctx, gocmd.Invocation{Verb: verb, Args: args, WorkingDir: dir})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,27 +145,17 @@ func providers(ctx context.Context, req LoadRequest, missing []string, done map[
 	if req.Trimmed == nil {
 		return nil, nil
 	}
-	out, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: []string{"-m", "-e", "-json", "all"}, WorkingDir: req.Dir})
+	bl, err := ReadBuildList(ctx, req.Go, req.Dir)
 	if err != nil {
 		return nil, err
 	}
-	var mods []listedModule
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
-		var m listedModule
-		if err := dec.Decode(&m); err != nil {
-			break
-		}
-		if !m.Main && m.Version != "" {
-			mods = append(mods, m)
-		}
-	}
 	var needs []need
 	for _, p := range missing {
-		for _, m := range mods {
-			key := m.Path + "@" + m.Version
-			if within(p, m.Path) && !done[key] && req.Trimmed.IsTrimmed(m.Path, m.Version) &&
-				!slices.ContainsFunc(needs, func(n need) bool { return n.mod == m.Path }) {
-				needs = append(needs, need{m.Path, m.Version, p})
+		for _, mod := range slices.Sorted(maps.Keys(bl)) {
+			version := bl[mod]
+			if within(p, mod) && !done[mod+"@"+version] && req.Trimmed.IsTrimmed(mod, version) &&
+				!slices.ContainsFunc(needs, func(n need) bool { return n.mod == mod }) {
+				needs = append(needs, need{mod, version, p})
 			}
 		}
 	}
