@@ -103,14 +103,14 @@ func TestCompiledKeepsErrorsOutOfTheCount(t *testing.T) {
 	}
 }
 
-// RunCounted lists the total only for a run that compiles countFrom
+// RunCounted lists the total only for a run that compiles CountFrom
 // packages or more, and reports a count that grows, never above its
 // total, and ends with every package compiled as the total.
 func TestRunCounted(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command on PATH: ", err)
 	}
-	const n = 3 * countFrom // a chain, so that the count has time to be listed
+	const n = 3 * CountFrom // a chain, so that the count has time to be listed
 	files := map[string]string{"go.mod": "module example.com/many\n\ngo 1.26\n", "p0/p.go": "package p0\n\nconst V = 0\n"}
 	for i := 1; i < n; i++ {
 		files[fmt.Sprintf("p%d/p.go", i)] = fmt.Sprintf("package p%d\n\nimport \"example.com/many/p%d\"\n\nconst V = p%d.V + 1\n", i, i-1, i-1)

@@ -221,17 +221,17 @@ func (r *Runner) OutOfDate(ctx context.Context, dir string, flags, pkgs []string
 	return strings.Fields(string(out)), nil
 }
 
-// countFrom is how many packages a counted run starts compiling before
-// RunCounted lists what it will compile: a run that compiles fewer (a
-// warm build cache) is over before a total would help anyone, and the
-// listing would take a core from it.
-const countFrom = 8
+// CountFrom is how many packages a counted run starts compiling before
+// RunCounted lists what it will compile, and so reports its progress: a
+// run that compiles fewer (a warm build cache) is over before a total
+// would help anyone, and the listing would take a core from it.
+const CountFrom = 8
 
 // RunCounted runs inv, a go command that compiles (build, list -export),
 // and reports its progress: done counts the packages it started
 // compiling, and total those of pkgs and their dependencies that a build
 // with flags finds out of date. The total is listed by OutOfDate beside
-// the run once it has started compiling countFrom packages, not before
+// the run once it has started compiling CountFrom packages, not before
 // it, so that counting costs a warm run nothing (it is what the listing
 // finds out of date and what the run compiled before the listing saw
 // it); until then progress is not called. It is called again as done grows, with total never below
@@ -270,7 +270,7 @@ func (r *Runner) RunCounted(ctx context.Context, inv Invocation, flags, pkgs []s
 		mu.Lock()
 		defer mu.Unlock()
 		compiled[pkg] = true
-		if len(compiled) == countFrom && total < 0 {
+		if len(compiled) == CountFrom && total < 0 {
 			wg.Go(count)
 		}
 		emit()

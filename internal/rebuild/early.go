@@ -44,19 +44,17 @@ type earlyBuild struct {
 	stepping bool
 }
 
-// startBuild starts the build of in beside the stages that follow.
+// startBuild starts the build of in beside the stages that follow. Its
+// go commands and progress are reported as the build stage's.
 func (p *pipeline) startBuild(ctx context.Context, in build.Input) *earlyBuild {
 	ctx, cancel := context.WithCancel(ctx)
 	e := &earlyBuild{cancel: cancel, released: make(chan struct{}), done: make(chan struct{}), report: p.progressIn("build")}
 	run := *in.Go
-	onRun := run.OnRun
 	run.OnRun = func(r gocmd.Run) {
 		if r.Err != nil && e.steppingBack() {
 			r.Err = nil // interrupted to step back, as meant to be
 		}
-		if onRun != nil {
-			onRun(r)
-		}
+		p.ranGoIn("build", r)
 	}
 	in.Go = &run
 	go func() {
@@ -247,9 +245,3 @@ func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.
 		<-done
 	}
 }
-
-// manyPackages is how many packages verify compiles before the build
-// beside it steps back: the count it reports from (gocmd.RunCounted). A
-// warm rebuild's plugin compiles fewer, and the build compiles them too
-// rather than wait.
-const manyPackages = 8

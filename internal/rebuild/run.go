@@ -151,15 +151,12 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	// The build goes beside verify, which a refusal ends (see
-	// earlyBuild). It reports its go commands and packages as the build
-	// stage's. The verify stage's go commands hold the module cache as it
-	// is meanwhile: the preparation may complete a trimmed module.
+	// earlyBuild). The verify stage's go commands hold the module cache as
+	// it is meanwhile: the preparation may complete a trimmed module.
 	var early *earlyBuild
 	if !job.DryRun {
-		buildRun := *goRun
-		buildRun.OnRun = func(run gocmd.Run) { p.ranGoIn("build", run) }
 		early = p.startBuild(ctx, build.Input{
-			Go: &buildRun, Tree: tree, Bundle: fsys, Manifest: m,
+			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
 			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Trimmed: completer,
 			Output: job.Output,
 			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
@@ -179,7 +176,7 @@ func (p *pipeline) run(ctx context.Context) error {
 			// they are compiled.
 			report := progress
 			progress = func(done, total int) {
-				if done >= manyPackages {
+				if done >= gocmd.CountFrom {
 					early.yield()
 				}
 				report(done, total)
