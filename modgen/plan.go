@@ -46,6 +46,11 @@ type Request struct {
 	// BuildFlags are the build's flags, so that loading the plugins fills
 	// the module cache (and go.sum) the build will use.
 	BuildFlags []string
+	// HostPackages, when set, are the host's packages the build lists
+	// (its main package, "./..."): loaded with the plugins, in the same go
+	// command, so that Plan.Listed holds every package the build with
+	// the plugins uses.
+	HostPackages []string
 	// RefuseRetracted refuses versions their authors retracted.
 	RefuseRetracted bool
 	// Policy decides which drift stops the plan.
@@ -75,6 +80,10 @@ type Plan struct {
 	Warnings []string
 	// Refused holds, with Request.KeepGoing, each spec that was refused.
 	Refused []error
+	// Listed are the packages the plugins and Request.HostPackages use,
+	// as go list -deps listed them with the plan's go.mod (Load); nil
+	// when no plugin was added.
+	Listed []Listed
 }
 
 // MakePlan resolves the specs, computes the new plugin set, writes it into
@@ -107,7 +116,7 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 	if err := ApplyEdit(cmpOr(req.GoModDir, req.Dir), Edit{Plugins: edit}); err != nil {
 		return p, err
 	}
-	if err := loadPackages(ctx, req, p.Added); err != nil {
+	if p.Listed, err = loadPackages(ctx, req, p.Added); err != nil {
 		return p, err
 	}
 	if p.Graph, err = ReadGraph(ctx, req.Go, req.Dir); err != nil {
@@ -197,12 +206,13 @@ func LocalCopy(store, mod string) (string, error) {
 }
 
 // loadPackages loads the added plugins and their dependencies through the
-// go command, completing first the trimmed modules they need. Problems of
-// a plugin package itself (no files for the target, a missing import) are
-// left to package verify, which explains them (-e).
-func loadPackages(ctx context.Context, req Request, added []Resolved) error {
+// go command, with the host's packages req.HostPackages, completing first
+// the trimmed modules they need. Problems of a plugin package itself (no
+// files for the target, a missing import) are left to package verify,
+// which explains them (-e).
+func loadPackages(ctx context.Context, req Request, added []Resolved) ([]Listed, error) {
 	if len(added) == 0 {
-		return nil
+		return nil, nil
 	}
 	args := append([]string{}, req.BuildFlags...)
 	seen := map[string]bool{}
@@ -212,8 +222,8 @@ func loadPackages(ctx context.Context, req Request, added []Resolved) error {
 			args = append(args, a.Path)
 		}
 	}
-	_, err := Load(ctx, LoadRequest{Go: req.Go, Dir: req.Dir, GoModDir: req.GoModDir, Trimmed: req.Trimmed, Args: args})
-	return err
+	args = append(args, req.HostPackages...)
+	return Load(ctx, LoadRequest{Go: req.Go, Dir: req.Dir, GoModDir: req.GoModDir, Trimmed: req.Trimmed, Args: args})
 }
 
 func cmpOr(a, b string) string {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
 func (e *testEnv) request(specs ...string) Request {
@@ -43,6 +46,39 @@ func TestMakePlan(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(env.HostDir, "go.mod"))
 	if !strings.Contains(string(data), "example.com/aplugin v1.2.0") {
 		t.Errorf("go.mod does not require the plugin:\n%s", data)
+	}
+}
+
+// TestMakePlanListsHostPackages: with HostPackages, the plan's listing
+// holds the host's packages beside the plugin's, from one go command, so
+// that the build need not list them again.
+func TestMakePlanListsHostPackages(t *testing.T) {
+	env := newTestEnv(t)
+	req := env.request("example.com/aplugin@v1.2.0")
+	req.HostPackages = []string{".", "./..."}
+	var lists int
+	run := *req.Go
+	run.OnRun = func(r gocmd.Run) {
+		if len(r.Args) > 0 && r.Args[0] == "list" && slices.Contains(r.Args, "-deps") {
+			lists++
+		}
+	}
+	req.Go = &run
+	plan, err := MakePlan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, l := range plan.Listed {
+		got[l.ImportPath] = true
+	}
+	for _, want := range []string{"example.com/host", "example.com/host/registry", "example.com/aplugin", "fmt"} {
+		if !got[want] {
+			t.Errorf("Listed lacks %s (has %d packages)", want, len(plan.Listed))
+		}
+	}
+	if lists != 1 {
+		t.Errorf("%d go list -deps commands, want 1", lists)
 	}
 }
 

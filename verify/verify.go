@@ -65,6 +65,12 @@ type Config struct {
 	// go/packages ran, with its arguments after "go" and how long it
 	// took, as go/packages logs it (Config.Logf).
 	OnGoCommand func(args []string, d time.Duration) `json:"-"`
+	// TypeCheck, when set, is waited for after the checks that compile
+	// nothing (the package exists, has files for the target, is not
+	// package main) and before the type-check, which compiles into the
+	// build cache what it lacks: the caller may compile that meanwhile,
+	// its own way. An error it returns ends Plugins with that error.
+	TypeCheck func(ctx context.Context) error `json:"-"`
 }
 
 // Report is what the check found in a plugin that passed.
@@ -106,6 +112,11 @@ func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) 
 	kept, refused, err := checkMeta(ctx, cfg, t, paths)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TypeCheck != nil {
+		if err := cfg.TypeCheck(ctx); err != nil {
+			return nil, err
+		}
 	}
 	reports, more, err := checkTyped(ctx, cfg, t, funcs, kept)
 	if err != nil {

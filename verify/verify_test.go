@@ -503,3 +503,41 @@ func TestPluginsWithoutRegisterFuncs(t *testing.T) {
 		t.Errorf("err = %v, want noinit refused without a register function named", err)
 	}
 }
+
+// TestTypeCheckWaitsForCaller checks that Config.TypeCheck runs after the
+// checks that compile nothing (a package main is refused before it) and
+// before the type-check: an error it returns ends Plugins, with no
+// go list -export run.
+func TestTypeCheckWaitsForCaller(t *testing.T) {
+	cases := []pluginCase{pluginCases[7]} // unrelated
+	if cases[0].name != "unrelated" {
+		t.Fatal("pluginCases moved; fix the index")
+	}
+	dir := pluginModule(t, cases)
+	var ran []string
+	onGo := func(args []string, d time.Duration) { ran = append(ran, strings.Join(args, " ")) }
+	stop := errors.New("not yet")
+	calls := 0
+	cfg := Config{Dir: dir, Env: testEnv(), OnGoCommand: onGo, TypeCheck: func(context.Context) error {
+		calls++
+		if len(ran) == 0 {
+			t.Error("TypeCheck called before any go command: the checks that compile nothing come first")
+		}
+		return stop
+	}}
+	_, err := Plugins(context.Background(), cfg, []string{"example.com/p/unrelated"})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("Plugins = %v after %d TypeCheck calls; want TypeCheck's error after one", err, calls)
+	}
+	for _, r := range ran {
+		if strings.Contains(r, "-export=true") {
+			t.Errorf("go %s ran: the type-check must wait for TypeCheck", r)
+		}
+	}
+	// Let go: the same plugin passes.
+	cfg.TypeCheck = func(context.Context) error { calls++; return nil }
+	reports, err := Plugins(context.Background(), cfg, []string{"example.com/p/unrelated"})
+	if err != nil || len(reports) != 1 || calls != 2 {
+		t.Errorf("Plugins = %+v, %v after %d TypeCheck calls; want one report after two", reports, err, calls)
+	}
+}

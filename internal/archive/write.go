@@ -3,11 +3,13 @@ package archive
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 )
@@ -77,22 +79,40 @@ func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platf
 	m.Format = bundle.FormatVersion
 	m.Parts = map[string]bundle.Part{}
 	m.Plugins = append([]bundle.Plugin(nil), m.Plugins...)
+	var names []string
 	for _, name := range slices.Concat(m.Required(), bundle.OptionalParts) {
-		src, ok := parts[name]
-		if !ok && slices.Contains(bundle.OptionalParts, name) {
-			continue
-		}
-		if !ok {
+		if _, ok := parts[name]; !ok {
+			if slices.Contains(bundle.OptionalParts, name) {
+				continue
+			}
 			return nil, fmt.Errorf("writing the bundle: no source for %s", name)
 		}
-		p, frames, err := writePart(filepath.Join(dir, file(name)), src)
-		if err != nil {
-			return nil, fmt.Errorf("writing %s: %w", name, err)
-		}
-		m.Parts[name] = p
-		if name == bundle.ModulesFile {
-			m.ModuleFrames = frames
-		}
+		names = append(names, name)
+	}
+	// The parts are written side by side: copying one is disk and
+	// checksum work, compressing another processor work.
+	written := make([]bundle.Part, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			p, frames, err := writePart(filepath.Join(dir, file(name)), parts[name])
+			if err != nil {
+				errs[i] = fmt.Errorf("writing %s: %w", name, err)
+				return
+			}
+			written[i] = p
+			if name == bundle.ModulesFile {
+				m.ModuleFrames = frames
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, name := range names {
+		m.Parts[name] = written[i]
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -102,6 +122,14 @@ func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platf
 		return nil, err
 	}
 	return &m, bundle.WriteFileAtomic(filepath.Join(dir, file(bundle.StubFile)), bundle.PlatformStub(&m, platforms), 0o644)
+}
+
+// WritePart writes one part of a bundle to the file name (atomically) and
+// returns its checksum and size, for a Source written ahead of [Write]
+// (see [Written]).
+func WritePart(name string, src Source) (bundle.Part, error) {
+	p, _, err := writePart(name, src)
+	return p, err
 }
 
 func writePart(name string, src Source) (p bundle.Part, frames map[string]bundle.Frame, err error) {

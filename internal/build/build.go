@@ -8,14 +8,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -54,6 +57,11 @@ type Tree struct {
 
 // LocalStore is where copies of local-directory plugins live in t.
 func (t *Tree) LocalStore() string { return filepath.Join(t.ModCache, LocalStoreDir) }
+
+// HostPackages are the host's packages a build lists, beside the
+// plugins: its main package and the rest of its module, as the generator
+// lists them (a plugin may be one of them).
+func (t *Tree) HostPackages() []string { return []string{t.MainPackage(), "./..."} }
 
 // MainPackage is the host's main package as the go command names it in
 // the module's root directory: "." or "./path".
@@ -224,6 +232,13 @@ type Input struct {
 	// Trimmed, when set, completes the trimmed modules the build needs
 	// (see modgen.Load); nil for a module cache with none.
 	Trimmed modgen.Trimmed
+	// Kept, when set, holds the parts the new bundle carries on unchanged,
+	// copied already (CopyKeptParts); nil copies them with the others.
+	Kept *KeptParts
+	// Listed, when set, are the packages the build uses, listed with the
+	// go.mod it builds with (modgen.Plan.Listed, with the host's packages
+	// [Tree.HostPackages]): Prepare does not list them again.
+	Listed []modgen.Listed
 }
 
 // Output is what Build built.
@@ -251,14 +266,19 @@ func Prepare(ctx context.Context, in Input) (*Prepared, error) {
 		return nil, err
 	}
 	mainPkg := t.MainPackage()
-	// Load every package once so that the module cache holds all that the
-	// build needs before the modules part is written, trimmed modules
-	// completed where the build needs more of them. The host module's
-	// other packages too, as the generator does: what they use stays in
-	// the bundle (a plugin may be one of them).
-	listed, err := modgen.Load(ctx, modgen.LoadRequest{Go: in.Go, Dir: t.Module, Trimmed: in.Trimmed, Args: append(slices.Clone(in.Flags), mainPkg, "./..."), NoMove: true})
-	if err != nil {
-		return nil, err
+	// Every package, loaded once so that the module cache holds all that
+	// the build needs before the modules part is written, trimmed modules
+	// completed where the build needs more of them: modgen did so with the
+	// plugins, or it is done here. The host module's other packages too,
+	// as the generator does: what they use stays in the bundle (a plugin
+	// may be one of them).
+	listed := in.Listed
+	if listed == nil {
+		var err error
+		listed, err = modgen.Load(ctx, modgen.LoadRequest{Go: in.Go, Dir: t.Module, Trimmed: in.Trimmed, Args: append(slices.Clone(in.Flags), t.HostPackages()...), NoMove: true})
+		if err != nil {
+			return nil, err
+		}
 	}
 	pkgs, err := usedPackages(ctx, in, mainPkg, listed)
 	if err != nil {
@@ -343,6 +363,15 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 // keeps what the build uses of it, and a module whose files did not change
 // has its compressed frame copied), and the new plugin set.
 func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
+	parts := keptSources(in.Bundle, in.Manifest)
+	if in.Kept != nil {
+		// Copied ahead into the main package: done before the source
+		// tree is listed, which must not see their temporary files.
+		var err error
+		if parts, err = in.Kept.Wait(); err != nil {
+			return nil, err
+		}
+	}
 	src, err := sourceEntries(in.Tree)
 	if err != nil {
 		return nil, err
@@ -374,28 +403,78 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep := func(name string) archive.Source {
-		return archive.Copy(func() (io.ReadCloser, error) { return in.Bundle.Open(name) }, in.Manifest.Parts[name])
-	}
 	m.Trimmed = trimmed
 	if len(m.TrimPlatforms) == 0 {
 		m.TrimPlatforms = []string{m.GOOS + "/" + m.GOARCH}
 	}
-	parts := map[string]archive.Source{
-		bundle.ToolchainFile: keep(bundle.ToolchainFile),
-		bundle.HelperFile:    keep(bundle.HelperFile),
-		bundle.SourceFile:    archive.Archive(src, archive.LevelDefault),
-		bundle.ModulesFile: archive.Framed(mods, archive.LevelDefault, &archive.Reuse{
-			Open:   func() (io.ReadCloser, error) { return in.Bundle.Open(bundle.ModulesFile) },
-			Frames: in.Manifest.ModuleFrames,
-		}),
-	}
-	for _, name := range bundle.OptionalParts {
-		if _, ok := in.Manifest.Parts[name]; ok {
-			parts[name] = keep(name)
+	parts[bundle.SourceFile] = archive.Archive(src, archive.LevelDefault)
+	parts[bundle.ModulesFile] = archive.Framed(mods, archive.LevelDefault, &archive.Reuse{
+		Open:   func() (io.ReadCloser, error) { return in.Bundle.Open(bundle.ModulesFile) },
+		Frames: in.Manifest.ModuleFrames,
+	})
+	return archive.Write(in.Tree.MainDir, m, parts)
+}
+
+// keptSources are the parts of the bundle in fsys, with manifest m, that
+// a rebuild's bundle carries on byte for byte: the toolchain, the helper
+// and the optional parts it has.
+func keptSources(fsys fs.FS, m *bundle.Manifest) map[string]archive.Source {
+	parts := map[string]archive.Source{}
+	for _, name := range slices.Concat([]string{bundle.ToolchainFile, bundle.HelperFile}, bundle.OptionalParts) {
+		if p, ok := m.Parts[name]; ok {
+			parts[name] = archive.Copy(func() (io.ReadCloser, error) { return fsys.Open(name) }, p)
 		}
 	}
-	return archive.Write(in.Tree.MainDir, m, parts)
+	return parts
+}
+
+// KeptParts is the copy of the parts a new bundle carries on unchanged,
+// made while the rest of the rebuild goes on (see CopyKeptParts).
+type KeptParts struct {
+	done  chan struct{}
+	parts map[string]archive.Source
+	err   error
+}
+
+// CopyKeptParts starts copying the parts of the bundle in fsys, with
+// manifest m, that a new bundle carries on byte for byte (the toolchain,
+// the helper, the optional parts) into dir, the main package directory,
+// each checked against m, side by side. Nothing refers to them until the
+// new bundle's stub is written, so the go commands that run meanwhile do
+// not see them. Input.Kept takes them.
+func CopyKeptParts(fsys fs.FS, m *bundle.Manifest, dir string) *KeptParts {
+	k := &KeptParts{done: make(chan struct{}), parts: map[string]archive.Source{}}
+	go func() {
+		defer close(k.done)
+		var mu sync.Mutex
+		var errs []error
+		var wg sync.WaitGroup
+		for name, src := range keptSources(fsys, m) {
+			wg.Go(func() {
+				p, err := archive.WritePart(filepath.Join(dir, name), src)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("writing %s: %w", name, err))
+					return
+				}
+				k.parts[name] = archive.Written(p, nil)
+			})
+		}
+		wg.Wait()
+		k.err = errors.Join(errs...)
+	}()
+	return k
+}
+
+// Wait waits for the copies to end and returns them as the Sources of
+// the parts (archive.Written), or what went wrong.
+func (k *KeptParts) Wait() (map[string]archive.Source, error) {
+	<-k.done
+	if k.err != nil {
+		return nil, k.err
+	}
+	return maps.Clone(k.parts), nil
 }
 
 // stillTrimmed returns the modules the new bundle carries in part: those

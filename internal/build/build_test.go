@@ -2,7 +2,9 @@ package build
 
 import (
 	"context"
+	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,4 +186,42 @@ func readFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestCopyKeptParts copies the parts a new bundle carries on unchanged
+// ahead of the rest: byte for byte, or not at all when one does not match
+// the manifest.
+func TestCopyKeptParts(t *testing.T) {
+	fsys, m := testBundle(t, t.TempDir())
+	dir := t.TempDir()
+	parts, err := CopyKeptParts(fsys, m, dir).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 {
+		t.Errorf("%d parts copied, want the toolchain and the helper", len(parts))
+	}
+	for _, name := range []string{bundle.ToolchainFile, bundle.HelperFile} {
+		src, ok := parts[name]
+		if !ok || !src.Done || src.Part != m.Parts[name] {
+			t.Errorf("%s: %+v, want it written as %+v", name, src, m.Parts[name])
+		}
+		want, _ := fs.ReadFile(fsys, name)
+		if got := readFile(t, filepath.Join(dir, name)); got != string(want) {
+			t.Errorf("%s differs from the bundle's", name)
+		}
+	}
+
+	bad := *m
+	bad.Parts = maps.Clone(m.Parts)
+	p := bad.Parts[bundle.HelperFile]
+	p.SHA256 = strings.Repeat("0", 64)
+	bad.Parts[bundle.HelperFile] = p
+	dir = t.TempDir()
+	if _, err := CopyKeptParts(fsys, &bad, dir).Wait(); !errors.Is(err, archive.ErrChecksum) {
+		t.Errorf("a helper that does not match: %v, want archive.ErrChecksum", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, bundle.HelperFile)); !os.IsNotExist(err) {
+		t.Errorf("the helper that does not match was written (%v)", err)
+	}
 }

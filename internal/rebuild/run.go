@@ -116,6 +116,14 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var kept *build.KeptParts
+	if !job.DryRun && m.Slim == nil {
+		// The new bundle's unchanged parts are copied meanwhile; the
+		// run waits for the copy to end before it returns, so that
+		// nothing is written into the work directory after it.
+		kept = build.CopyKeptParts(fsys, m, tree.MainDir)
+		defer kept.Wait()
+	}
 	goRun := s.goRunner(goroot, tree.ModCache)
 	goRun.OnRun = p.ranGo
 	sumBefore, _ := os.ReadFile(filepath.Join(tree.Module, "go.sum"))
@@ -133,7 +141,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
 			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
-			LocalStore: tree.LocalStore(), BuildFlags: s.flags,
+			LocalStore: tree.LocalStore(), BuildFlags: s.flags, HostPackages: tree.HostPackages(),
 			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
 			Trimmed: completer,
 		})
@@ -157,7 +165,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if !job.DryRun {
 		early = p.startBuild(ctx, build.Input{
 			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Trimmed: completer,
+			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Trimmed: completer, Listed: plan.Listed, Kept: kept,
 			Output: job.Output,
 			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 		})

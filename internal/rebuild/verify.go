@@ -59,20 +59,18 @@ const verifyArg = "verify"
 // go/packages ran are passed to cfg.OnGoCommand when it returns.
 //
 // The type-check compiles every dependency of the plugins that is not in
-// the build cache (export data): precompile does so first, counting them,
-// and then calls compiled, when set: the build, which goes beside, may
-// start (the type-check compiles nothing more), and the type-check then
-// yields the processors to it (proc.Yield).
+// the build cache (export data): precompile does so, counting them, while
+// the copy runs the checks that compile nothing; the copy type-checks once
+// it is done (verify.Config.TypeCheck: the end of its standard input).
+// compiled, when set, is called then: the build, which goes beside, may
+// start (the type-check compiles nothing more), and the copy yields the
+// processors to it (proc.Yield).
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int), compiled func()) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		if compiled != nil {
 			compiled()
 		}
 		return nil, nil // nothing to check: no process to start
-	}
-	precompile(ctx, goRun, cfg, paths, progress)
-	if compiled != nil {
-		compiled()
 	}
 	onGo := cfg.OnGoCommand
 	exe, err := os.Executable()
@@ -92,20 +90,33 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	cmd := exec.CommandContext(ctx, exe, helper.Verb, verifyArg)
 	cmd.Dir = cfg.Dir
 	cmd.Env = gocmd.Set(env, "PATH", path)
-	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
 	cmd.WaitDelay = 3 * time.Second
-	if err = cmd.Start(); err == nil {
-		if compiled != nil {
-			// The build runs meanwhile, and the rebuild waits for it
-			// more than for this: the type-check of a package or two.
-			proc.Yield(cmd)
-		}
-		err = cmd.Wait()
+	stdin, err := cmd.StdinPipe()
+	if err == nil {
+		err = cmd.Start()
 	}
+	if err != nil {
+		return nil, fmt.Errorf("type-checking in %s: %w", exe, err)
+	}
+	if compiled != nil {
+		// The build runs beside, and the rebuild waits for it more than
+		// for this: a load, then the type-check of a package or two.
+		proc.Yield(cmd)
+	}
+	// The copy reads the request and runs the checks that compile nothing
+	// while precompile compiles; a copy that has ended already (it could
+	// not load) makes these writes fail, and says why below.
+	_, _ = stdin.Write(in)
+	precompile(ctx, goRun, cfg, paths, progress)
+	if compiled != nil {
+		compiled()
+	}
+	_ = stdin.Close()
+	err = cmd.Wait()
 	_ = proc.Kill(cmd)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -153,12 +164,19 @@ func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, pat
 func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	var req verifyRequest
 	var resp verifyResponse
-	if err := json.NewDecoder(r).Decode(&req); err != nil {
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&req); err != nil {
 		resp.Error = fmt.Sprintf("helper: reading the verify request: %v", err)
 		return json.NewEncoder(w).Encode(resp)
 	}
 	req.Config.OnGoCommand = func(args []string, d time.Duration) {
 		resp.Commands = append(resp.Commands, goCommand{Args: args, Duration: d})
+	}
+	// The end of the input says that what the type-check needs is
+	// compiled (see verifyPlugins).
+	req.Config.TypeCheck = func(context.Context) error {
+		_, err := io.Copy(io.Discard, io.MultiReader(dec.Buffered(), r))
+		return err
 	}
 	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
 	resp.Reports = reports
