@@ -125,6 +125,11 @@ type Manifest struct {
 	// TrimPlatforms are the platforms ("GOOS/GOARCH") whose builds the
 	// trimmed modules keep the packages of; empty means GOOS/GOARCH.
 	TrimPlatforms []string `json:"trim_platforms,omitempty"`
+	// StdPackages are the standard-library packages the host's build
+	// uses (on any of the platforms it was listed for), sorted: a first
+	// rebuild compiles them while it unpacks the modules, which they do
+	// not need.
+	StdPackages []string `json:"std_packages,omitempty"`
 	// Rebuild records how a rebuild made the binary that carries this
 	// bundle; nil for a binary built by go build.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`

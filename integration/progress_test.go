@@ -27,11 +27,13 @@ type event struct {
 }
 
 // TestProgressAndGoCommands installs a plugin on a fresh cache, where the
-// type-check compiles the standard packages the plugin needs and the
-// build the rest: the JSON stream counts the packages of both stages, as
-// the go command compiles them, and reports every go command run with
-// its arguments and duration; --verbose logs them; without --json the
-// stage lines say how many packages each stage compiled.
+// source stage starts compiling the standard packages the bundle names
+// while it unpacks the modules, and the go build compiles what is left,
+// verify waiting for it: the JSON stream counts the packages the go build
+// compiles, as it compiles them, under verify while verify waits and
+// under build after, and reports every go command run with its arguments
+// and duration; --verbose logs them; without --json the stage lines say
+// how many packages each stage compiled.
 func TestProgressAndGoCommands(t *testing.T) {
 	bin := install(t, exampleBinary(t))
 	dir := filepath.Dir(bin)
@@ -82,8 +84,8 @@ func TestProgressAndGoCommands(t *testing.T) {
 	if !slices.Equal(ended, want) {
 		t.Errorf("stages ended %q, want %q", ended, want)
 	}
-	// verify compiles the plugins' dependencies (many: a count, from
-	// the eighth package on), build the host's packages.
+	// The go build compiles many packages (a count, from the eighth
+	// package on), counted under verify while verify waits for them.
 	for stage, atLeast := range map[string]int{"verify": 20, "build": 1} {
 		p := progress[stage]
 		if len(p) == 0 {
@@ -106,6 +108,11 @@ func TestProgressAndGoCommands(t *testing.T) {
 	}
 	has := func(list []string, prefix, part string) bool {
 		return slices.ContainsFunc(list, func(s string) bool { return strings.HasPrefix(s, prefix) && strings.Contains(s, part) })
+	}
+	// The standard packages, while the modules are unpacked: the example
+	// uses fmt.
+	if !has(goArgs["source"], "list -e -deps -export ", " fmt ") {
+		t.Errorf("source stage's go commands %q, want the standard packages compiled ahead (list -export ... fmt ...)", goArgs["source"])
 	}
 	if !has(goArgs["modgen"], "mod download ", "example.com/aplugin@v1.2.0") || !has(goArgs["verify"], "list ", " -export=true ") || !has(goArgs["build"], "build -v ", " -o ") {
 		t.Errorf("go commands by stage %q: want modgen's go mod download, go/packages' list -export=true in verify, go build -v in build", goArgs)

@@ -125,9 +125,16 @@ func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) 
 	return reports, joinErrors(append(refused, more...))
 }
 
-// metaMode loads what the checks before type-checking need: names, files,
-// modules and the import graph, without compiling anything.
-const metaMode = packages.NeedName | packages.NeedFiles | packages.NeedModule | packages.NeedImports | packages.NeedDeps
+// metaMode loads what the checks before type-checking need: names, files
+// and modules, without compiling anything; cgoMetaMode adds the import
+// graph, for the cgo check of a build that cannot compile cgo files (see
+// target.checkCgo), which needs the packages the plugin imports from its
+// module. A build that can compiles them, and needs only the plugins
+// listed: that is, without their dependencies.
+const (
+	metaMode    = packages.NeedName | packages.NeedFiles | packages.NeedModule
+	cgoMetaMode = metaMode | packages.NeedImports | packages.NeedDeps
+)
 
 // typedMode type-checks the plugins from source and their dependencies
 // from export data, which compiles them into the build cache.
@@ -136,7 +143,11 @@ const typedMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
 // checkMeta runs the checks that need no type information and returns the
 // paths that passed them.
 func checkMeta(ctx context.Context, cfg Config, t target, paths []string) (kept []string, refused []error, err error) {
-	byPath, err := load(ctx, cfg, metaMode, paths)
+	mode := cgoMetaMode
+	if t.cgo && t.ccFound {
+		mode = metaMode
+	}
+	byPath, err := load(ctx, cfg, mode, paths)
 	if err != nil {
 		return nil, nil, err
 	}

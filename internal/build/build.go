@@ -76,8 +76,9 @@ func (t *Tree) MainPackage() string {
 // makes modCache hold the modules part: unpacked there, or already there
 // from an earlier rebuild (see modCacheHolds). Each part is checked
 // against the manifest m as it is unpacked. reused reports that the
-// module cache was not unpacked again.
-func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string) (t *Tree, reused bool, err error) {
+// module cache was not unpacked again. unpacking, when set, is called
+// before the modules are unpacked anew, the source already in place.
+func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string, unpacking func()) (t *Tree, reused bool, err error) {
 	t = &Tree{Root: filepath.Join(work, "src"), ModCache: modCache}
 	t.Module = filepath.Join(t.Root, "module")
 	t.MainDir = filepath.Join(t.Module, filepath.FromSlash(path.Clean(m.MainDir)))
@@ -105,6 +106,9 @@ func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string) (t *Tree, reu
 	}
 	want := m.Parts[bundle.ModulesFile].SHA256
 	if reused = modCacheHolds(modCache, want); !reused {
+		if unpacking != nil {
+			unpacking()
+		}
 		if err := unpackModules(fsys, m, modCache); err != nil {
 			return nil, false, err
 		}
@@ -284,7 +288,7 @@ func Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := writeBundle(in, pkgs)
+	m, err := writeBundle(in, pkgs, stdPackages(listed))
 	if err != nil {
 		return nil, fmt.Errorf("writing the new bundle: %w", err)
 	}
@@ -299,11 +303,24 @@ type Prepared struct {
 }
 
 // Build runs the go build, reporting to progress, when set, the packages
-// it started compiling so far and how many it will compile.
-func (p *Prepared) Build(ctx context.Context, progress func(done, total int)) (*Output, error) {
+// it started compiling so far and how many it will compile. It calls
+// depsDone, when set, once every package but the main one is compiled:
+// when the go command starts compiling the main package (-v), or, if it
+// never does, when it ends.
+func (p *Prepared) Build(ctx context.Context, progress func(done, total int), depsDone func()) (*Output, error) {
 	in, t := p.in, p.in.Tree
 	args := append(append([]string{}, in.Flags...), "-o", in.Output, p.mainPkg)
 	inv := gocmd.Invocation{Verb: "build", Args: args, WorkingDir: t.Module}
+	if depsDone != nil {
+		done := sync.OnceFunc(depsDone)
+		defer done()
+		main := in.Manifest.MainPackage
+		inv.Compiled = func(pkg string) {
+			if pkg == main {
+				done()
+			}
+		}
+	}
 	var err error
 	if progress != nil {
 		_, err = in.Go.RunCounted(ctx, inv, in.Flags, []string{p.mainPkg}, progress)
@@ -356,13 +373,27 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 	return pkgs, nil
 }
 
+// stdPackages returns the standard-library packages among listed, sorted:
+// those no module provides, listed without an error.
+func stdPackages(listed []modgen.Listed) []string {
+	var std []string
+	for _, p := range listed {
+		if p.Module == nil && p.Error == nil {
+			std = append(std, p.ImportPath)
+		}
+	}
+	slices.Sort(std)
+	return slices.Compact(std)
+}
+
 // writeBundle writes the new binary's bundle into the main package: the
 // same toolchain and helper, the source with the host's own go.mod and the
 // new go.sum, the modules the new build uses (trimmed to the packages
 // pkgs, as the generator trims them: a module completed for this build
 // keeps what the build uses of it, and a module whose files did not change
-// has its compressed frame copied), and the new plugin set.
-func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
+// has its compressed frame copied), the new plugin set, and the standard
+// packages std the new build uses.
+func writeBundle(in Input, pkgs []modtrim.Package, std []string) (*bundle.Manifest, error) {
 	parts := keptSources(in.Bundle, in.Manifest)
 	if in.Kept != nil {
 		// Copied ahead into the main package: done before the source
@@ -379,6 +410,7 @@ func writeBundle(in Input, pkgs []modtrim.Package) (*bundle.Manifest, error) {
 	m := *in.Manifest
 	m.Plugins = in.Plugins
 	m.Rebuild = record(in)
+	m.StdPackages = std
 	if m.Slim != nil {
 		// Slim again: what it fetched stays in the caches.
 		return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{bundle.SourceFile: {Entries: src, Gzip: true}})

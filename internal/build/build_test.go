@@ -42,7 +42,7 @@ func TestUnpackAndRun(t *testing.T) {
 	fsys, m := testBundle(t, src)
 
 	work := t.TempDir()
-	tree, reused, err := Unpack(fsys, m, work, filepath.Join(work, "mod"))
+	tree, reused, err := Unpack(fsys, m, work, filepath.Join(work, "mod"), nil)
 	if err != nil || reused {
 		t.Fatalf("Unpack: reused %v, %v", reused, err)
 	}
@@ -66,9 +66,19 @@ func TestUnpackAndRun(t *testing.T) {
 		t.Errorf("Prepare made the binary (%v): only Build builds", err)
 	}
 	var progress [][2]int
-	out, err := prep.Build(context.Background(), func(done, total int) { progress = append(progress, [2]int{done, total}) })
+	depsDone := 0
+	out, err := prep.Build(context.Background(), func(done, total int) { progress = append(progress, [2]int{done, total}) }, func() {
+		depsDone++
+		// The main package is being compiled: the binary is not linked yet.
+		if _, err := os.Stat(filepath.Join(work, "host")); !os.IsNotExist(err) {
+			t.Errorf("depsDone called once the binary was written (%v): want it when the main package's compile starts", err)
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if depsDone != 1 {
+		t.Errorf("depsDone called %d times, want once", depsDone)
 	}
 	if n := len(progress); n == 0 || progress[n-1][0] != progress[n-1][1] || progress[n-1][0] < 1 {
 		t.Errorf("progress %v, want it to end with N of N, N >= 1 (the main package at least)", progress)
@@ -92,12 +102,12 @@ func TestUnpackAndRun(t *testing.T) {
 	}
 	next := os.DirFS(out.BundleDir)
 	work2 := t.TempDir()
-	if _, reused, err := Unpack(next, out.Manifest, work2, tree.ModCache); err != nil || !reused {
+	if _, reused, err := Unpack(next, out.Manifest, work2, tree.ModCache, nil); err != nil || !reused {
 		t.Errorf("Unpack from the new bundle: reused %v, %v; want the module cache as it is", reused, err)
 	}
 	// The running binary's bundle, too, finds it ready (the rebuild wrote
 	// to another file).
-	if _, reused, err := Unpack(fsys, m, t.TempDir(), tree.ModCache); err != nil || !reused {
+	if _, reused, err := Unpack(fsys, m, t.TempDir(), tree.ModCache, nil); err != nil || !reused {
 		t.Errorf("Unpack from the first bundle again: reused %v, %v", reused, err)
 	}
 	// A module tree changed since is found, and the cache unpacked anew.
@@ -116,7 +126,7 @@ func TestUnpackAndRun(t *testing.T) {
 	if err := os.WriteFile(victim, []byte(orig+"\nfunc init() { panic(1) }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, reused, err := Unpack(next, out.Manifest, t.TempDir(), tree.ModCache); err != nil || reused {
+	if _, reused, err := Unpack(next, out.Manifest, t.TempDir(), tree.ModCache, nil); err != nil || reused {
 		t.Errorf("Unpack over an altered module cache: reused %v, %v; want it unpacked anew", reused, err)
 	}
 	// Unpacked anew from the new bundle, the file is as it was, or gone

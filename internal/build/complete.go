@@ -84,18 +84,8 @@ type Completer struct {
 	// Warn reports each module completed.
 	Warn func(format string, args ...any)
 
-	// mu is held by Complete, and shared by those who must not see a
-	// module change under them (Hold).
-	mu sync.RWMutex
-}
-
-// Hold keeps every module of the module cache as it is until the returned
-// function is called: a Complete waits meanwhile. The go commands of a
-// stage that runs beside another that may complete modules (the checks
-// of the plugins beside the build's preparation) run under it.
-func (c *Completer) Hold() (release func()) {
-	c.mu.RLock()
-	return sync.OnceFunc(c.mu.RUnlock)
+	// mu makes completions one at a time.
+	mu sync.Mutex
 }
 
 // IsTrimmed reports whether mod@version lies trimmed in the module cache.

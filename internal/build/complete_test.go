@@ -79,7 +79,7 @@ func TestCompleteTrimmedModule(t *testing.T) {
 
 	work := filepath.Join(root, "work")
 	modCache := filepath.Join(root, "work.mod")
-	tree, _, err := Unpack(fsys, m, work, modCache)
+	tree, _, err := Unpack(fsys, m, work, modCache, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestCompleteTrimmedModule(t *testing.T) {
 	if modCacheHolds(modCache, m.Parts[bundle.ModulesFile].SHA256) {
 		t.Fatal("an altered file of the completed module was not found")
 	}
-	if _, reused, err := Unpack(fsys, m, filepath.Join(root, "work2"), modCache); err != nil || reused {
+	if _, reused, err := Unpack(fsys, m, filepath.Join(root, "work2"), modCache, nil); err != nil || reused {
 		t.Fatalf("Unpack over an altered module cache: reused %v, %v", reused, err)
 	}
 	if _, err := os.Stat(victim); !os.IsNotExist(err) || !c.IsTrimmed("example.com/hostdep", "v1.0.0") {
@@ -228,7 +228,7 @@ func TestIndexOffWhenATrimmedModuleChanges(t *testing.T) {
 	modCache := filepath.Join(root, "work.mod")
 	unpack := func(fsys fs.FS, m *bundle.Manifest) {
 		t.Helper()
-		if _, reused, err := Unpack(fsys, m, filepath.Join(root, "work"), modCache); err != nil || reused {
+		if _, reused, err := Unpack(fsys, m, filepath.Join(root, "work"), modCache, nil); err != nil || reused {
 			t.Fatalf("Unpack: reused %v, %v", reused, err)
 		}
 		os.RemoveAll(filepath.Join(root, "work"))

@@ -740,6 +740,14 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 		return nil, err
 	}
 	m.Trimmed, m.TrimPlatforms = trim.Trimmed, names
+	var std []string
+	for _, p := range listed {
+		if p.Module == nil {
+			std = append(std, p.ImportPath)
+		}
+	}
+	slices.Sort(std)
+	m.StdPackages = slices.Compact(std)
 	return trim, nil
 }
 

@@ -238,7 +238,8 @@ const CountFrom = 8
 // done, and once more when the run ends, with the packages it compiled
 // as the total. The listing is interrupted if the run ends first.
 // progress is called from other goroutines than the caller's, one call at
-// a time, and never after RunCounted returns.
+// a time, and never after RunCounted returns. inv.Compiled, when set, is
+// called too, before progress.
 func (r *Runner) RunCounted(ctx context.Context, inv Invocation, flags, pkgs []string, progress func(done, total int)) ([]byte, error) {
 	var mu sync.Mutex
 	compiled := map[string]bool{}
@@ -266,7 +267,11 @@ func (r *Runner) RunCounted(ctx context.Context, inv Invocation, flags, pkgs []s
 		total = len(all)
 		emit()
 	}
+	also := inv.Compiled
 	inv.Compiled = func(pkg string) {
+		if also != nil {
+			also(pkg)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		compiled[pkg] = true

@@ -13,145 +13,70 @@ import (
 
 // earlyBuild is the build stage's work, started before the stage so that
 // it overlaps the verify stage: its preparation (the plugin imports, the
-// package listing, the new bundle) and its go build at once. When verify
-// finds many packages to compile (a cold build cache, a plugin with many
-// dependencies), the go build steps back (yield) until verify has
-// compiled them (release), so that the two do not compile the same
-// packages side by side: it is interrupted, keeping in the build cache
-// what it finished, and runs again once released. When verify compiles a
-// few, both compile them, and the build does not wait. The build stage
-// then waits for it (wait). Nothing it makes is used unless verify
+// new bundle) and its go build at once. The go build compiles what the
+// plugins' type-check needs, as a plain go build would, in one go
+// command: verify waits for it to have compiled every package but the
+// host's main one (compiled) and type-checks from that export data while
+// the go build goes on with the main package and the link. The build
+// stage then waits for it (wait). Nothing it makes is used unless verify
 // passes: a refusal stops it (stop), and its files lie in the work
 // directory.
 type earlyBuild struct {
-	cancel   context.CancelFunc
-	released chan struct{}
-	once     sync.Once
-	done     chan struct{}
-	out      *build.Output
-	err      error
+	cancel context.CancelFunc
+	done   chan struct{}
+	out    *build.Output
+	err    error
+	// deps is closed once the go build has compiled every package but
+	// the main one, or has ended; depsOnce closes it.
+	deps     chan struct{}
+	depsOnce sync.Once
 	// count holds the go build's progress until the build stage starts.
 	count progressBuffer
 	// report reports the build stage's progress.
 	report func(done, total int)
-
-	mu sync.Mutex
-	// yielded is set once the build must wait for release; stopRun
-	// interrupts the go build running, if any; stepping says that the
-	// running one was interrupted so (its go commands did not fail).
-	yielded  bool
-	stopRun  context.CancelFunc
-	stepping bool
 }
 
 // startBuild starts the build of in beside the stages that follow. Its
 // go commands and progress are reported as the build stage's.
 func (p *pipeline) startBuild(ctx context.Context, in build.Input) *earlyBuild {
 	ctx, cancel := context.WithCancel(ctx)
-	e := &earlyBuild{cancel: cancel, released: make(chan struct{}), done: make(chan struct{}), report: p.progressIn("build")}
+	e := &earlyBuild{cancel: cancel, done: make(chan struct{}), deps: make(chan struct{}), report: p.progressIn("build")}
+	depsDone := func() { e.depsOnce.Do(func() { close(e.deps) }) }
 	run := *in.Go
-	run.OnRun = func(r gocmd.Run) {
-		if r.Err != nil && e.steppingBack() {
-			r.Err = nil // interrupted to step back, as meant to be
-		}
-		p.ranGoIn("build", r)
-	}
+	run.OnRun = func(r gocmd.Run) { p.ranGoIn("build", r) }
 	in.Go = &run
 	go func() {
 		defer close(e.done)
+		defer depsDone()
 		prep, err := build.Prepare(ctx, in)
 		if err != nil {
 			e.err = err
 			return
 		}
-		for {
-			out, err, again := e.attempt(ctx, prep)
-			if !again {
-				e.out, e.err = out, err
-				return
-			}
-			select {
-			case <-e.released:
-			case <-ctx.Done():
-				e.err = ctx.Err()
-				return
-			}
-		}
+		e.out, e.err = prep.Build(ctx, e.count.update, depsDone)
 	}()
 	return e
 }
 
-// attempt runs the go build unless it must wait for release; again
-// reports that it did not run to its end for that reason.
-func (e *earlyBuild) attempt(ctx context.Context, prep *build.Prepared) (out *build.Output, err error, again bool) {
-	e.mu.Lock()
-	if e.yielded && !e.isReleased() {
-		e.mu.Unlock()
-		return nil, nil, true
-	}
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	e.stopRun, e.stepping = stop, false
-	e.count.reset()
-	e.mu.Unlock()
-	out, err = prep.Build(rctx, e.count.update)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.stopRun = nil
-	if err != nil && ctx.Err() == nil && e.stepping {
-		return nil, nil, true
-	}
-	return out, err, false
-}
-
-// yield makes the go build wait for release, interrupting it if it runs.
-// It does nothing once released, or on a nil e.
-func (e *earlyBuild) yield() {
-	if e == nil || e.isReleased() {
+// compiled waits until the go build has compiled what the plugins'
+// type-check needs (every package but the main one), or has ended, and
+// reports meanwhile the go build's progress to progress: for that time,
+// verify waits on it. It does nothing on a nil e.
+func (e *earlyBuild) compiled(ctx context.Context, progress func(done, total int)) {
+	if e == nil {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.yielded {
-		return
-	}
-	e.yielded = true
-	if e.stopRun != nil {
-		e.stepping = true
-		e.stopRun()
-	}
-}
-
-// steppingBack reports whether the go build running was interrupted to
-// wait for release.
-func (e *earlyBuild) steppingBack() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stepping
-}
-
-func (e *earlyBuild) isReleased() bool {
+	e.count.mirror(progress)
+	defer e.count.mirror(nil)
 	select {
-	case <-e.released:
-		return true
-	default:
-		return false
+	case <-e.deps:
+	case <-ctx.Done():
 	}
 }
 
-// release lets the go build run to its end. It does nothing on a nil e
-// (a dry run builds nothing).
-func (e *earlyBuild) release() {
-	if e != nil {
-		e.once.Do(func() { close(e.released) })
-	}
-}
-
-// wait is the build stage: it releases the go build if verify did not
-// (it had no plugin to check), reports its progress from now on, and
-// waits for it.
+// wait is the build stage: it reports the go build's progress from now
+// on, and waits for it.
 func (e *earlyBuild) wait(ctx context.Context) (*build.Output, error) {
-	e.release()
 	e.count.start(e.report)
 	select {
 	case <-e.done:
@@ -170,28 +95,37 @@ func (e *earlyBuild) stop() {
 
 // progressBuffer passes a go command's progress on to report once that is
 // set (start), the last report before it first: the build's go command
-// may compile a package while the verify stage is the one shown.
+// compiles while the verify stage is the one shown. Until then it passes
+// it on to mirror, when set: verify's progress, while verify waits for it.
 type progressBuffer struct {
 	mu          sync.Mutex
 	done, total int
 	seen        bool
 	report      func(done, total int)
+	mirrored    func(done, total int)
 }
 
 func (b *progressBuffer) update(done, total int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.done, b.total, b.seen = done, total, true
-	if b.report != nil {
+	switch {
+	case b.report != nil:
 		b.report(done, total)
+	case b.mirrored != nil:
+		b.mirrored(done, total)
 	}
 }
 
-// reset forgets what an interrupted go build reported.
-func (b *progressBuffer) reset() {
+// mirror passes the progress on to report (nil: no longer) until start,
+// the last report first.
+func (b *progressBuffer) mirror(report func(done, total int)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.done, b.total, b.seen = 0, 0, false
+	b.mirrored = report
+	if report != nil && b.seen && b.report == nil {
+		report(b.done, b.total)
+	}
 }
 
 func (b *progressBuffer) start(report func(done, total int)) {
@@ -204,16 +138,15 @@ func (b *progressBuffer) start(report func(done, total int)) {
 }
 
 // warmUp starts compiling the host's main package and its dependencies as
-// the bundle has them, with the flags the plugins' type-check compiles
-// with, and returns what stops it: for the time modgen spends on the
-// network on a first rebuild, when nothing of the program is compiled
-// yet. What it compiled stays in the build cache for verify and build
-// (all of it but what the plugins move), what it did not is theirs to
-// compile. It reads a copy of go.mod and go.sum (-modfile), as modgen
-// rewrites them meanwhile, and changes neither (-mod=readonly). A module
-// modgen completes under it holds the same files as before and more, so
-// nothing it compiles differs; a package it fails on is left to the
-// stages.
+// the bundle has them, with the build's flags, and returns what stops it:
+// for the time modgen spends on the network on a first rebuild, when
+// nothing of the program is compiled yet. What it compiled stays in the
+// build cache for the build (all of it but what the plugins move), what
+// it did not is the build's to compile. It reads a copy of go.mod and
+// go.sum (-modfile), as modgen rewrites them meanwhile, and changes
+// neither (-mod=readonly). A module modgen completes under it holds the
+// same files as before and more, so nothing it compiles differs; a
+// package it fails on is left to the stages.
 func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.Tree, work string, flags []string) (stop func()) {
 	modFile := filepath.Join(work, "warmup.mod")
 	for from, to := range map[string]string{"go.mod": modFile, "go.sum": strings.TrimSuffix(modFile, ".mod") + ".sum"} {
@@ -225,20 +158,42 @@ func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.
 			return func() {}
 		}
 	}
+	args := append([]string{"-mod=readonly", "-modfile=" + modFile}, flags...)
+	return p.compileAhead(ctx, goRun, "modgen", tree.Module, args, []string{tree.MainPackage()})
+}
+
+// warmUpStd starts compiling the standard packages std with the build's
+// flags, in dir, outside the host module (their compiled forms do not
+// depend on one, and it needs no module of it), and returns what stops
+// it: for the time a first rebuild unpacks the modules, which leaves the
+// processors idle. A bundle that names none starts nothing.
+func (p *pipeline) warmUpStd(ctx context.Context, goRun *gocmd.Runner, dir string, flags, std []string) (stop func()) {
+	if len(std) == 0 {
+		return func() {}
+	}
+	return p.compileAhead(ctx, goRun, "source", dir, flags, std)
+}
+
+// compileAhead starts go list -export of pkgs and their dependencies in
+// dir with flags, its go command reported as stage's, and returns what
+// stops it. Stopped, it reports no error: what it compiled stays in the
+// build cache, and what it did not, or failed on, is the stages' to
+// compile.
+func (p *pipeline) compileAhead(ctx context.Context, goRun *gocmd.Runner, stage, dir string, flags, pkgs []string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	run := *goRun
 	run.OnRun = func(r gocmd.Run) {
 		if ctx.Err() != nil {
 			r.Err = nil // stopped, as meant to be
 		}
-		p.ranGoIn("modgen", r)
+		p.ranGoIn(stage, r)
 	}
-	args := append([]string{"-mod=readonly", "-modfile=" + modFile, "-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
-	args = append(args, "-pgo=off", "-buildvcs=false", "--", tree.MainPackage())
+	args := append(append([]string{"-e", "-deps", "-export", "-f", "{{.ImportPath}}"}, flags...), "--")
+	args = append(args, pkgs...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = run.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: tree.Module})
+		_, _ = run.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: dir})
 	}()
 	return func() {
 		cancel()

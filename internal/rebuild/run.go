@@ -104,12 +104,19 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	p.out.GoVersion = m.GoVersion
 	var fresh bool
-	tree, err := orchestrator.Do(ctx, r, "source", func(context.Context) (*build.Tree, error) {
-		modCache := job.ModCache
-		if modCache == "" {
-			modCache = filepath.Join(job.Work, "mod")
-		}
-		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache)
+	modCache := job.ModCache
+	if modCache == "" {
+		modCache = filepath.Join(job.Work, "mod")
+	}
+	tree, err := orchestrator.Do(ctx, r, "source", func(ctx context.Context) (*build.Tree, error) {
+		stop := func() {}
+		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache, func() {
+			// A first rebuild of this program here: the modules are
+			// unpacked anew, a disk-bound wait. The standard packages
+			// need none of them.
+			stop = p.warmUpStd(ctx, s.goRunner(goroot, modCache), job.Work, s.flags, m.StdPackages)
+		})
+		stop()
 		fresh = !reused
 		return tree, err
 	})
@@ -158,9 +165,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The build goes beside verify, which a refusal ends (see
-	// earlyBuild). The verify stage's go commands hold the module cache as
-	// it is meanwhile: the preparation may complete a trimmed module.
+	// The build goes beside verify, which a refusal ends, and compiles
+	// what verify's type-check needs (see earlyBuild). The preparation
+	// lists nothing and completes no module when modgen listed for it,
+	// as it does when there are plugins to check, so nothing changes the
+	// module cache under verify's go commands.
 	var early *earlyBuild
 	if !job.DryRun {
 		early = p.startBuild(ctx, build.Input{
@@ -171,27 +180,17 @@ func (p *pipeline) run(ctx context.Context) error {
 		})
 		defer early.stop()
 	}
+	paths := addedPaths(plan)
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
-		defer completer.Hold()()
 		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
 		progress := p.progressIn("verify")
-		var release func()
+		compile := func(ctx context.Context) { precompile(ctx, goRun, cfg, paths, progress) }
 		if early != nil {
-			// The build runs beside from the start; once the type-check
-			// turns out to compile many packages, it steps back until
-			// they are compiled.
-			report := progress
-			progress = func(done, total int) {
-				if done >= gocmd.CountFrom {
-					early.yield()
-				}
-				report(done, total)
-			}
-			release = early.release
+			compile = func(ctx context.Context) { early.compiled(ctx, progress) }
 		}
-		return verifyPlugins(ctx, goroot, goRun, cfg, addedPaths(plan), progress, release)
+		return verifyPlugins(ctx, goroot, goRun, cfg, paths, compile)
 	})
 	p.out.Checks = wireChecks(checks)
 	p.out.Plugins = plan.Plugins

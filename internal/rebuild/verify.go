@@ -59,17 +59,15 @@ const verifyArg = "verify"
 // go/packages ran are passed to cfg.OnGoCommand when it returns.
 //
 // The type-check compiles every dependency of the plugins that is not in
-// the build cache (export data): precompile does so, counting them, while
-// the copy runs the checks that compile nothing; the copy type-checks once
-// it is done (verify.Config.TypeCheck: the end of its standard input).
-// compiled, when set, is called then: the build, which goes beside, may
-// start (the type-check compiles nothing more), and the copy yields the
-// processors to it (proc.Yield).
-func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int), compiled func()) ([]verify.Report, error) {
+// the build cache (export data): compile compiles them, its own way
+// (precompile, or the go build that goes beside: earlyBuild.compiled),
+// while the copy runs the checks that compile nothing; the copy
+// type-checks once compile returns (verify.Config.TypeCheck: the end of
+// its standard input). The copy yields the processors to the go commands
+// (proc.Yield): the rebuild waits for the build, which may go beside,
+// more than for a load and the type-check of a package or two.
+func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
 	if len(paths) == 0 {
-		if compiled != nil {
-			compiled()
-		}
 		return nil, nil // nothing to check: no process to start
 	}
 	onGo := cfg.OnGoCommand
@@ -102,19 +100,12 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	if err != nil {
 		return nil, fmt.Errorf("type-checking in %s: %w", exe, err)
 	}
-	if compiled != nil {
-		// The build runs beside, and the rebuild waits for it more than
-		// for this: a load, then the type-check of a package or two.
-		proc.Yield(cmd)
-	}
+	proc.Yield(cmd)
 	// The copy reads the request and runs the checks that compile nothing
-	// while precompile compiles; a copy that has ended already (it could
-	// not load) makes these writes fail, and says why below.
+	// while compile compiles; a copy that has ended already (it could not
+	// load) makes these writes fail, and says why below.
 	_, _ = stdin.Write(in)
-	precompile(ctx, goRun, cfg, paths, progress)
-	if compiled != nil {
-		compiled()
-	}
+	compile(ctx)
 	_ = stdin.Close()
 	err = cmd.Wait()
 	_ = proc.Kill(cmd)
@@ -149,9 +140,9 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 // precompile compiles what the type-check of paths needs, counting the
 // packages as the go command starts them (see gocmd.RunCounted), so that
 // a person sees a long type-check advance (go/packages would compile them
-// silently) and the build may start once it returns: the type-check then
-// compiles nothing the build would compile too. When it cannot list or
-// compile, go/packages runs as it would have and reports the problem.
+// silently): for a check with no build beside (a dry run). When it cannot
+// list or compile, go/packages runs as it would have and reports the
+// problem.
 func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
 	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456).
 	flags := append(append([]string{}, cfg.BuildFlags...), "-pgo=off", "-buildvcs=false")

@@ -70,9 +70,11 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { record(args) }}
 	var progress [][2]int
 	releasedAfter := -1
-	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}, func(done, total int) {
-		progress = append(progress, [2]int{done, total})
-	}, func() {
+	paths := []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}
+	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, paths, func(ctx context.Context) {
+		precompile(ctx, goRun, cfg, paths, func(done, total int) {
+			progress = append(progress, [2]int{done, total})
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		releasedAfter = len(ran)
@@ -89,11 +91,10 @@ func TestVerifyInHelperProcess(t *testing.T) {
 			t.Errorf("progress %v: done above total, or going back, at %d", progress, i)
 		}
 	}
-	// The build may start once the packages are compiled, before the
-	// type-check.
+	// The type-check waits for the compile.
 	if releasedAfter < 0 || !slices.ContainsFunc(ran[:releasedAfter], func(r string) bool { return strings.HasPrefix(r, "list -v -e -deps -export") }) ||
 		slices.ContainsFunc(ran[:releasedAfter], func(r string) bool { return strings.Contains(r, "-export=true") }) {
-		t.Errorf("compiled called after %d of go commands %q, want after the counted compile and before go/packages' type-check", releasedAfter, ran)
+		t.Errorf("compile returned after %d of go commands %q, want after the counted compile and before go/packages' type-check", releasedAfter, ran)
 	}
 	// Every go command was reported: the counted compile, and those
 	// go/packages ran.
@@ -126,11 +127,11 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	}
 }
 
-// Nothing to check starts no process, and lets the build go.
+// Nothing to check starts no process and compiles nothing.
 func TestVerifyNothing(t *testing.T) {
-	released := false
-	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, nil, func() { released = true })
-	if reports != nil || err != nil || !released {
-		t.Errorf("verifyPlugins(nil) = %v, %v, released %v: want nothing, and the build let go", reports, err, released)
+	compiled := false
+	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, func(context.Context) { compiled = true })
+	if reports != nil || err != nil || compiled {
+		t.Errorf("verifyPlugins(nil) = %v, %v, compiled %v: want nothing", reports, err, compiled)
 	}
 }
