@@ -20,10 +20,3 @@ func Interrupt(cmd *exec.Cmd) error { return interrupt(cmd) }
 // that did not leave the group. A group that is already gone gives
 // os.ErrProcessDone. Before the process started it does nothing.
 func Kill(cmd *exec.Cmd) error { return kill(cmd) }
-
-// Yield lowers the scheduling priority of cmd's process group, started,
-// and of what it starts from then on (nice 10 on unix; elsewhere it does
-// nothing): for work beside another that others wait for, such as the
-// plugins' type-check beside the build, which then gets the processors
-// when both want them.
-func Yield(cmd *exec.Cmd) { yield(cmd) }

@@ -14,5 +14,3 @@ func kill(cmd *exec.Cmd) error {
 	}
 	return cmd.Process.Kill()
 }
-
-func yield(*exec.Cmd) {}

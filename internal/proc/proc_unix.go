@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 func isolate(cmd *exec.Cmd) {
@@ -32,13 +30,3 @@ func signalGroup(cmd *exec.Cmd, sig syscall.Signal) error {
 	}
 	return err
 }
-
-func yield(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = unix.Setpriority(unix.PRIO_PGRP, cmd.Process.Pid, yieldNice)
-	}
-}
-
-// yieldNice is the niceness Yield gives: a tenth or so of the processor
-// share of the default's when both run.
-const yieldNice = 10

@@ -63,9 +63,7 @@ const verifyArg = "verify"
 // (precompile, or the go build that goes beside: earlyBuild.compiled),
 // while the copy runs the checks that compile nothing; the copy
 // type-checks once compile returns (verify.Config.TypeCheck: the end of
-// its standard input). The copy yields the processors to the go commands
-// (proc.Yield): the rebuild waits for the build, which may go beside,
-// more than for a load and the type-check of a package or two.
+// its standard input).
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		return nil, nil // nothing to check: no process to start
@@ -100,7 +98,6 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	if err != nil {
 		return nil, fmt.Errorf("type-checking in %s: %w", exe, err)
 	}
-	proc.Yield(cmd)
 	// The copy reads the request and runs the checks that compile nothing
 	// while compile compiles; a copy that has ended already (it could not
 	// load) makes these writes fail, and says why below.
