@@ -33,9 +33,10 @@
 // A first rebuild compiles the standard library and every dependency,
 // which takes a minute or more for a large host. [Options].Progress shows
 // it: on a terminal a live line for the running stage with its elapsed
-// time and, while the go command compiles (the type-check in verify,
-// then build), how many packages it compiled out of how many it found
-// out of date; elsewhere a line per stage as it ends. [Options].OnEvent
+// time and, while the go command compiles (the go build, which verify
+// waits for before its type-check, then the build stage), how many
+// packages it compiled out of how many it found out of date; elsewhere a
+// line per stage as it ends. [Options].OnEvent
 // receives every [Event], which encodes as a JSON line: stage starts and
 // ends with durations and errors, package counts, warnings, drift, and
 // each go command run with its arguments and duration. To log those to a
