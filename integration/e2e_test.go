@@ -235,6 +235,24 @@ func TestTrimmedModuleCompleted(t *testing.T) {
 	mustContain(t, run(t, true, "", env(), bin), "hostdep plugin v1.0.0", "depuser", "hostdep v1.0.0")
 }
 
+// TestCgoModuleKeptWhole installs a plugin whose cgo code includes a
+// header from a directory of its module that holds no Go package. The
+// rebuilt binary's bundle carries that module whole: on a fresh cache (as
+// on another machine: the module cache unpacked from the bundle, nothing
+// compiled, for a build cache entry of the package would hide a missing
+// header), with the proxy off, it rebuilds again.
+func TestCgoModuleKeptWhole(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no C compiler (gcc) on PATH: the example builds without cgo: ", err)
+	}
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	run(t, true, dir, env(), bin, "--plugin", "example.com/cgoplugin/plug@v1.0.0")
+	out := run(t, true, dir, env("GOPROXY=off", "XDG_CACHE_HOME="+t.TempDir()), bin, "--plugin", "github.com/selfcompile/go-selfcompile/example/aplugin")
+	mustNotContain(t, out, "completed module")
+	mustContain(t, run(t, true, "", env(), bin), "cgoplugin activated: 42.", "aplugin activated.")
+}
+
 // forgetModuleCaches removes the module caches rebuilds keep between
 // runs (work/*.mod in the shared cache), so that the next rebuild
 // unpacks its bundle's modules part: what it holds, trimmed or not, is

@@ -52,8 +52,10 @@ type Listed struct {
 	ImportPath string
 	Dir        string
 	EmbedFiles []string
-	Module     *struct{ Path, Version string }
-	Error      *struct{ Err string }
+	// CgoFiles and SwigFiles are the files compiled with cgo.
+	CgoFiles, SwigFiles []string
+	Module              *struct{ Path, Version string }
+	Error               *struct{ Err string }
 }
 
 // LoadRequest is what Load loads.
@@ -96,7 +98,7 @@ func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
 			return nil, err
 		}
 		var stderr bytes.Buffer
-		args := append([]string{"-e", "-deps", "-json=ImportPath,Dir,EmbedFiles,Module,Error"}, req.Args...)
+		args := append([]string{"-e", "-deps", "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles,Module,Error"}, req.Args...)
 		out, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: req.Dir, Stderr: &stderr})
 		if err != nil {
 			return nil, err

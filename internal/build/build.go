@@ -345,7 +345,7 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 	var pkgs []modtrim.Package
 	add := func(ls []modgen.Listed) {
 		for _, p := range ls {
-			pkgs = append(pkgs, modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles})
+			pkgs = append(pkgs, modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles, Cgo: len(p.CgoFiles)+len(p.SwigFiles) > 0})
 		}
 	}
 	add(listed)
@@ -355,7 +355,7 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 		if p == own || !ok {
 			continue
 		}
-		args := append(append([]string{"-mod=readonly", "-e", "-deps", "-json=ImportPath,Dir,EmbedFiles"}, in.Flags...), mainPkg, "./...")
+		args := append(append([]string{"-mod=readonly", "-e", "-deps", "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles"}, in.Flags...), mainPkg, "./...")
 		out, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: in.Tree.Module, Env: []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}})
 		if err != nil {
 			return nil, nil

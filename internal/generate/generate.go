@@ -154,11 +154,12 @@ type generator struct {
 }
 
 type listedPackage struct {
-	ImportPath string
-	Name       string
-	Dir        string
-	EmbedFiles []string
-	Module     *struct{ Path, Dir, GoMod string }
+	ImportPath          string
+	Name                string
+	Dir                 string
+	EmbedFiles          []string
+	CgoFiles, SwigFiles []string
+	Module              *struct{ Path, Dir, GoMod string }
 }
 
 func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
@@ -587,7 +588,7 @@ func (g *generator) listOne(ctx context.Context, dir, pattern string) (*listedPa
 func (g *generator) list(ctx context.Context, dir string, env []string, args ...string) ([]listedPackage, error) {
 	stdout, err := g.run.Run(ctx, gocmd.Invocation{
 		Verb:       "list",
-		Args:       append([]string{"-e=false", "-json=ImportPath,Name,Dir,EmbedFiles,Module"}, args...),
+		Args:       append([]string{"-e=false", "-json=ImportPath,Name,Dir,EmbedFiles,CgoFiles,SwigFiles,Module"}, args...),
 		Env:        env,
 		WorkingDir: dir,
 	})
@@ -733,7 +734,7 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 	}
 	pkgs := make([]modtrim.Package, len(listed))
 	for i, p := range listed {
-		pkgs[i] = modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles}
+		pkgs[i] = modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles, Cgo: len(p.CgoFiles)+len(p.SwigFiles) > 0}
 	}
 	trim, err := modtrim.Trim(modcache, entries, pkgs)
 	if err != nil {

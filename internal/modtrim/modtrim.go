@@ -5,6 +5,10 @@
 // rest of the module is left out, and the module is recorded as trimmed
 // (bundle.Manifest.Trimmed), so that a rebuild that needs another of its
 // packages downloads the whole module first (internal/build.Completer).
+// A module with a package the build compiles with cgo is kept whole: its
+// C code may reach any file of the module (#include "../include/x.h",
+// -I${SRCDIR}/..., a static library in a directory of its own), and a
+// missing one would fail the build, not ask for the module.
 //
 // Large modules are mostly packages a given program never builds:
 // google.golang.org/api is 398 MB unpacked, of which a Caddy build uses a
@@ -28,6 +32,9 @@ type Package struct {
 	ImportPath string
 	Dir        string
 	EmbedFiles []string
+	// Cgo says the build compiles it with cgo (go list's CgoFiles or
+	// SwigFiles are not empty).
+	Cgo bool
 }
 
 // Result is what Trim kept and left out.
@@ -55,6 +62,7 @@ func Trim(modcache string, entries []bundle.Entry, pkgs []Package) (*Result, err
 	used := map[string]bool{}      // slash-separated package directories, relative to modcache
 	ancestors := map[string]bool{} // directories above a used one, inside its module
 	embeds := map[string]bool{}    // embedded files, relative to modcache
+	whole := map[string]bool{}     // modules kept whole
 	for _, p := range pkgs {
 		rel, ok := within(modcache, p.Dir)
 		if !ok || ModuleKey(rel+"/") == "" {
@@ -62,6 +70,9 @@ func Trim(modcache string, entries []bundle.Entry, pkgs []Package) (*Result, err
 		}
 		used[rel] = true
 		root := ModuleKey(rel + "/")
+		if p.Cgo {
+			whole[root] = true
+		}
 		for d := rel; d != root && d != "." && d != "/"; {
 			d = path.Dir(d)
 			ancestors[d] = true
@@ -81,7 +92,7 @@ func Trim(modcache string, entries []bundle.Entry, pkgs []Package) (*Result, err
 		}
 		modules[k] = true
 		size := fileSize(e.Src)
-		if keep(e.Name, k, used, ancestors, embeds) {
+		if whole[k] || keep(e.Name, k, used, ancestors, embeds) {
 			r.Entries = append(r.Entries, e)
 			r.KeptFiles++
 			r.KeptBytes += size

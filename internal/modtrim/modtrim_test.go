@@ -80,3 +80,49 @@ func TestTrim(t *testing.T) {
 		t.Errorf("modules %d, kept %d, dropped %d files; want 3, 10, 7", r.Modules, r.KeptFiles, r.DroppedFiles)
 	}
 }
+
+// TestTrimKeepsCgoModulesWhole keeps every file of a module one of whose
+// used packages the build compiles with cgo: its C code includes a header
+// from a directory that is no package, which trimming would leave out.
+func TestTrimKeepsCgoModulesWhole(t *testing.T) {
+	cache := filepath.FromSlash("/cache")
+	names := []string{
+		"example.com/c@v1.0.0/go.mod",
+		"example.com/c@v1.0.0/c/c.go",
+		"example.com/c@v1.0.0/include/c.h",
+		"example.com/c@v1.0.0/other/o.go",
+		"example.com/pure@v1.0.0/go.mod",
+		"example.com/pure@v1.0.0/p/p.go",
+		"example.com/pure@v1.0.0/include/p.h",
+	}
+	var entries []bundle.Entry
+	for _, n := range names {
+		entries = append(entries, bundle.Entry{Name: n, Src: filepath.Join(cache, filepath.FromSlash(n))})
+	}
+	pkgs := []Package{
+		{ImportPath: "example.com/c/c", Dir: filepath.Join(cache, "example.com", "c@v1.0.0", "c"), Cgo: true},
+		{ImportPath: "example.com/pure/p", Dir: filepath.Join(cache, "example.com", "pure@v1.0.0", "p")},
+	}
+	r, err := Trim(cache, entries, pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range r.Entries {
+		kept = append(kept, e.Name)
+	}
+	want := []string{
+		"example.com/c@v1.0.0/go.mod",
+		"example.com/c@v1.0.0/c/c.go",
+		"example.com/c@v1.0.0/include/c.h",
+		"example.com/c@v1.0.0/other/o.go",
+		"example.com/pure@v1.0.0/go.mod",
+		"example.com/pure@v1.0.0/p/p.go",
+	}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q\nwant %q", kept, want)
+	}
+	if !slices.Equal(r.Trimmed, []string{"example.com/pure@v1.0.0"}) {
+		t.Errorf("trimmed %q, want only the module without cgo", r.Trimmed)
+	}
+}
