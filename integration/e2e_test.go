@@ -253,6 +253,35 @@ func TestCgoModuleKeptWhole(t *testing.T) {
 	mustContain(t, run(t, true, "", env(), bin), "cgoplugin activated: 42.", "aplugin activated.")
 }
 
+// TestBundleTags bundles a host that is built with a build tag under which
+// its main package imports another package of a dependency module
+// (example.com/hostdep/plugin). With bundle -tags, the bundle keeps that
+// package: the binary rebuilds with the proxy off. Without, the module
+// would have to be completed from the proxy.
+func TestBundleTags(t *testing.T) {
+	files := map[string][]byte{
+		"tagged.go": []byte("//go:build extra\n\npackage main\n\nimport _ \"example.com/hostdep/plugin\"\n"),
+		"plug/plug.go": []byte("// Package plug is a plugin in the host's own module.\npackage plug\n\n" +
+			"import \"example.com/host/registry\"\n\nfunc init() { registry.Register(\"plug\") }\n"),
+	}
+	for _, c := range []struct {
+		bundleFlags []string
+		ok          bool
+	}{
+		{[]string{"-level", "fastest"}, false},
+		{[]string{"-level", "fastest", "-tags", "extra"}, true},
+	} {
+		bin := buildHostWith(t, hostBuild{files: files, flags: []string{"-tags=extra"}, bundleFlags: c.bundleFlags})
+		forgetModuleCaches(t)
+		out := run(t, c.ok, filepath.Dir(bin), env("GOPROXY=off"), bin, "install", "example.com/host/plug")
+		if !c.ok {
+			mustContain(t, out, "example.com/hostdep@v1.0.0", "GOPROXY")
+			continue
+		}
+		mustContain(t, run(t, true, "", env(), bin), "[plug hostdep plugin v1.0.0]")
+	}
+}
+
 // forgetModuleCaches removes the module caches rebuilds keep between
 // runs (work/*.mod in the shared cache), so that the next rebuild
 // unpacks its bundle's modules part: what it holds, trimmed or not, is

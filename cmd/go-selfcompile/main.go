@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+//	go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
 //	go-selfcompile inspect [-json] [DIR | BINARY]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
@@ -15,7 +15,9 @@
 // GOOS=... GOARCH=... go build embeds its own platform's toolchain and
 // helper (files named ..._GOOS_GOARCH) and the shared source and modules;
 // the toolchain of a platform other than the running go's is built from
-// the local GOROOT's source, the same Go version.
+// the local GOROOT's source, the same Go version. With -tags, the
+// dependency modules keep the packages a build with those tags uses too
+// (for tags given on the go build command line; GOFLAGS is read anyway).
 // "inspect" prints the manifest of the bundle generated in DIR (default
 // "."), or describes a built BINARY, for any platform: its Go version and
 // platform, its bundle's parts and the plugins it was built with.
@@ -54,7 +56,7 @@ func main() {
 }
 
 const usage = `usage:
-  go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+  go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
   go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -104,6 +106,11 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	})
+	var tags []string
+	fs.Func("tags", "build tags the host is built with, comma-separated as go build -tags takes them; repeat for each set: the bundle keeps the packages those builds use as well as those of a build without tags", func(v string) error {
+		tags = append(tags, v)
+		return nil
+	})
 	slim := fs.Bool("slim", false, "embed only the manifest and the host's source; a rebuild fetches the toolchain and the modules through GOPROXY (about 1 MiB instead of 25 MiB; the first rebuild needs the network)")
 	prewarm := fs.Bool("prewarm", false, "add the compiled standard packages the host uses, so that a first rebuild does not compile them (about 7 MB for a small host)")
 	if err := fs.Parse(args); err != nil {
@@ -119,7 +126,7 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("-level %q: want fastest, default, better or best", *level)
 	}
-	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Prewarm: *prewarm, Platforms: platforms, Slim: *slim, Stdout: stdout})
+	_, err := generate.Run(ctx, generate.Options{Level: l, Compressor: *compressor, CacheDir: *cache, Prewarm: *prewarm, Platforms: platforms, Tags: tags, Slim: *slim, Stdout: stdout})
 	return err
 }
 

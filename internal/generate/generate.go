@@ -87,6 +87,13 @@ type Options struct {
 	// rebuilds for one of them later finds them without completing a
 	// module. Empty means only the bundled platforms.
 	TrimPlatforms []string
+	// Tags are the build tag sets the host is built with, each as go
+	// build -tags takes it ("sqlite,json1"): the dependency modules keep
+	// the packages of a build with each set as well as of a build
+	// without tags. A rebuild builds with the tags the running binary was
+	// built with; a package only those use that the bundle lacks would
+	// have to be downloaded (see internal/build.Completer).
+	Tags []string
 	// Stdout receives the report of what was written. Nil discards it.
 	Stdout io.Writer
 }
@@ -698,12 +705,15 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 	// (golang.org/x/sys/windows): load the packages for every one.
 	var listed []listedPackage
 	var names []string
+	tagSets := append([]string{""}, g.opts.Tags...)
 	for _, p := range platforms {
-		pkgs, err := g.list(ctx, modRoot, append(p.env(), env...), "-deps", "./...")
-		if err != nil {
-			return nil, fmt.Errorf("collecting dependency modules for %s: %w", p, err)
+		for _, tags := range tagSets {
+			pkgs, err := g.list(ctx, modRoot, append(p.env(), env...), tagArgs(tags, "-deps", "./...")...)
+			if err != nil {
+				return nil, fmt.Errorf("collecting dependency modules for %s%s: %w", p, withTags(tags), err)
+			}
+			listed = append(listed, pkgs...)
 		}
-		listed = append(listed, pkgs...)
 		names = append(names, p.String())
 	}
 	for _, name := range g.opts.TrimPlatforms {
@@ -715,11 +725,13 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 			continue
 		}
 		// -e: a package that does not build there is not the bundle's concern.
-		pkgs, err := g.list(ctx, modRoot, append(platform{goos, goarch}.env(), append(env, "CGO_ENABLED=0")...), "-e", "-deps", "./...")
-		if err != nil {
-			return nil, fmt.Errorf("listing the packages the build uses on %s: %w", name, err)
+		for _, tags := range tagSets {
+			pkgs, err := g.list(ctx, modRoot, append(platform{goos, goarch}.env(), append(env, "CGO_ENABLED=0")...), tagArgs(tags, "-e", "-deps", "./...")...)
+			if err != nil {
+				return nil, fmt.Errorf("listing the packages the build uses on %s%s: %w", name, withTags(tags), err)
+			}
+			listed = append(listed, pkgs...)
 		}
-		listed = append(listed, pkgs...)
 		names = append(names, name)
 	}
 	// Loading packages reads only the go.mod files it needs (lazy module
@@ -750,6 +762,23 @@ func (g *generator) moduleEntries(ctx context.Context, modRoot, tmp string, plat
 	slices.Sort(std)
 	m.StdPackages = slices.Compact(std)
 	return trim, nil
+}
+
+// tagArgs are args with -tags=tags first, when tags is not empty: the
+// listing without tags names none, so that GOFLAGS' stand.
+func tagArgs(tags string, args ...string) []string {
+	if tags == "" {
+		return args
+	}
+	return append([]string{"-tags=" + tags}, args...)
+}
+
+// withTags says which tags a listing had, for messages.
+func withTags(tags string) string {
+	if tags == "" {
+		return ""
+	}
+	return " with -tags " + tags
 }
 
 // toolchainFileSet names the file set toolchain.Files picks, in the
