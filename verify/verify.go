@@ -69,7 +69,8 @@ type Config struct {
 	// nothing (the package exists, has files for the target, is not
 	// package main) and before the type-check, which compiles into the
 	// build cache what it lacks: the caller may compile that meanwhile,
-	// its own way. An error it returns ends Plugins with that error.
+	// its own way. It is not called when those checks refused every
+	// plugin. An error it returns ends Plugins with that error.
 	TypeCheck func(ctx context.Context) error `json:"-"`
 }
 
@@ -113,7 +114,7 @@ func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	if cfg.TypeCheck != nil {
+	if cfg.TypeCheck != nil && len(kept) > 0 {
 		if err := cfg.TypeCheck(ctx); err != nil {
 			return nil, err
 		}

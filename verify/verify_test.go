@@ -534,6 +534,12 @@ func TestTypeCheckWaitsForCaller(t *testing.T) {
 			t.Errorf("go %s ran: the type-check must wait for TypeCheck", r)
 		}
 	}
+	// A plugin the checks that compile nothing refuse waits for nothing.
+	calls = 0
+	if _, err := Plugins(context.Background(), cfg, []string{"example.com/p/nosuch"}); err == nil || errors.Is(err, stop) || calls != 0 {
+		t.Errorf("Plugins(nosuch) = %v after %d TypeCheck calls; want its refusal, without a call", err, calls)
+	}
+	calls = 1
 	// Let go: the same plugin passes.
 	cfg.TypeCheck = func(context.Context) error { calls++; return nil }
 	reports, err := Plugins(context.Background(), cfg, []string{"example.com/p/unrelated"})
