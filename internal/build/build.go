@@ -77,8 +77,9 @@ func (t *Tree) MainPackage() string {
 // from an earlier rebuild (see modCacheHolds). Each part is checked
 // against the manifest m as it is unpacked. reused reports that the
 // module cache was not unpacked again. unpacking, when set, is called
-// before the modules are unpacked anew, the source already in place.
-func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string, unpacking func()) (t *Tree, reused bool, err error) {
+// before the modules are unpacked anew, with the tree whose source is
+// already in place.
+func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string, unpacking func(*Tree)) (t *Tree, reused bool, err error) {
 	t = &Tree{Root: filepath.Join(work, "src"), ModCache: modCache}
 	t.Module = filepath.Join(t.Root, "module")
 	t.MainDir = filepath.Join(t.Module, filepath.FromSlash(path.Clean(m.MainDir)))
@@ -107,7 +108,7 @@ func Unpack(fsys fs.FS, m *bundle.Manifest, work, modCache string, unpacking fun
 	want := m.Parts[bundle.ModulesFile].SHA256
 	if reused = modCacheHolds(modCache, want); !reused {
 		if unpacking != nil {
-			unpacking()
+			unpacking(t)
 		}
 		if err := unpackModules(fsys, m, modCache); err != nil {
 			return nil, false, err

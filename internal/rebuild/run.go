@@ -110,11 +110,15 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	tree, err := orchestrator.Do(ctx, r, "source", func(ctx context.Context) (*build.Tree, error) {
 		stop := func() {}
-		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache, func() {
+		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache, func(t *build.Tree) {
 			// A first rebuild of this program here: the modules are
 			// unpacked anew, a disk-bound wait. The standard packages
-			// need none of them.
-			stop = p.warmUpStd(ctx, s.goRunner(goroot, modCache), job.Work, s.flags, m.StdPackages)
+			// need none of them, unless the build uses a profile (PGO):
+			// compiled outside the module they are then not what the
+			// build compiles, even with the profile named.
+			if profile(s.flags, t) == "" {
+				stop = p.warmUpStd(ctx, s.goRunner(goroot, modCache), job.Work, s.flags, m.StdPackages)
+			}
 		})
 		stop()
 		fresh = !reused
@@ -182,7 +186,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	paths := addedPaths(plan)
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
-		cfg := verify.Config{Dir: tree.Module, BuildFlags: s.flags, RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
+		cfg := verify.Config{Dir: tree.Module, BuildFlags: withProfile(s.flags, tree), RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
 		progress := p.progressIn("verify")
@@ -212,6 +216,42 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.out.Smoke = &helper.SmokeReport{Nonce: rep.Nonce, GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
 	}
 	return err
+}
+
+// withProfile returns the build's flags with the profile for
+// profile-guided optimisation that go build's default -pgo=auto takes
+// (see profile) named, for go/packages, which loads with -pgo=off unless
+// a later flag says otherwise: so that the plugins' type-check reads what
+// the build compiled instead of compiling every dependency again without
+// the profile.
+func withProfile(flags []string, tree *build.Tree) []string {
+	if p := profile(flags, tree); p != "" && !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "-pgo=") }) {
+		return append(slices.Clone(flags), "-pgo="+p)
+	}
+	return flags
+}
+
+// profile is the profile the build with flags uses for profile-guided
+// optimisation: the one -pgo names, or with -pgo=auto (the default) the
+// main package's default.pgo; empty for none.
+func profile(flags []string, tree *build.Tree) string {
+	pgo := "auto"
+	for _, f := range flags {
+		if v, ok := strings.CutPrefix(f, "-pgo="); ok {
+			pgo = v
+		}
+	}
+	switch pgo {
+	case "off", "":
+		return ""
+	case "auto":
+		p := filepath.Join(tree.MainDir, "default.pgo")
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
+		return p
+	}
+	return pgo
 }
 
 // smokeConfig is what the new binary must report: every plugin of the new

@@ -141,8 +141,9 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 // list or compile, go/packages runs as it would have and reports the
 // problem.
 func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
-	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456).
-	flags := append(append([]string{}, cfg.BuildFlags...), "-pgo=off", "-buildvcs=false")
+	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456)
+	// before the build flags, which may name a profile (withProfile).
+	flags := append([]string{"-pgo=off", "-buildvcs=false"}, cfg.BuildFlags...)
 	args := append([]string{"-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
 	inv := gocmd.Invocation{Verb: "list", Args: append(append(args, "--"), paths...), WorkingDir: cfg.Dir}
 	_, _ = goRun.RunCounted(ctx, inv, flags, paths, progress)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -133,5 +134,43 @@ func TestVerifyNothing(t *testing.T) {
 	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, func(context.Context) { compiled = true })
 	if reports != nil || err != nil || compiled {
 		t.Errorf("verifyPlugins(nil) = %v, %v, compiled %v: want nothing", reports, err, compiled)
+	}
+}
+
+// withProfile names the main package's default.pgo, which go build's
+// -pgo=auto takes, unless there is none or the flags name a profile.
+func TestWithProfile(t *testing.T) {
+	tree := &build.Tree{MainDir: t.TempDir()}
+	flags := []string{"-buildvcs=false", "-tags=x"}
+	if got := withProfile(flags, tree); !slices.Equal(got, flags) {
+		t.Errorf("without a profile: %q, want %q", got, flags)
+	}
+	pgo := filepath.Join(tree.MainDir, "default.pgo")
+	if err := os.WriteFile(pgo, []byte("profile"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := withProfile(flags, tree), append(slices.Clone(flags), "-pgo="+pgo); !slices.Equal(got, want) {
+		t.Errorf("with a profile: %q, want %q", got, want)
+	}
+	if len(flags) != 2 {
+		t.Errorf("withProfile changed its argument: %q", flags)
+	}
+	given := []string{"-pgo=off"}
+	if got := withProfile(given, tree); !slices.Equal(got, given) {
+		t.Errorf("with -pgo given: %q, want it kept", got)
+	}
+	// The profile the build uses, which the standard packages compiled
+	// ahead outside the module would not match.
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, pgo},
+		{[]string{"-pgo=off"}, ""},
+		{[]string{"-pgo=/p/other.pgo"}, "/p/other.pgo"},
+	} {
+		if got := profile(c.flags, tree); got != c.want {
+			t.Errorf("profile(%q) = %q, want %q", c.flags, got, c.want)
+		}
 	}
 }
