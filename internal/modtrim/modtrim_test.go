@@ -37,24 +37,13 @@ func TestTrim(t *testing.T) {
 		"example.com/unused@v0.1.0/LICENSE",
 		"example.com/unused@v0.1.0/u.go",
 	}
-	var entries []bundle.Entry
-	for _, n := range names {
-		entries = append(entries, bundle.Entry{Name: n, Src: filepath.Join(cache, filepath.FromSlash(n))})
-	}
 	pkgs := []Package{
 		{ImportPath: "example.com/m/a/b", Dir: filepath.Join(cache, "example.com", "m@v1.0.0", "a", "b"), EmbedFiles: []string{"static/index.html"}},
 		{ImportPath: "example.com/Full", Dir: filepath.Join(cache, "example.com", "!full@v1.2.0")},
 		{ImportPath: "example.com/host/main", Dir: filepath.FromSlash("/src/host/main")},
 		{ImportPath: "fmt", Dir: filepath.FromSlash("/goroot/src/fmt")},
 	}
-	r, err := Trim(cache, entries, pkgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, e := range r.Entries {
-		kept = append(kept, e.Name)
-	}
+	r, kept := trimNames(t, cache, names, pkgs)
 	want := []string{
 		"cache/download/example.com/m/@v/v1.0.0.mod",
 		"cache/download/example.com/m/@v/v1.0.0.ziphash",
@@ -95,22 +84,11 @@ func TestTrimKeepsCgoModulesWhole(t *testing.T) {
 		"example.com/pure@v1.0.0/p/p.go",
 		"example.com/pure@v1.0.0/include/p.h",
 	}
-	var entries []bundle.Entry
-	for _, n := range names {
-		entries = append(entries, bundle.Entry{Name: n, Src: filepath.Join(cache, filepath.FromSlash(n))})
-	}
 	pkgs := []Package{
 		{ImportPath: "example.com/c/c", Dir: filepath.Join(cache, "example.com", "c@v1.0.0", "c"), Cgo: true},
 		{ImportPath: "example.com/pure/p", Dir: filepath.Join(cache, "example.com", "pure@v1.0.0", "p")},
 	}
-	r, err := Trim(cache, entries, pkgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, e := range r.Entries {
-		kept = append(kept, e.Name)
-	}
+	r, kept := trimNames(t, cache, names, pkgs)
 	want := []string{
 		"example.com/c@v1.0.0/go.mod",
 		"example.com/c@v1.0.0/c/c.go",
@@ -125,4 +103,23 @@ func TestTrimKeepsCgoModulesWhole(t *testing.T) {
 	if !slices.Equal(r.Trimmed, []string{"example.com/pure@v1.0.0"}) {
 		t.Errorf("trimmed %q, want only the module without cgo", r.Trimmed)
 	}
+}
+
+// trimNames trims the module cache files names (slash-separated, relative
+// to cache) to pkgs and returns the result with the names kept.
+func trimNames(t *testing.T, cache string, names []string, pkgs []Package) (*Result, []string) {
+	t.Helper()
+	var entries []bundle.Entry
+	for _, n := range names {
+		entries = append(entries, bundle.Entry{Name: n, Src: filepath.Join(cache, filepath.FromSlash(n))})
+	}
+	r, err := Trim(cache, entries, pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range r.Entries {
+		kept = append(kept, e.Name)
+	}
+	return r, kept
 }
