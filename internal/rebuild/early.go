@@ -181,13 +181,9 @@ func (p *pipeline) warmUpStd(ctx context.Context, goRun *gocmd.Runner, dir strin
 // compile.
 func (p *pipeline) compileAhead(ctx context.Context, goRun *gocmd.Runner, stage, dir string, flags, pkgs []string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	run := *goRun
-	run.OnRun = func(r gocmd.Run) {
-		if ctx.Err() != nil {
-			r.Err = nil // stopped, as meant to be
-		}
-		p.ranGoIn(stage, r)
-	}
+	inStage := *goRun
+	inStage.OnRun = func(r gocmd.Run) { p.ranGoIn(stage, r) }
+	run := stoppable(ctx, &inStage)
 	args := append(append([]string{"-e", "-deps", "-export", "-f", "{{.ImportPath}}"}, flags...), "--")
 	args = append(args, pkgs...)
 	done := make(chan struct{})

@@ -190,7 +190,7 @@ func (p *pipeline) run(ctx context.Context) error {
 			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 		}}
 		progress := p.progressIn("verify")
-		compile := func(ctx context.Context) { precompile(ctx, goRun, cfg, paths, progress) }
+		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, goRun), cfg, paths, progress) }
 		if early != nil {
 			compile = func(ctx context.Context) { early.compiled(ctx, progress) }
 		}

@@ -63,7 +63,7 @@ const verifyArg = "verify"
 // (precompile, or the go build that goes beside: earlyBuild.compiled),
 // while the copy runs the checks that compile nothing; the copy
 // type-checks once compile returns (verify.Config.TypeCheck: the end of
-// its standard input).
+// its standard input). compile's context is done when the copy ends first.
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		return nil, nil // nothing to check: no process to start
@@ -102,9 +102,24 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	// while compile compiles; a copy that has ended already (it could not
 	// load) makes these writes fail, and says why below.
 	_, _ = stdin.Write(in)
-	compile(ctx)
-	_ = stdin.Close()
-	err = cmd.Wait()
+	// It ends before compile does when those checks refused every plugin
+	// (or it failed): compile is then stopped, not waited for.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	cctx, stopCompile := context.WithCancel(ctx)
+	compiled := make(chan struct{})
+	go func() {
+		defer close(compiled)
+		compile(cctx)
+	}()
+	select {
+	case <-compiled:
+		_ = stdin.Close()
+		err = <-exited
+	case err = <-exited:
+	}
+	stopCompile()
+	<-compiled
 	_ = proc.Kill(cmd)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -132,6 +147,23 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 		return resp.Reports, errs[0]
 	}
 	return resp.Reports, errors.Join(errs...)
+}
+
+// stoppable returns a copy of run whose go commands report no error once
+// ctx is done: stopped on purpose, what they compiled stays in the build
+// cache, and what they did not is for the commands that follow.
+func stoppable(ctx context.Context, run *gocmd.Runner) *gocmd.Runner {
+	r := *run
+	report := run.OnRun
+	r.OnRun = func(x gocmd.Run) {
+		if ctx.Err() != nil {
+			x.Err = nil
+		}
+		if report != nil {
+			report(x)
+		}
+	}
+	return &r
 }
 
 // precompile compiles what the type-check of paths needs, counting the

@@ -36,30 +36,7 @@ func TestMain(m *testing.M) {
 // go command found through the PATH it is given, and gets back the
 // refusals as the typed errors verify.Plugins returns.
 func TestVerifyInHelperProcess(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
-	out, err := exec.Command(goBin, "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	goroot := strings.TrimSpace(string(out))
-	dir := t.TempDir()
-	for name, data := range map[string]string{
-		"go.mod":       "module example.com/host\n\ngo 1.26\n",
-		"cmd/main.go":  "package main\n\nfunc main() {}\n",
-		"noinit/p.go":  "package noinit\n\nfunc F() {}\n",
-		"hasinit/p.go": "package hasinit\n\nfunc init() { println() }\n",
-	} {
-		name = filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	goroot, dir := hostModule(t)
 	var mu sync.Mutex // the count's go commands run beside the compile
 	var ran []string
 	record := func(args []string) {
@@ -125,6 +102,55 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	checks := wireChecks(reports)
 	if len(checks) != 1 || len(checks[0].Inits) != 1 || !strings.Contains(checks[0].Inits[0], "hasinit/p.go:3:") {
 		t.Errorf("checks %+v, want hasinit's init at hasinit/p.go:3", checks)
+	}
+}
+
+// hostModule writes a module of a command and two packages, one with
+// init code, and returns the GOROOT of the go command on PATH with the
+// module's directory; it skips the test without a go command.
+func hostModule(t *testing.T) (goroot, dir string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH: ", err)
+	}
+	out, err := exec.Command(goBin, "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	for name, data := range map[string]string{
+		"go.mod":       "module example.com/host\n\ngo 1.26\n",
+		"cmd/main.go":  "package main\n\nfunc main() {}\n",
+		"noinit/p.go":  "package noinit\n\nfunc F() {}\n",
+		"hasinit/p.go": "package hasinit\n\nfunc init() { println() }\n",
+	} {
+		name = filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return strings.TrimSpace(string(out)), dir
+}
+
+// A plugin the checks that compile nothing refuse is refused without
+// waiting for the compile, which is stopped.
+func TestVerifyRefusalStopsTheCompile(t *testing.T) {
+	goroot, dir := hostModule(t)
+	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stopped := false
+	_, err := verifyPlugins(ctx, goroot, goRun, verify.Config{Dir: dir}, []string{"example.com/host/cmd"}, func(ctx context.Context) {
+		<-ctx.Done() // a compile that would not end by itself
+		stopped = true
+	})
+	var pe *verify.PluginError
+	if !errors.As(err, &pe) || pe.Reason != verify.IsCommand || !stopped {
+		t.Errorf("verifyPlugins(cmd) = %v, compile stopped %v: want the refusal, the compile stopped", err, stopped)
 	}
 }
 
