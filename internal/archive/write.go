@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,30 +90,15 @@ func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platf
 		}
 		names = append(names, name)
 	}
-	// The parts are written side by side: copying one is disk and
-	// checksum work, compressing another processor work.
-	written := make([]bundle.Part, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() {
-			p, frames, err := writePart(filepath.Join(dir, file(name)), parts[name])
-			if err != nil {
-				errs[i] = fmt.Errorf("writing %s: %w", name, err)
-				return
-			}
-			written[i] = p
-			if name == bundle.ModulesFile {
-				m.ModuleFrames = frames
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	written, err := writeParts(dir, names, file, parts)
+	if err != nil {
 		return nil, err
 	}
-	for i, name := range names {
-		m.Parts[name] = written[i]
+	for name, w := range written {
+		m.Parts[name] = w.Part
+		if name == bundle.ModulesFile {
+			m.ModuleFrames = w.Frames
+		}
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -124,12 +110,39 @@ func WritePlatform(dir string, m bundle.Manifest, parts map[string]Source, platf
 	return &m, bundle.WriteFileAtomic(filepath.Join(dir, file(bundle.StubFile)), bundle.PlatformStub(&m, platforms), 0o644)
 }
 
-// WritePart writes one part of a bundle to the file name (atomically) and
-// returns its checksum and size, for a Source written ahead of [Write]
-// (see [Written]).
-func WritePart(name string, src Source) (bundle.Part, error) {
-	p, _, err := writePart(name, src)
-	return p, err
+// WriteParts writes parts into dir, each in the file of its name, as
+// [Write] does, ahead of it: it returns them as written ([Written]), for
+// the Write that follows.
+func WriteParts(dir string, parts map[string]Source) (map[string]Source, error) {
+	return writeParts(dir, slices.Sorted(maps.Keys(parts)), func(name string) string { return name }, parts)
+}
+
+// writeParts writes the parts names of parts into dir, in the files that
+// file names, side by side: copying one is disk and checksum work,
+// compressing another processor work. It returns them as written.
+func writeParts(dir string, names []string, file func(string) string, parts map[string]Source) (map[string]Source, error) {
+	written := make([]Source, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			p, frames, err := writePart(filepath.Join(dir, file(name)), parts[name])
+			if err != nil {
+				errs[i] = fmt.Errorf("writing %s: %w", name, err)
+				return
+			}
+			written[i] = Written(p, frames)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := map[string]Source{}
+	for i, name := range names {
+		out[name] = written[i]
+	}
+	return out, nil
 }
 
 func writePart(name string, src Source) (p bundle.Part, frames map[string]bundle.Frame, err error) {

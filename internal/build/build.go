@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -476,26 +475,10 @@ type KeptParts struct {
 // new bundle's stub is written, so the go commands that run meanwhile do
 // not see them. Input.Kept takes them.
 func CopyKeptParts(fsys fs.FS, m *bundle.Manifest, dir string) *KeptParts {
-	k := &KeptParts{done: make(chan struct{}), parts: map[string]archive.Source{}}
+	k := &KeptParts{done: make(chan struct{})}
 	go func() {
 		defer close(k.done)
-		var mu sync.Mutex
-		var errs []error
-		var wg sync.WaitGroup
-		for name, src := range keptSources(fsys, m) {
-			wg.Go(func() {
-				p, err := archive.WritePart(filepath.Join(dir, name), src)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("writing %s: %w", name, err))
-					return
-				}
-				k.parts[name] = archive.Written(p, nil)
-			})
-		}
-		wg.Wait()
-		k.err = errors.Join(errs...)
+		k.parts, k.err = archive.WriteParts(dir, keptSources(fsys, m))
 	}()
 	return k
 }
