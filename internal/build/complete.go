@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"golang.org/x/mod/module"
 
@@ -83,9 +82,6 @@ type Completer struct {
 	GoSum    []byte
 	// Warn reports each module completed.
 	Warn func(format string, args ...any)
-
-	// mu makes completions one at a time.
-	mu sync.Mutex
 }
 
 // IsTrimmed reports whether mod@version lies trimmed in the module cache.
@@ -96,8 +92,6 @@ func (c *Completer) IsTrimmed(mod, version string) bool {
 // Complete replaces the trimmed directory of mod@version with the whole
 // module; pkg is the package that needs it.
 func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fail := func(err error) error {
 		return &modgen.IncompleteModuleError{Module: mod, Version: version, Package: pkg, Err: err}
 	}

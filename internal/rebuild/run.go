@@ -225,7 +225,7 @@ func (p *pipeline) run(ctx context.Context) error {
 // the build compiled instead of compiling every dependency again without
 // the profile.
 func withProfile(flags []string, tree *build.Tree) []string {
-	if p := profile(flags, tree); p != "" && !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "-pgo=") }) {
+	if p := profile(flags, tree); p != "" {
 		return append(slices.Clone(flags), "-pgo="+p)
 	}
 	return flags
