@@ -47,7 +47,7 @@ func (e *IncompleteModuleError) Error() string {
 
 func (e *IncompleteModuleError) Unwrap() error { return e.Err }
 
-// Listed is a package as Load lists it.
+// Listed is a package as Load lists it: go list's fields [ListedJSON].
 type Listed struct {
 	ImportPath string
 	Dir        string
@@ -57,6 +57,12 @@ type Listed struct {
 	Module              *struct{ Path, Version string }
 	Error               *struct{ Err string }
 }
+
+// ListedJSON is the go list flag that prints the fields of [Listed].
+const ListedJSON = "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles,Module,Error"
+
+// UsesCgo reports whether the build compiles p with cgo.
+func (p Listed) UsesCgo() bool { return len(p.CgoFiles)+len(p.SwigFiles) > 0 }
 
 // LoadRequest is what Load loads.
 type LoadRequest struct {
@@ -98,12 +104,12 @@ func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
 			return nil, err
 		}
 		var stderr bytes.Buffer
-		args := append([]string{"-e", "-deps", "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles,Module,Error"}, req.Args...)
+		args := append([]string{"-e", "-deps", ListedJSON}, req.Args...)
 		out, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: req.Dir, Stderr: &stderr})
 		if err != nil {
 			return nil, err
 		}
-		pkgs, err := parseListed(out)
+		pkgs, err := ParseListed(out)
 		if err != nil || req.Trimmed == nil && !req.NoMove {
 			return pkgs, err
 		}
@@ -193,7 +199,8 @@ func missingPackages(pkgs []Listed, stderr []byte) []string {
 	return out
 }
 
-func parseListed(out []byte) ([]Listed, error) {
+// ParseListed parses the output of go list with [ListedJSON].
+func ParseListed(out []byte) ([]Listed, error) {
 	var pkgs []Listed
 	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
 		var p Listed

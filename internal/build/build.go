@@ -5,9 +5,7 @@
 package build
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -345,7 +343,7 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 	var pkgs []modtrim.Package
 	add := func(ls []modgen.Listed) {
 		for _, p := range ls {
-			pkgs = append(pkgs, modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles, Cgo: len(p.CgoFiles)+len(p.SwigFiles) > 0})
+			pkgs = append(pkgs, modtrim.Package{ImportPath: p.ImportPath, Dir: p.Dir, EmbedFiles: p.EmbedFiles, Cgo: p.UsesCgo()})
 		}
 	}
 	add(listed)
@@ -355,18 +353,14 @@ func usedPackages(ctx context.Context, in Input, mainPkg string, listed []modgen
 		if p == own || !ok {
 			continue
 		}
-		args := append(append([]string{"-mod=readonly", "-e", "-deps", "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles"}, in.Flags...), mainPkg, "./...")
+		args := append(append([]string{"-mod=readonly", "-e", "-deps", modgen.ListedJSON}, in.Flags...), mainPkg, "./...")
 		out, err := in.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: in.Tree.Module, Env: []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}})
 		if err != nil {
 			return nil, nil
 		}
-		var ls []modgen.Listed
-		for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
-			var l modgen.Listed
-			if err := dec.Decode(&l); err != nil {
-				return nil, fmt.Errorf("parsing go list output: %w", err)
-			}
-			ls = append(ls, l)
+		ls, err := modgen.ParseListed(out)
+		if err != nil {
+			return nil, err
 		}
 		add(ls)
 	}
