@@ -33,6 +33,13 @@ const (
 	// NoRegistration: Config.RegisterFuncs is set and no call to one of
 	// them is reachable from the package's init code.
 	NoRegistration Reason = "no-registration"
+	// NoMatchingConstructor: the package registers nothing from its init
+	// code, and none of its Config.Constructors returns what one of the
+	// registration functions takes.
+	NoMatchingConstructor Reason = "no-matching-constructor"
+	// AmbiguousConstructor: the package's constructors fit more than one
+	// registration function, and the generated code cannot choose.
+	AmbiguousConstructor Reason = "ambiguous-constructor"
 )
 
 // PluginError is a plugin refused by Plugins. Its message is one

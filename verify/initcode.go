@@ -85,26 +85,55 @@ func formatError(e packages.Error) string {
 	return pos + ": " + firstLine(e.Msg)
 }
 
-// checkInit finds p's init code and, when funcs is set, the registration
-// calls it reaches.
-func checkInit(p *packages.Package, funcs []registerFunc) (Report, error) {
-	c := findInitCode(p)
-	r := Report{Path: p.PkgPath, Name: p.Name, Inits: c.inits, VarInits: c.varInits}
+// checkInit finds the init code of p and of the packages r found it
+// brings that may register (their type-checked forms in byPath), and,
+// when funcs is set, the registration calls that code reaches; failing
+// those, a constructor of r that a registration function takes.
+func checkInit(p *packages.Package, r reach, funcs []registerFunc, byPath map[string]*packages.Package) (Report, error) {
+	rep := Report{Path: p.PkgPath, Name: p.Name}
 	if p.Module != nil {
-		r.Module, r.Version = p.Module.Path, moduleVersion(p)
+		rep.Module, rep.Version = p.Module.Path, moduleVersion(p)
 	}
-	if len(c.inits)+len(c.varInits) == 0 {
-		return Report{}, refuse(p, NoInitCode, "", "has no init code (no func init with a body, no package-level variable initialised by a function call), so importing it registers nothing. Register the plugin from func init%s", callHint(funcs))
+	pkgs := []*packages.Package{p}
+	for _, q := range r.withInit {
+		if tq := byPath[q.PkgPath]; tq != nil && tq != p && tq.TypesInfo != nil {
+			pkgs = append(pkgs, tq)
+		}
 	}
-	if len(funcs) == 0 {
-		return r, nil
+	var all initCode
+	var reached []Registration
+	for _, q := range pkgs {
+		c := findInitCode(q)
+		all.inits = append(all.inits, c.inits...)
+		all.varInits = append(all.varInits, c.varInits...)
+		counts := len(c.inits)+len(c.varInits) > 0
+		if len(funcs) > 0 {
+			regs := reachableCalls(q, funcs, c.roots)
+			reached = append(reached, regs...)
+			counts = len(regs) > 0
+		}
+		if counts && q != p {
+			rep.Via = append(rep.Via, q.PkgPath)
+		}
 	}
-	reached := reachableCalls(p, funcs, c.roots)
-	if len(reached) == 0 {
-		return Report{}, noRegistration(p, funcs, c)
+	rep.Inits, rep.VarInits = all.inits, all.varInits
+	switch {
+	case len(funcs) == 0 && len(all.inits)+len(all.varInits) > 0:
+		return rep, nil
+	case len(reached) > 0:
+		rep.Registrations = reached
+		return rep, nil
+	case len(r.constructors) > 0:
+		c, err := construct(p, r.constructors, funcs, byPath)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Constructor, rep.Via = c, nil
+		return rep, nil
+	case len(all.inits)+len(all.varInits) == 0:
+		return Report{}, refuse(p, NoInitCode, "", "has no init code (no func init with a body, no package-level variable initialised by a function call)%s, so importing it registers nothing. Register the plugin from func init%s", r.looked(r.withInit), callHint(funcs))
 	}
-	r.Registrations = reached
-	return r, nil
+	return Report{}, noRegistration(p, pkgs, funcs, all)
 }
 
 func callHint(funcs []registerFunc) string {
@@ -122,13 +151,18 @@ func funcNames(funcs []registerFunc) string {
 	return strings.Join(names, " or ")
 }
 
-// noRegistration refuses p, pointing at its unreached registration calls
-// when there are some, else at its init code.
-func noRegistration(p *packages.Package, funcs []registerFunc, c initCode) error {
+// noRegistration refuses p, pointing at the unreached registration calls
+// of pkgs (p and what it brings) when there are some, else at their init
+// code.
+func noRegistration(p *packages.Package, pkgs []*packages.Package, funcs []registerFunc, c initCode) error {
 	starts := append(append([]token.Position(nil), c.inits...), c.varInits...)
 	pos := starts[0].String()
 	note := ""
-	if all := reachableCalls(p, funcs, allCode(p)); len(all) > 0 {
+	var all []Registration
+	for _, q := range pkgs {
+		all = append(all, reachableCalls(q, funcs, allCode(q))...)
+	}
+	if len(all) > 0 {
 		pos = all[0].Pos.String()
 		note = fmt.Sprintf("; it calls %s at %s, but from code that its init code does not reach", all[0].Func, positions(regPositions(all)))
 	}

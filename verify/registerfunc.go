@@ -5,6 +5,8 @@ import (
 	"go/token"
 	"go/types"
 	"strings"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // registerFunc is one Config.RegisterFuncs entry, parsed.
@@ -93,4 +95,58 @@ func recvName(t types.Type) string {
 		return n.Obj().Name()
 	}
 	return ""
+}
+
+// checkRegisterFuncs checks that each of funcs names a function or method
+// declared in the host's build (host, with every package it imports), so
+// that a mistyped host setting is reported as the host's, before any
+// plugin is blamed for not calling it. Without a host, the packages
+// loaded (roots) and their imports are searched. parse reads a package's
+// declarations.
+func checkRegisterFuncs(funcs []registerFunc, host *packages.Package, roots []*packages.Package, parse func(*packages.Package) syntax) error {
+	if len(funcs) == 0 {
+		return nil
+	}
+	from := roots
+	if host != nil {
+		from = []*packages.Package{host}
+	}
+	pkgs := map[string]*packages.Package{}
+	var visit func(p *packages.Package)
+	visit = func(p *packages.Package) {
+		if pkgs[p.PkgPath] != nil {
+			return
+		}
+		pkgs[p.PkgPath] = p
+		for _, imp := range p.Imports {
+			visit(imp)
+		}
+	}
+	for _, p := range from {
+		visit(p)
+	}
+	for _, f := range funcs {
+		p := pkgs[f.pkg]
+		if p == nil {
+			if host == nil {
+				continue // nothing loaded tells
+			}
+			return fmt.Errorf("RegisterFuncs entry %q: the host's build has no package %s: fix the host's RegisterFuncs (Options.RegisterFuncs), or import that package from the host", f.spec, f.pkg)
+		}
+		if len(p.GoFiles) == 0 {
+			continue // not built here; the go command says why
+		}
+		key := f.name
+		if f.recv != "" {
+			key = f.recv + "." + f.name
+		}
+		if !parse(p).funcs[key] {
+			what := "function " + f.name
+			if f.recv != "" {
+				what = "method " + f.name + " of type " + f.recv
+			}
+			return fmt.Errorf("RegisterFuncs entry %q: package %s declares no %s: fix the host's RegisterFuncs (Options.RegisterFuncs)", f.spec, f.pkg, what)
+		}
+	}
+	return nil
 }

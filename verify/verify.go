@@ -9,7 +9,10 @@
 // exist or has no files for the target, needs cgo the build cannot give
 // it, is package main, does not type-check, has no init code, or (when
 // [Config.RegisterFuncs] is set) never reaches a registration call from its
-// init code. A plugin that passes is described by a [Report].
+// init code (its own, or that of the packages it brings into the build
+// that the host's build does not already link: an aggregator's), unless
+// it declares one of [Config.Constructors] whose result a registration
+// function takes. A plugin that passes is described by a [Report].
 //
 // The smoke check after the build lives in package smoke.
 package verify
@@ -21,6 +24,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +65,26 @@ type Config struct {
 	// through an interface or a function of another package are not
 	// followed. Empty means no registration check.
 	RegisterFuncs []string
+	// Constructors, when set, are names of exported functions, such as
+	// NewFactory, that a plugin whose init code calls none of
+	// RegisterFuncs may declare instead: a constructor takes no
+	// parameters and returns one value, which must be assignable to the
+	// one parameter of exactly one package-level function of
+	// RegisterFuncs. The Report says which (Report.Constructor); the
+	// rebuild's generated code then calls Register(Constructor()).
+	Constructors []string
+	// Host, when set, is the host's main package, as an import path or a
+	// pattern relative to Dir (such as "."). The packages its build links
+	// (less those only the plugins bring) are the host's: their init code
+	// ran before any plugin was installed, so a plugin registers only
+	// through its own package and the packages it brings into the build
+	// besides them. Each RegisterFuncs entry must name a function of the
+	// host's build. Empty means every package a plugin imports counts.
+	Host string
+	// Installed are the import paths of the plugins the host has now,
+	// which its main package imports: what only they bring is not the
+	// host's.
+	Installed []string
 	// OnGoCommand, when set, is called after each go command that
 	// go/packages ran, with its arguments after "go" and how long it
 	// took, as go/packages logs it (Config.Logf).
@@ -88,6 +112,13 @@ type Report struct {
 	// Registrations are the calls to Config.RegisterFuncs reachable from
 	// the init code, in source order; empty when RegisterFuncs is.
 	Registrations []Registration
+	// Via are the packages the plugin brings into the build whose init
+	// code counted besides its own: an aggregator's.
+	Via []string `json:",omitempty"`
+	// Constructor, when set, is how a plugin that registers nothing from
+	// its init code registers: the generated code passes the result of
+	// its constructor to a registration function.
+	Constructor *Construction `json:",omitempty"`
 }
 
 // Registration is one call to a registration function found in a plugin.
@@ -99,8 +130,15 @@ type Registration struct {
 // Plugins loads and checks every package in paths (import paths). It
 // returns a Report for each plugin that passed, in the order of paths, and
 // for those refused a *PluginError, or errors.Join of several, one per
-// refused plugin. Any other error (a malformed RegisterFuncs entry, a go
-// command that cannot run) is returned as it is.
+// refused plugin. Any other error (a malformed RegisterFuncs entry, one
+// that names no function of the host's build, a go command that cannot
+// run) is returned as it is.
+//
+// The checks that need no types (the package exists, has files for the
+// target, is not package main, brings init code that can register, or a
+// constructor) read go list's import graph and the source alone, so they
+// refuse in seconds whatever the build cache holds; Config.TypeCheck is
+// waited for after them.
 func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) {
 	if len(paths) == 0 {
 		return nil, nil
@@ -109,8 +147,11 @@ func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConstructors(cfg.Constructors, funcs); err != nil {
+		return nil, err
+	}
 	t := newTarget(cfg)
-	kept, refused, err := checkMeta(ctx, cfg, t, paths)
+	kept, refused, err := checkMeta(ctx, cfg, t, funcs, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -126,69 +167,116 @@ func Plugins(ctx context.Context, cfg Config, paths []string) ([]Report, error) 
 	return reports, joinErrors(append(refused, more...))
 }
 
-// metaMode loads what the checks before type-checking need: names, files
-// and modules, without compiling anything; cgoMetaMode adds the import
-// graph, for the cgo check of a build that cannot compile cgo files (see
-// target.checkCgo), which needs the packages the plugin imports from its
-// module. A build that can compiles them, and needs only the plugins
-// listed: that is, without their dependencies.
-const (
-	metaMode    = packages.NeedName | packages.NeedFiles | packages.NeedModule
-	cgoMetaMode = metaMode | packages.NeedImports | packages.NeedDeps
-)
+// metaMode loads what the checks before type-checking need: names,
+// files, modules and the import graph, without compiling anything.
+const metaMode = packages.NeedName | packages.NeedFiles | packages.NeedModule | packages.NeedImports | packages.NeedDeps
 
 // typedMode type-checks the plugins from source and their dependencies
 // from export data, which compiles them into the build cache.
 const typedMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule
 
-// checkMeta runs the checks that need no type information and returns the
-// paths that passed them.
-func checkMeta(ctx context.Context, cfg Config, t target, paths []string) (kept []string, refused []error, err error) {
-	mode := cgoMetaMode
-	if t.cgo && t.ccFound {
-		mode = metaMode
+// checkMeta runs the checks that need no type information and returns
+// what it learned of the plugins that passed them.
+func checkMeta(ctx context.Context, cfg Config, t target, funcs []registerFunc, paths []string) (kept []reach, refused []error, err error) {
+	patterns := paths
+	if cfg.Host != "" {
+		patterns = append(slices.Clone(paths), cfg.Host)
 	}
-	byPath, err := load(ctx, cfg, mode, paths)
+	byPath, roots, err := load(ctx, cfg, metaMode, patterns)
 	if err != nil {
 		return nil, nil, err
 	}
+	cut := map[string]bool{}
+	for _, p := range append(slices.Clone(paths), cfg.Installed...) {
+		cut[p] = true
+	}
+	var host *packages.Package
+	for _, r := range roots {
+		if !cut[r.PkgPath] && cfg.Host != "" {
+			host = r
+			break
+		}
+	}
+	parsed := map[*packages.Package]syntax{}
+	parse := func(p *packages.Package) syntax {
+		s, ok := parsed[p]
+		if !ok {
+			s = parseSyntax(p)
+			parsed[p] = s
+		}
+		return s
+	}
+	if err := checkRegisterFuncs(funcs, host, roots, parse); err != nil {
+		return nil, nil, err
+	}
+	inHost := hostPackages(host, cut)
 	for _, path := range paths {
-		if err := t.checkPackage(path, byPath[path]); err != nil {
+		p := byPath[path]
+		if err := t.checkPackage(path, p); err != nil {
 			refused = append(refused, err)
 			continue
 		}
-		kept = append(kept, path)
+		r := newReach(p, inHost, funcs, cfg.Constructors, parse)
+		if err := checkReach(r, funcs, cfg.Constructors); err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		kept = append(kept, r)
 	}
 	return kept, refused, nil
 }
 
-// checkTyped type-checks the paths and analyses their init code.
-func checkTyped(ctx context.Context, cfg Config, t target, funcs []registerFunc, paths []string) ([]Report, []error, error) {
-	if len(paths) == 0 {
+// checkTyped type-checks the plugins, and the packages they bring whose
+// init code may register, and analyses that init code.
+func checkTyped(ctx context.Context, cfg Config, t target, funcs []registerFunc, kept []reach) ([]Report, []error, error) {
+	if len(kept) == 0 {
 		return nil, nil, nil
 	}
-	byPath, err := load(ctx, cfg, typedMode, paths)
+	var patterns []string
+	add := func(path string) {
+		if !slices.Contains(patterns, path) {
+			patterns = append(patterns, path)
+		}
+	}
+	constructors := false
+	for _, r := range kept {
+		add(r.root.PkgPath)
+		for _, p := range r.withInit {
+			add(p.PkgPath)
+		}
+		constructors = constructors || len(r.constructors) > 0
+	}
+	if constructors {
+		// The registration functions' parameter types, in the same
+		// load, so that a constructor's result is compared with them.
+		for _, f := range funcs {
+			if f.recv == "" {
+				add(f.pkg)
+			}
+		}
+	}
+	byPath, _, err := load(ctx, cfg, typedMode, patterns)
 	if err != nil {
 		return nil, nil, err
 	}
 	var reports []Report
 	var refused []error
-	for _, path := range paths {
-		p := byPath[path]
+	for _, r := range kept {
+		p := byPath[r.root.PkgPath]
 		if p == nil {
-			refused = append(refused, notLoaded(path))
+			refused = append(refused, notLoaded(r.root.PkgPath))
 			continue
 		}
 		if err := typeErrors(p, t); err != nil {
 			refused = append(refused, err)
 			continue
 		}
-		r, err := checkInit(p, funcs)
+		rep, err := checkInit(p, r, funcs, byPath)
 		if err != nil {
 			refused = append(refused, err)
 			continue
 		}
-		reports = append(reports, r)
+		reports = append(reports, rep)
 	}
 	return reports, refused, nil
 }
@@ -200,8 +288,9 @@ func joinErrors(errs []error) error {
 	return errors.Join(errs...) // nil when errs is empty
 }
 
-// load runs packages.Load and indexes the root packages by import path.
-func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []string) (map[string]*packages.Package, error) {
+// load runs packages.Load and returns the root packages, indexed by
+// import path and in order.
+func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []string) (map[string]*packages.Package, []*packages.Package, error) {
 	env := cfg.Env
 	if env == nil {
 		env = os.Environ()
@@ -218,13 +307,13 @@ func load(ctx context.Context, cfg Config, mode packages.LoadMode, paths []strin
 	}
 	pkgs, err := packages.Load(pcfg, paths...)
 	if err != nil {
-		return nil, fmt.Errorf("loading plugins %s: %w", strings.Join(paths, ", "), err)
+		return nil, nil, fmt.Errorf("loading plugins %s: %w", strings.Join(paths, ", "), err)
 	}
 	byPath := map[string]*packages.Package{}
 	for _, p := range pkgs {
 		byPath[p.PkgPath] = p
 	}
-	return byPath, nil
+	return byPath, pkgs, nil
 }
 
 // rel shortens a position's file name to its last two elements, which is
