@@ -26,6 +26,15 @@ type Options struct {
 	// "database/sql.Register"); every new plugin must call one of them
 	// from its init code or it is refused before the build.
 	RegisterFuncs []string
+	// Constructors, when set, are names of exported functions, such as
+	// "NewFactory", that a plugin registering nothing from its init code
+	// may declare instead (the OpenTelemetry Collector's components do):
+	// a constructor takes no parameters and returns one value, and the
+	// rebuilt binary passes that value to the one package-level function
+	// of RegisterFuncs whose parameter it is assignable to, while package
+	// main initialises. A plugin whose constructor fits none, or more
+	// than one, is refused before the build, naming the types.
+	Constructors []string
 	// CacheDir holds the extracted toolchain, the build cache and the work
 	// directories, shared by rebuilds. Empty means go-selfcompile under
 	// os.UserCacheDir.
@@ -161,6 +170,12 @@ const (
 // manifest keeps.
 type Plugin = bundle.Plugin
 
+// QueryBuildList is the Plugin.Query of a plugin installed with no
+// version whose module the binary was built with already (a package of
+// the host's own framework, such as Benthos' public/components/io): it
+// stays at that module's version, and upgrade does not move it.
+const QueryBuildList = bundle.QueryBuildList
+
 // DriftPolicy says which dependency drift stops a rebuild.
 type DriftPolicy int
 
@@ -203,6 +218,22 @@ type Check struct {
 	// Registrations are the calls to Options.RegisterFuncs reachable from
 	// the init code, in source order.
 	Registrations []Registration
+	// Via are the packages the plugin brings into the build (that the
+	// host did not link already) whose init code counted besides its own:
+	// an aggregator's.
+	Via []string
+	// Constructor, when set, is how a plugin that registers nothing from
+	// its init code is registered: by passing the result of its
+	// constructor (Options.Constructors) to a registration function.
+	Constructor *Construction
+}
+
+// Construction is how a constructor plugin is registered: the rebuilt
+// binary calls Register(Func()) while package main initialises.
+type Construction struct {
+	Func     string // the plugin's constructor, e.g. "NewFactory"
+	Register string // the Options.RegisterFuncs entry its result is passed to
+	Type     string // the constructor's result type, e.g. "processor.Factory"
 }
 
 // SmokeReport is what the new binary reported when started under the
@@ -263,6 +294,7 @@ func New(opts Options) *Compiler {
 	o.Plugins = append([]string(nil), opts.Plugins...)
 	o.Remove = append([]string(nil), opts.Remove...)
 	o.RegisterFuncs = append([]string(nil), opts.RegisterFuncs...)
+	o.Constructors = append([]string(nil), opts.Constructors...)
 	o.SmokeArgs = append([]string(nil), opts.SmokeArgs...)
 	o.Env = append([]string(nil), opts.Env...)
 	return &Compiler{opts: o}

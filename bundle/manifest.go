@@ -185,9 +185,21 @@ type Plugin struct {
 	Path    string `json:"path"`              // package import path
 	Module  string `json:"module,omitempty"`  // module providing it
 	Version string `json:"version,omitempty"` // resolved version; empty for a package of the host module
-	Query   string `json:"query,omitempty"`   // the query it was asked with, e.g. "latest"
+	Query   string `json:"query,omitempty"`   // the query it was asked with, e.g. "latest"; see QueryBuildList
 	Dir     string `json:"dir,omitempty"`     // local directory it was installed from, if any
+	// Constructor, when set, is the exported function of a plugin that
+	// registers nothing from its init code, and Register the host's
+	// registration function its result is passed to: the generated
+	// plugins file calls Register(Constructor()).
+	Constructor string `json:"constructor,omitempty"`
+	Register    string `json:"register,omitempty"`
 }
+
+// QueryBuildList is the Plugin.Query of a plugin asked for with no
+// version whose module the build already had: it stays at the version
+// the build list selects for that module (the host's, or another
+// plugin's), and moves only with it, never by itself.
+const QueryBuildList = "build-list"
 
 // ReadManifest reads and checks the manifest in fsys.
 func ReadManifest(fsys fs.FS) (*Manifest, error) { return ReadManifestFile(fsys, ManifestFile) }

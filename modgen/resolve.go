@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
@@ -34,6 +35,10 @@ type Resolved struct {
 	// Warnings are one-line notes for the user, e.g. that the version is
 	// retracted or that the module's own replace directives are ignored.
 	Warnings []string
+	// FromBuildList is set for a spec with no version whose module the
+	// build list has: it is resolved to that module's version there, and
+	// recorded as following it (bundle.QueryBuildList).
+	FromBuildList bool
 	// later, when set, returns the notes of a check still running (see
 	// Resolver.laterRetractions): MakePlan waits for it at its end.
 	later func() []string
@@ -49,7 +54,11 @@ func (r Resolved) AllWarnings() []string {
 
 // Plugin returns r as a member of a plugin set.
 func (r Resolved) Plugin() Plugin {
-	return Plugin{Path: r.Path, Module: r.Module, Version: r.Version, Query: r.Spec.Query, Dir: r.Dir}
+	q := r.Spec.Query
+	if r.FromBuildList {
+		q = bundle.QueryBuildList
+	}
+	return Plugin{Path: r.Path, Module: r.Module, Version: r.Version, Query: q, Dir: r.Dir}
 }
 
 // Resolver resolves specs with the go command, in the host module.
@@ -117,6 +126,7 @@ func (r *Resolver) Resolve(ctx context.Context, s Spec) (Resolved, error) {
 	case s.Bare:
 		rv, ok, err := r.fromBuildList(ctx, s, "")
 		if ok {
+			rv.FromBuildList = true
 			return rv, nil
 		}
 		var ie *IncompleteModuleError

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 )
 
@@ -32,6 +33,11 @@ func TestBareSpecKeepsTheHostsVersion(t *testing.T) {
 	}
 	if got.Module != "example.com/shared" || got.Version != "v1.0.0" {
 		t.Errorf("bare spec resolved to %s@%s, want the host's example.com/shared@v1.0.0", got.Module, got.Version)
+	}
+	// Recorded as following the build list, so that an upgrade does not
+	// move the host's dependency by itself.
+	if q := got.Plugin().Query; q != bundle.QueryBuildList {
+		t.Errorf("bare spec recorded with query %q, want %q", q, bundle.QueryBuildList)
 	}
 
 	r.Go = env.Go

@@ -228,6 +228,10 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 		if p.Dir != "" || p.Version == "" {
 			continue // a local directory or a package of the host: nothing to resolve
 		}
+		if p.Query == selfcompile.QueryBuildList {
+			fmt.Fprintf(c.stderr, "%s: %s stays at %s, the build's version of %s: it moves only with that module\n", c.name, p.Path, p.Version, p.Module)
+			continue
+		}
 		q := p.Query
 		if q == p.Version {
 			continue // pinned: an exact version stays
@@ -284,6 +288,8 @@ func (c *command) list() int {
 			fmt.Fprintf(c.stdout, "%s from %s\n", p.Path, p.Dir)
 		case p.Version == "":
 			fmt.Fprintf(c.stdout, "%s (part of this program's module)\n", p.Path)
+		case p.Query == selfcompile.QueryBuildList:
+			fmt.Fprintf(c.stdout, "%s %s (the build's version of %s)\n", p.Path, p.Version, p.Module)
 		case p.Query != "" && p.Query != p.Version:
 			fmt.Fprintf(c.stdout, "%s %s (asked %s)\n", p.Path, p.Version, p.Query)
 		default:
