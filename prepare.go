@@ -111,7 +111,7 @@ func (j *job) describe(o Options) error {
 	j.request = helper.Job{
 		Plugins: o.Plugins, Remove: o.Remove, Installed: startingPlugins(),
 		HostVersion: bi.Main.Version, Settings: settings,
-		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs,
+		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs, Constructors: o.Constructors,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
 	}

@@ -39,6 +39,10 @@ func (p *pipeline) noteOutcome(out *helper.Outcome) {
 		for _, r := range c.Registrations {
 			check.Registrations = append(check.Registrations, Registration{Func: r.Func, Pos: r.Pos})
 		}
+		check.Via = c.Via
+		if k := c.Constructor; k != nil {
+			check.Constructor = &Construction{Func: k.Func, Register: k.Register, Type: k.Type}
+		}
 		p.res.Checks = append(p.res.Checks, check)
 	}
 }

@@ -17,6 +17,18 @@ type registerFunc struct {
 	name string
 }
 
+// CheckSettings checks the shape of the host's settings registerFuncs
+// and constructors (Config.RegisterFuncs, Config.Constructors), as
+// Plugins does before any go command runs: for a caller that refuses a
+// bad setting before any other work.
+func CheckSettings(registerFuncs, constructors []string) error {
+	funcs, err := parseRegisterFuncs(registerFuncs)
+	if err != nil {
+		return err
+	}
+	return checkConstructors(constructors, funcs)
+}
+
 func parseRegisterFuncs(specs []string) ([]registerFunc, error) {
 	var funcs []registerFunc
 	for _, s := range specs {
@@ -61,7 +73,7 @@ func parseRegisterFunc(spec string) (registerFunc, error) {
 }
 
 func badRegisterFunc(spec string) error {
-	return fmt.Errorf("verify: RegisterFuncs entry %q is neither import/path.Func nor (*import/path.Type).Method", spec)
+	return fmt.Errorf("RegisterFuncs entry %q is neither import/path.Func nor (*import/path.Type).Method: fix the host's RegisterFuncs (Options.RegisterFuncs), e.g. image.RegisterFormat or (*example.com/host/registry.Registry).Add", spec)
 }
 
 // matchFunc returns the entry of funcs that names fn.

@@ -253,18 +253,14 @@ type Output struct {
 	BundleDir string
 }
 
-// Prepare links in.Plugins into the main package by blank imports and
+// Prepare links in.Plugins into the main package (see bundle.PluginsSource) and
 // writes the new bundle beside them: all of the build but the go build,
 // which Build runs. It compiles nothing, so it may run while the plugins
 // are checked (it reads the module cache, and completes a trimmed module
 // only through in.Trimmed).
 func Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	t := in.Tree
-	paths := make([]string, len(in.Plugins))
-	for i, p := range in.Plugins {
-		paths[i] = p.Path
-	}
-	if err := bundle.WriteFileAtomic(filepath.Join(t.MainDir, bundle.PluginsFile), bundle.PluginsSource(paths), 0o644); err != nil {
+	if err := bundle.WriteFileAtomic(filepath.Join(t.MainDir, bundle.PluginsFile), bundle.PluginsSource(in.Plugins, in.Manifest.MainPackage), 0o644); err != nil {
 		return nil, err
 	}
 	mainPkg := t.MainPackage()

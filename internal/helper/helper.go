@@ -89,6 +89,7 @@ type Job struct {
 	// taken from.
 	Dir             string
 	RegisterFuncs   []string
+	Constructors    []string
 	DriftPolicy     int
 	RefuseRetracted bool
 	// Allow is the install policy: module path patterns in GOPRIVATE
@@ -182,6 +183,14 @@ type Check struct {
 	Path, Name, Module, Version string
 	Inits, VarInits             []string
 	Registrations               []Registration
+	Via                         []string
+	Constructor                 *Construction
+}
+
+// Construction is how a constructor plugin registers (see
+// verify.Construction).
+type Construction struct {
+	Func, Register, Type string
 }
 
 // Registration is a call to a registration function found in a plugin.
@@ -304,6 +313,7 @@ func WriteRequest(w io.Writer, req Request) error {
 	each("env", job.Env)
 	add("dir", job.Dir)
 	each("registerfunc", job.RegisterFuncs)
+	each("constructor", job.Constructors)
 	add("driftpolicy", strconv.Itoa(job.DriftPolicy))
 	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
 	add("allow", job.Allow)
@@ -360,7 +370,7 @@ func (job *Job) set(kind string, f []string) error {
 	n := 1
 	switch kind {
 	case "installed":
-		n = 5
+		n = pluginFieldCount
 	case "setting":
 		n = 2
 	}
@@ -397,6 +407,8 @@ func (job *Job) set(kind string, f []string) error {
 		job.Dir = f[0]
 	case "registerfunc":
 		job.RegisterFuncs = append(job.RegisterFuncs, f[0])
+	case "constructor":
+		job.Constructors = append(job.Constructors, f[0])
 	case "driftpolicy":
 		job.DriftPolicy, err = strconv.Atoi(f[0])
 	case "allow":
@@ -435,11 +447,14 @@ func checkHeader(kind string, f []string) error {
 }
 
 func pluginFields(p bundle.Plugin) []string {
-	return []string{p.Path, p.Module, p.Version, p.Query, p.Dir}
+	return []string{p.Path, p.Module, p.Version, p.Query, p.Dir, p.Constructor, p.Register}
 }
 
+// pluginFieldCount is how many fields pluginFields writes.
+const pluginFieldCount = 7
+
 func plugin(f []string) bundle.Plugin {
-	return bundle.Plugin{Path: f[0], Module: f[1], Version: f[2], Query: f[3], Dir: f[4]}
+	return bundle.Plugin{Path: f[0], Module: f[1], Version: f[2], Query: f[3], Dir: f[4], Constructor: f[5], Register: f[6]}
 }
 
 // Writer writes the helper's side of the protocol: the header, messages,
@@ -514,6 +529,12 @@ func (w *Writer) Done(o *Outcome) error {
 		for _, r := range c.Registrations {
 			add("registration", r.Func, r.Pos)
 		}
+		for _, v := range c.Via {
+			add("via", v)
+		}
+		if k := c.Constructor; k != nil {
+			add("construct", k.Func, k.Register, k.Type)
+		}
 	}
 	if s := o.Smoke; s != nil {
 		add("smoke", s.Nonce, s.GoVersion)
@@ -572,7 +593,7 @@ func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
 
 // set applies one answer line to o; a line that is a message is returned.
 func (o *Outcome) set(kind string, f []string) (*Message, error) {
-	n := map[string]int{"event": 4, "drift": 5, "progress": 3, "go": 4, "plugin": 5, "added": 5, "check": 4, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
+	n := map[string]int{"event": 4, "drift": 5, "progress": 3, "go": 4, "plugin": pluginFieldCount, "added": pluginFieldCount, "check": 4, "construct": 3, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
 	if n == 0 {
 		n = 1
 	}
@@ -629,7 +650,7 @@ func (o *Outcome) set(kind string, f []string) (*Message, error) {
 		o.Added = append(o.Added, plugin(f))
 	case "check":
 		o.Checks = append(o.Checks, Check{Path: f[0], Name: f[1], Module: f[2], Version: f[3]})
-	case "init", "varinit", "registration":
+	case "init", "varinit", "registration", "via", "construct":
 		c, err := last()
 		if err != nil {
 			return nil, err
@@ -639,6 +660,10 @@ func (o *Outcome) set(kind string, f []string) (*Message, error) {
 			c.Inits = append(c.Inits, f[0])
 		case "varinit":
 			c.VarInits = append(c.VarInits, f[0])
+		case "via":
+			c.Via = append(c.Via, f[0])
+		case "construct":
+			c.Constructor = &Construction{Func: f[0], Register: f[1], Type: f[2]}
 		default:
 			c.Registrations = append(c.Registrations, Registration{Func: f[0], Pos: f[1]})
 		}

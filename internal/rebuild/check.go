@@ -7,6 +7,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // check decides what the job alone decides, before anything is unpacked:
@@ -16,6 +17,9 @@ func check(job *helper.Job) *helper.Outcome {
 	specs, err := parseSpecs(job.Plugins, job.Remove)
 	if err == nil {
 		err = modgen.CheckAllowed(specs, job.Allow)
+	}
+	if err == nil {
+		err = verify.CheckSettings(job.RegisterFuncs, job.Constructors)
 	}
 	if err != nil {
 		return failed("prepare", err)

@@ -175,20 +175,26 @@ func (p *pipeline) run(ctx context.Context) error {
 	// as it does when there are plugins to check, so nothing changes the
 	// module cache under verify's go commands.
 	var early *earlyBuild
+	in := build.Input{
+		Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
+		Plugins: keepConstructions(plan.Plugins, m.Plugins), Graph: plan.Graph, Flags: s.flags, Trimmed: completer, Listed: plan.Listed, Kept: kept,
+		Output: job.Output,
+		Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
+	}
 	if !job.DryRun {
-		early = p.startBuild(ctx, build.Input{
-			Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
-			Plugins: plan.Plugins, Graph: plan.Graph, Flags: s.flags, Trimmed: completer, Listed: plan.Listed, Kept: kept,
-			Output: job.Output,
-			Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
-		})
-		defer early.stop()
+		early = p.startBuild(ctx, in)
+		defer func() { early.stop() }()
 	}
 	paths := addedPaths(plan)
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
-		cfg := verify.Config{Dir: tree.Module, BuildFlags: withProfile(s.flags, tree), RegisterFuncs: job.RegisterFuncs, OnGoCommand: func(args []string, d time.Duration) {
-			p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
-		}}
+		cfg := verify.Config{
+			Dir: tree.Module, BuildFlags: withProfile(s.flags, tree),
+			RegisterFuncs: job.RegisterFuncs, Constructors: job.Constructors,
+			Host: tree.MainPackage(), Installed: pluginPaths(m.Plugins),
+			OnGoCommand: func(args []string, d time.Duration) {
+				p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
+			},
+		}
 		progress := p.progressIn("verify")
 		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, goRun), cfg, paths, progress) }
 		if early != nil {
@@ -197,9 +203,19 @@ func (p *pipeline) run(ctx context.Context) error {
 		return verifyPlugins(ctx, goroot, goRun, cfg, paths, compile)
 	})
 	p.out.Checks = wireChecks(checks)
-	p.out.Plugins = plan.Plugins
+	plugins := withConstructions(in.Plugins, paths, checks)
+	p.out.Plugins = plugins
 	if err != nil || job.DryRun {
 		return err
+	}
+	if !slices.Equal(plugins, in.Plugins) {
+		// A constructor plugin new to this binary: the call that
+		// registers it was not known when the build started. What it
+		// compiled stays in the build cache; the main package is
+		// compiled and linked again.
+		early.stop()
+		in.Plugins, in.Kept = plugins, nil
+		early = p.startBuild(ctx, in)
 	}
 	built, err := orchestrator.Do(ctx, r, "build", early.wait)
 	if err != nil {
@@ -327,6 +343,46 @@ func previousSHA256(name string) string {
 		return ""
 	}
 	return p.SHA256
+}
+
+// keepConstructions returns plugins with the constructor and registration
+// function that installed records for each plugin installed before, as
+// the build's first guess: verify decides (withConstructions).
+func keepConstructions(plugins, installed []bundle.Plugin) []bundle.Plugin {
+	out := slices.Clone(plugins)
+	for i, pl := range out {
+		if j := indexPlugin(installed, pl.Path); j >= 0 && pl.Constructor == "" {
+			out[i].Constructor, out[i].Register = installed[j].Constructor, installed[j].Register
+		}
+	}
+	return out
+}
+
+// withConstructions returns plugins with each checked plugin of paths
+// registered as verify found: through its constructor, or by its init
+// code.
+func withConstructions(plugins []bundle.Plugin, paths []string, checks []verify.Report) []bundle.Plugin {
+	out := slices.Clone(plugins)
+	for i, pl := range out {
+		if !slices.Contains(paths, pl.Path) {
+			continue
+		}
+		out[i].Constructor, out[i].Register = "", ""
+		for _, c := range checks {
+			if c.Path == pl.Path && c.Constructor != nil {
+				out[i].Constructor, out[i].Register = c.Constructor.Func, c.Constructor.Register
+			}
+		}
+	}
+	return out
+}
+
+func pluginPaths(ps []bundle.Plugin) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Path
+	}
+	return out
 }
 
 func addedPaths(plan *modgen.Plan) []string {

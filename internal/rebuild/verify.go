@@ -225,6 +225,10 @@ func wireChecks(reports []verify.Report) []helper.Check {
 		for _, reg := range r.Registrations {
 			c.Registrations = append(c.Registrations, helper.Registration{Func: reg.Func, Pos: reg.Pos.String()})
 		}
+		c.Via = r.Via
+		if k := r.Constructor; k != nil {
+			c.Constructor = &helper.Construction{Func: k.Func, Register: k.Register, Type: k.Type}
+		}
 		out = append(out, c)
 	}
 	return out
