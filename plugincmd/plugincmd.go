@@ -41,6 +41,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
@@ -210,10 +211,23 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version))
 		}
 		for _, ch := range res.Checks {
-			fmt.Fprintf(c.stderr, "%s: %s registers from %s\n", c.name, ch.Path, strings.Join(append(ch.Inits, ch.VarInits...), ", "))
+			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, ch.Path, registersHow(ch))
 		}
 	}
 	return ExitOK
+}
+
+// registersHow says how a checked plugin registers: from its init code
+// (and that of the packages it brings), or through its constructor.
+func registersHow(ch selfcompile.Check) string {
+	if k := ch.Constructor; k != nil {
+		return fmt.Sprintf("registers through its constructor: %s(%s()), a %s", k.Register, k.Func, k.Type)
+	}
+	how := "registers from " + strings.Join(append(slices.Clone(ch.Inits), ch.VarInits...), ", ")
+	if len(ch.Via) > 0 {
+		how += " (the init code of " + strings.Join(ch.Via, ", ") + ")"
+	}
+	return how
 }
 
 // upgrade re-resolves the recorded query of each installed plugin (or of

@@ -304,16 +304,17 @@ func (r reach) looked(what []*packages.Package) string {
 	return " (" + strings.Join(names, ", ") + ")"
 }
 
-// brings says how many packages r brings into the build besides the
-// plugin, for a refusal.
-func (r reach) brings() string {
+// brings says what r brings into the build besides the plugin, as the
+// end of a refusal's first clause: ", and imports no package ...", or
+// ", nor do the N packages ... (names)" followed by tail.
+func (r reach) brings(tail string) string {
 	switch n := len(r.pkgs) - 1; n {
 	case 0:
-		return "and it imports no package the host's build does not already link"
+		return ", and it imports no package the host's build does not already link"
 	case 1:
-		return "nor has the one package it brings into the build that the host's build does not already link" + r.looked(r.pkgs)
+		return ", nor does the one package it brings into the build that the host's build does not already link" + r.looked(r.pkgs) + " " + tail
 	default:
-		return fmt.Sprintf("nor have the %d packages it brings into the build that the host's build does not already link%s", n, r.looked(r.pkgs))
+		return fmt.Sprintf(", nor do the %d packages it brings into the build that the host's build does not already link%s %s", n, r.looked(r.pkgs), tail)
 	}
 }
 
@@ -325,13 +326,16 @@ func checkReach(r reach, funcs []registerFunc, ctors []string) error {
 	if len(r.constructors) > 0 || len(r.withInit) > 0 {
 		return nil
 	}
-	if len(funcs) == 0 {
-		return refuse(r.root, NoInitCode, "", "has no init code (no func init with a body, no package-level variable initialised by a function call), %s, so importing it registers nothing. Register the plugin from func init", r.brings())
-	}
-	if len(r.relevant) == 0 {
+	const none = "has no init code (no func init with a body, no package-level variable initialised by a function call)"
+	switch {
+	case len(funcs) == 0:
+		return refuse(r.root, NoInitCode, "", "%s%s, so importing it registers nothing. Register the plugin from func init", none, r.brings("have any"))
+	case len(r.relevant) == 0:
 		return refuse(r.root, NoInitCode, "", "has no init code that can register: neither it nor any package it brings into the build%s imports %s, so importing it registers nothing. Register the plugin from func init by calling %s%s", broughtNote(r), funcPackages(funcs), funcNames(funcs), ctorHint(ctors))
+	case len(r.relevant) == 1: // the plugin itself
+		return refuse(r.root, NoInitCode, "", "%s%s, so importing it registers nothing. Register the plugin from func init by calling %s%s", none, r.brings("import "+funcPackages(funcs)), funcNames(funcs), ctorHint(ctors))
 	}
-	return refuse(r.root, NoInitCode, "", "has no init code (no func init with a body, no package-level variable initialised by a function call) in the packages that can call %s%s, so importing it registers nothing. Register the plugin from func init by calling %s%s", funcNames(funcs), r.looked(r.relevant), funcNames(funcs), ctorHint(ctors))
+	return refuse(r.root, NoInitCode, "", "%s, nor do the packages it brings into the build that can call %s%s, so importing it registers nothing. Register the plugin from func init by calling %s%s", none, funcNames(funcs), r.looked(r.relevant), funcNames(funcs), ctorHint(ctors))
 }
 
 // broughtNote names what r brings besides the plugin, for a refusal.

@@ -1,0 +1,179 @@
+//go:build e2e
+
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// factoryHost is example/factoryhost, built once per run with its bundle.
+var factoryHost struct {
+	once sync.Once
+	bin  string
+}
+
+func factoryBinary(t *testing.T) string {
+	t.Helper()
+	exampleBinary(t) // the module copy, generated once
+	factoryHost.once.Do(func() {
+		hostEnv := hostGoEnv()
+		run(t, true, filepath.Join(shared.repo, "example", "factoryhost"), hostEnv, "go", "generate")
+		bin := filepath.Join(filepath.Dir(shared.repo), "bin", "factoryhost")
+		run(t, true, shared.repo, hostEnv, "go", "build", "-o", bin, "./example/factoryhost")
+		factoryHost.bin = bin
+	})
+	if factoryHost.bin == "" {
+		t.Fatal("building the factory host failed in an earlier test")
+	}
+	return install(t, factoryHost.bin)
+}
+
+// TestConstructorPlugins installs plugins shaped like OpenTelemetry
+// Collector components into a host that keeps a registry of factories:
+// each registers nothing and exports NewFactory, and the rebuilt binary
+// passes its result to the registration function that takes it. A
+// constructor that fits none, or two, is refused naming the types, with
+// the binary untouched; the constructions installed carry over to the
+// next rebuild.
+func TestConstructorPlugins(t *testing.T) {
+	bin := factoryBinary(t)
+	dir := filepath.Dir(bin)
+	before := snapshot(t, dir)
+	for spec, want := range map[string]string{
+		"example.com/freceiver@v1.0.0": "plugin example.com/freceiver@v1.0.0 registers nothing from its init code, and no constructor of it fits the host's registration functions: NewFactory returns freceiver.Factory, which none of them takes (github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor takes component.ProcessorFactory; github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddExporter takes component.ExporterFactory)",
+		"example.com/fboth@v1.0.0":     "plugin example.com/fboth@v1.0.0 registers nothing from its init code, and its constructors fit more than one of the host's registration functions: NewFactory() fboth.Factory to github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor, NewFactory() fboth.Factory to github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddExporter",
+	} {
+		out := run(t, false, dir, env(), bin, "plugins", "add", spec)
+		mustContain(t, out, want)
+		if after := snapshot(t, dir); !maps2equal(before, after) {
+			t.Errorf("a refused %s changed the directory:\nbefore %v\nafter  %v", spec, before, after)
+		}
+	}
+
+	cmd := exec.Command(bin, "plugins", "add", "--json", "example.com/fprocessor@v1.0.0")
+	cmd.Dir, cmd.Env = dir, env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("plugins add fprocessor: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	var res struct {
+		Checks []struct {
+			Path        string
+			Constructor *struct{ Func, Register, Type string }
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var v struct {
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal([]byte(line), &v) == nil && v.Result != nil {
+			if err := json.Unmarshal(v.Result, &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(res.Checks) != 1 || res.Checks[0].Constructor == nil || res.Checks[0].Constructor.Register != "github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor" || res.Checks[0].Constructor.Type != "component.ProcessorFactory" {
+		t.Errorf("checks %+v: want fprocessor's NewFactory passed to registry.AddProcessor", res.Checks)
+	}
+	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [processor/upper]")
+
+	// The second rebuild starts from the first's record: both are called.
+	out := run(t, true, dir, env(), bin, "plugins", "add", "example.com/fexporter@v1.0.0")
+	mustContain(t, out, "plugins: example.com/fexporter registers through its constructor: github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddExporter(NewFactory()), a *fexporter.Factory")
+	out = runStdin(t, dir, bin, "hello\n")
+	mustContain(t, out, "components: [exporter/stdout processor/upper]", "HELLO")
+	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"), "example.com/fexporter v1.0.0", "example.com/fprocessor v1.0.0")
+	run(t, true, dir, env(), bin, "plugins", "remove", "example.com/fprocessor")
+	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [exporter/stdout]")
+}
+
+// runStdin runs bin with input on its standard input and returns what it
+// printed.
+func runStdin(t *testing.T, dir, bin, input string) string {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Dir, cmd.Env = dir, env()
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+	return string(out)
+}
+
+// TestAggregatorPlugins installs a package that only imports packages
+// that register, one internal to its module and one of another module,
+// and refuses one whose imports register nothing new (a package with no
+// init code, and the host's own registry, whose init ran before).
+func TestAggregatorPlugins(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	before := snapshot(t, dir)
+	out := run(t, false, dir, env(), bin, "--plugin", "example.com/aggnone@v1.0.0")
+	mustContain(t, out, "verify: plugin example.com/aggnone@v1.0.0 has no init code (no func init with a body, no package-level variable initialised by a function call), nor does the one package it brings into the build that the host's build does not already link (example.com/aggdep/pure) import github.com/selfcompile/go-selfcompile/example/abinary/registry, so importing it registers nothing.")
+	if after := snapshot(t, dir); !maps2equal(before, after) {
+		t.Errorf("a refused aggregator changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+	run(t, true, dir, env(), bin, "--plugin", "example.com/agg@v1.0.0")
+	mustContain(t, run(t, true, dir, env(), bin), "registered: [agg/internal/impl aggdep/reg]")
+	// Upgrading it (again, at the same module) checks it the same way,
+	// though the running binary links what it brings.
+	run(t, true, dir, env(), bin, "plugins", "add", "example.com/agg@latest", "example.com/bplugin@v1.0.0")
+	mustContain(t, run(t, true, dir, env(), bin), "agg/internal/impl aggdep/reg")
+}
+
+// TestRefusalCompilesNothing: on a fresh cache, where a build would
+// compile the standard library and every dependency first, a plugin that
+// brings nothing that can register is refused by verify from its source
+// and go list alone: verify runs no go command that compiles (export
+// data) and never waits for the build's compile (it reports no progress
+// of it).
+func TestRefusalCompilesNothing(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	cmd := exec.Command(bin, "plugins", "add", "--json", "example.com/aggnone@v1.0.0")
+	cmd.Dir, cmd.Env = dir, env("XDG_CACHE_HOME="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("plugins add aggnone: %v, want exit status 2 (refused)\n%s%s", err, stdout.String(), stderr.String())
+	}
+	verifyFailed := false
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var v struct {
+			Event *event `json:"event"`
+		}
+		if json.Unmarshal([]byte(line), &v) != nil || v.Event == nil {
+			continue
+		}
+		e := v.Event
+		switch {
+		case e.Stage == "verify" && e.Kind == "failed":
+			verifyFailed = true
+		case e.Stage == "verify" && e.Kind == "progress":
+			t.Errorf("verify reported compile progress %d/%d: it waited for the build's compile", *e.Done, *e.Total)
+		case e.Stage == "verify" && e.Kind == "go" && (slicesContain(e.Args, "-export=true") || slicesContain(e.Args, "-compiled=true")):
+			t.Errorf("verify ran go %s, which compiles", strings.Join(e.Args, " "))
+		}
+	}
+	if !verifyFailed {
+		t.Errorf("no failed verify event:\n%s", stdout.String())
+	}
+}
+
+func slicesContain(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
