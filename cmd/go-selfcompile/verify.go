@@ -20,13 +20,16 @@ import (
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
-const verifyUsage = `usage: go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
+const verifyUsage = `usage: go-selfcompile verify [-C DIR] [-register-func FUNC]... [-constructor NAME]... [-tags TAGS] SPEC...
 
 verify checks plugins against a host before anyone builds with them: it
 resolves each SPEC (PATH[@VERSION], or a local directory ./dir) as a
 rebuild of the host would, and type-checks each plugin with the rebuild's
-checks (a package, not a command; compiles; has init code; calls a
--register-func from it). It builds nothing and leaves the host's go.mod
+checks (a package, not a command; compiles; has init code, its own or
+that of the packages it brings into the host's build, and calls a
+-register-func from it, or declares a -constructor whose result a
+-register-func takes). What the package in DIR links already is the
+host's: run it in the host's main package directory. It builds nothing and leaves the host's go.mod
 and go.sum as they are; it runs the go command found on PATH, in the
 host's module (DIR, default "."). Relative directories in SPECs are taken
 from the current directory. It exits non-zero when any plugin is refused.`
@@ -42,6 +45,8 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dir := flags.String("C", ".", "run in `DIR`, the host's main package directory or any other directory of its module")
 	var funcs listFlag
 	flags.Var(&funcs, "register-func", "a fully qualified function `FUNC` that each plugin must call from its init code, e.g. example.com/host/registry.Register or (*example.com/host.Registry).Add; repeat to accept any of several")
+	var ctors listFlag
+	flags.Var(&ctors, "constructor", "the `NAME` of an exported function, e.g. NewFactory, that a plugin may declare instead of registering from init; its result is passed to the -register-func that takes it; repeatable")
 	tags := flags.String("tags", "", "comma-separated build `TAGS` the host is built with")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -58,7 +63,13 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer h.close()
-	v := &verification{host: h, stdout: stdout, stderr: stderr, registerFuncs: funcs}
+	if err := verify.CheckSettings(funcs, ctors); err != nil {
+		return err
+	}
+	v := &verification{host: h, stdout: stdout, stderr: stderr, registerFuncs: funcs, constructors: ctors}
+	if v.hostPkg, err = hostPattern(h.root, *dir); err != nil {
+		return err
+	}
 	v.buildFlags = []string{"-mod=mod", "-modfile=" + h.modFile}
 	if *tags != "" {
 		v.buildFlags = append(v.buildFlags, "-tags="+*tags)
@@ -260,7 +271,24 @@ type verification struct {
 	stdout        io.Writer
 	stderr        io.Writer
 	registerFuncs []string
+	constructors  []string
 	buildFlags    []string
+	// hostPkg is the package in -C's directory, as a pattern relative to
+	// the module root: what it links is the host's.
+	hostPkg string
+}
+
+// hostPattern is dir as a package pattern relative to the module root.
+func hostPattern(root, dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || rel == "." {
+		return ".", err
+	}
+	return "./" + filepath.ToSlash(rel), nil
 }
 
 // run makes the plan a rebuild makes (resolve, require in the copy of
@@ -290,6 +318,8 @@ func (v *verification) run(ctx context.Context, specs []modgen.Spec) error {
 		Env:           v.host.goRun.Environ(),
 		BuildFlags:    v.buildFlags,
 		RegisterFuncs: v.registerFuncs,
+		Constructors:  v.constructors,
+		Host:          v.hostPkg,
 	}, uniquePaths(plan.Added))
 	refusals, err := byPlugin(err)
 	if err != nil {
@@ -383,6 +413,12 @@ func okLine(a modgen.Resolved, r *verify.Report) string {
 	}
 	for _, f := range funcs {
 		parts = append(parts, "registers with "+f+" at "+positions(byFunc[f]))
+	}
+	if len(r.Via) > 0 {
+		parts = append(parts, "through the init code of "+strings.Join(r.Via, ", "))
+	}
+	if k := r.Constructor; k != nil {
+		parts = append(parts, fmt.Sprintf("registers through its constructor: %s(%s()), a %s", k.Register, k.Func, k.Type))
 	}
 	return "ok " + name + ": " + strings.Join(parts, "; ")
 }
