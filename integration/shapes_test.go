@@ -83,6 +83,8 @@ func TestConstructorPlugins(t *testing.T) {
 		t.Errorf("checks %+v: want fprocessor's NewFactory passed to registry.AddProcessor", res.Checks)
 	}
 	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [processor/upper]")
+	inspect := run(t, true, "", env(), "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "inspect", bin)
+	mustContain(t, inspect, "example.com/fprocessor v1.0.0, registered as github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor(NewFactory())")
 
 	// The second rebuild starts from the first's record: both are called.
 	out := run(t, true, dir, env(), bin, "plugins", "add", "example.com/fexporter@v1.0.0")

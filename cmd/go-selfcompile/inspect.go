@@ -108,15 +108,21 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 }
 
 func describePlugin(p bundle.Plugin) string {
+	s := p.Path + " " + p.Version
 	switch {
 	case p.Dir != "":
-		return p.Path + " from " + p.Dir
+		s = p.Path + " from " + p.Dir
 	case p.Version == "":
-		return p.Path + " (part of the host module)"
+		s = p.Path + " (part of the host module)"
+	case p.Query == bundle.QueryBuildList:
+		s = fmt.Sprintf("%s %s (the build's version of %s)", p.Path, p.Version, p.Module)
 	case p.Query != "" && p.Query != p.Version:
-		return fmt.Sprintf("%s %s (asked %s)", p.Path, p.Version, p.Query)
+		s = fmt.Sprintf("%s %s (asked %s)", p.Path, p.Version, p.Query)
 	}
-	return p.Path + " " + p.Version
+	if p.Constructor != "" {
+		s += fmt.Sprintf(", registered as %s(%s())", p.Register, p.Constructor)
+	}
+	return s
 }
 
 // inspectDir prints the manifest of the bundle generated in dir, or of
