@@ -298,7 +298,7 @@ func main() { collector() }
 	second: realPlugin{spec: "go.opentelemetry.io/collector/exporter/otlphttpexporter@v0.165.0", version: "v0.165.0", plugin: bundle.Plugin{
 		Path: "go.opentelemetry.io/collector/exporter/otlphttpexporter", Constructor: "NewFactory", Register: "example.com/otelcol/registry.AddExporter"}},
 	check: []string{"components"},
-	want:  []string{"memory_limiter", "otlphttp", "batch", "debug"},
+	want:  []string{"memory_limiter", "otlp_http", "batch", "debug"},
 }
 
 // replacedVersion is the version a real host requires go-selfcompile at;
