@@ -15,6 +15,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/safedir"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/swap"
 )
@@ -218,15 +219,14 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	if parent == "" {
 		parent = filepath.Join(j.cache, "work")
 	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return fmt.Errorf("creating the work directory: %w", err)
+	parent, err := safedir.MkdirAll(parent)
+	if err != nil {
+		return fmt.Errorf("the work directory: %w", err)
 	}
 	// Keyed by the program, not by where its executable is: every copy of
 	// it, and the binary a rebuild wrote elsewhere, shares the build
 	// cache's entries.
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s %s/%s", j.info.MainPackage, j.info.GOOS, j.info.GOARCH)
-	work := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)))
+	work := filepath.Join(parent, workKey(j.info))
 	unlock, err := swap.Lock(ctx, work, false)
 	modCache := work + ".mod"
 	switch {
@@ -247,9 +247,21 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 			return fmt.Errorf("creating the work directory: %w", err)
 		}
 	}
+	// Made by this process under a trusted parent: only a module cache
+	// kept from an earlier rebuild may be someone else's.
+	if err := safedir.Owned(modCache); err != nil {
+		return fmt.Errorf("the module cache: %w", err)
+	}
 	j.work, j.modCache = work, modCache
 	pruneWorkDirs(ctx, parent, time.Now().Add(-staleWork))
 	return nil
+}
+
+// workKey names the work directory of rebuilds of the program m describes.
+func workKey(m *BundleInfo) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s %s/%s", m.MainPackage, m.GOOS, m.GOARCH)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // staleWork is how long a work directory left by another rebuild (one
@@ -287,14 +299,30 @@ func pruneWorkDirs(ctx context.Context, parent string, cutoff time.Time) {
 	}
 }
 
-// cacheDir is where toolchains, the build cache and work directories live.
+// cacheDir is where toolchains, the build cache and work directories live:
+// made if missing, and trusted only if no other user can write to it or
+// to the directories above it, nor to the toolchains and build cache in
+// it (package safedir). It returns its real path.
 func cacheDir(opt string) (string, error) {
-	if opt != "" {
-		return filepath.Abs(opt)
+	dir := opt
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+		}
+		dir = filepath.Join(base, "go-selfcompile")
 	}
-	dir, err := os.UserCacheDir()
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+		return "", err
 	}
-	return filepath.Join(dir, "go-selfcompile"), nil
+	if dir, err = safedir.MkdirAll(dir); err != nil {
+		return "", fmt.Errorf("the cache directory (Options.CacheDir, or go-selfcompile in the user cache directory, XDG_CACHE_HOME): %w", err)
+	}
+	for _, sub := range []string{"toolchain", "gocache"} {
+		if err := safedir.Owned(filepath.Join(dir, sub)); err != nil {
+			return "", fmt.Errorf("the cache directory: %w", err)
+		}
+	}
+	return dir, nil
 }
