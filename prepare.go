@@ -49,6 +49,9 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	if len(o.Plugins) == 0 && len(o.Remove) == 0 {
 		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
 	}
+	if err := sameIDs(); err != nil {
+		return nil, err
+	}
 	j := &job{}
 	var err error
 	if j.fsys, j.info, err = registeredBundle(); err != nil {
@@ -84,6 +87,17 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 		}
 	}
 	return j, j.layOutBundle()
+}
+
+// sameIDs refuses a process whose real and effective user or group
+// differ (a setuid or setgid binary): the invoking user's plugins, caches
+// and environment would be built and run with the effective ids.
+func sameIDs() error {
+	uid, euid, gid, egid := os.Getuid(), os.Geteuid(), os.Getgid(), os.Getegid()
+	if uid == euid && gid == egid {
+		return nil
+	}
+	return fmt.Errorf("refusing to rebuild a setuid or setgid program: this process runs as uid %d gid %d with effective uid %d gid %d; run the rebuild as the user who owns the binary, without the set-id bits", uid, gid, euid, egid)
 }
 
 // describe fills the request the helper gets from the options and the

@@ -7,9 +7,10 @@
 //     target, across processes, for the whole rebuild;
 //   - the swap: [Install] checks the target and the free space, stages the
 //     new binary beside the target under a unique name (O_EXCL) with the
-//     target's exact mode and owner, fsynced; keeps the old binary as a
-//     backup (a hard link, or a copy where links are impossible); renames
-//     the new file over the target; and fsyncs the directory;
+//     target's permissions (never its set-id bits) and owner, fsynced;
+//     keeps the old binary as a backup (a hard link, or a copy where
+//     links are impossible); renames the new file over the target; and
+//     fsyncs the directory;
 //   - backups: [Backups] lists them, [Rollback] swaps the newest one back;
 //   - recovery: [Recover] removes what an interrupted run left beside the
 //     target and restores a missing target from its newest backup.
@@ -58,7 +59,8 @@ type Options struct {
 	// backups are left as they are.
 	Backups int
 	// Mode is the mode of a target that does not exist yet; zero means
-	// 0755. An existing target's mode is kept exactly.
+	// 0755. An existing target's permissions are kept exactly, and its
+	// set-id and sticky bits dropped.
 	Mode fs.FileMode
 	// FS makes every change to the file system; nil means OS{}.
 	FS FS
@@ -109,7 +111,7 @@ func Install(target, src string, opts Options) (backup string, err error) {
 }
 
 // Stage copies src into a new, uniquely named file beside target with the
-// target's mode and owner (or mode, when target does not exist), fsynced,
+// target's permissions (not its set-id bits) and owner (or mode, when target does not exist), fsynced,
 // after the checks Install makes. It returns the staged file's path; the
 // caller removes it if the swap does not happen. Install does both steps.
 func Stage(target, src string, mode fs.FileMode) (string, error) {
@@ -134,8 +136,11 @@ type fileMeta struct {
 	hasOwner bool
 }
 
-// keptModeBits are the mode bits a new binary takes from the old one.
-const keptModeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+// keptModeBits are the mode bits a new binary takes from the old one: the
+// permissions, never the set-id bits. A rebuilt binary holds code its
+// owner did not review (plugins, their dependencies), built from caches
+// of the user who asked: that must not run with another user's ids.
+const keptModeBits = fs.ModePerm
 
 func metaOf(fi fs.FileInfo) fileMeta {
 	m := fileMeta{mode: fi.Mode() & keptModeBits}
