@@ -90,3 +90,41 @@ func TestMatchPrefixPatterns(t *testing.T) {
 		t.Errorf("escape: %q", escape("github.com/Azure/Go"))
 	}
 }
+
+// Credentials in GOPROXY never reach an error: not a password, not a
+// token given as the user name, not from a URL that does not parse.
+func TestDownloadErrorsHideCredentials(t *testing.T) {
+	const secret = "s3cr3t"
+	const mod, version = "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64"
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer hangUp.Close()
+	withUser := func(u, userinfo string) string { return strings.Replace(u, "://", "://"+userinfo+"@", 1) }
+	for _, proxy := range []string{
+		withUser(notFound.URL, "user:"+secret),
+		withUser(broken.URL, "user:"+secret),
+		withUser(hangUp.URL, "user:"+secret),
+		withUser(notFound.URL, secret),
+		withUser(notFound.URL, "user:"+secret) + "," + withUser(broken.URL, secret),
+		"https://user:" + secret + "@bad host",
+		"ftp://user:" + secret + "@example.com",
+		"direct|https://user:" + secret + "@[::1",
+	} {
+		var w memFile
+		err := download(context.Background(), &w, []string{"GOPROXY=" + proxy}, mod, version)
+		if err == nil {
+			t.Fatalf("GOPROXY=%s: no error", proxy)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("GOPROXY=%s: the error shows the credentials: %v", proxy, err)
+		}
+	}
+}
