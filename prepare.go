@@ -25,6 +25,7 @@ type job struct {
 	fsys     fs.FS         // the bundle the rebuild starts from
 	info     *BundleInfo   // what it holds
 	target   string        // the file to replace: the real executable, or Output
+	identity swap.Identity // what target was once the lock was held
 	swapping bool          // target is the running executable
 	cache    string        // toolchains and the build cache
 	work     string        // this run's work directory (0700)
@@ -59,6 +60,12 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	}
 	if err := j.resolveTarget(o.Output); err != nil {
 		return nil, err
+	}
+	if !o.DryRun {
+		// What the swap would refuse after the build.
+		if err := swap.Check(j.target); err != nil {
+			return nil, err
+		}
 	}
 	if err := j.describe(o); err != nil {
 		return nil, err
@@ -197,9 +204,10 @@ func (j *job) resolveTarget(output string) error {
 }
 
 // lockTarget takes the lock beside the target, checks the target is still
-// the binary this process runs, and recovers what an interrupted rebuild
-// left: staged files, half-written backups, a target missing while its
-// backup exists.
+// the binary this process runs, recovers what an interrupted rebuild
+// left (staged files, half-written backups, a target missing while its
+// backup exists) and records what the target then is: the swap refuses a
+// target someone else changed meanwhile.
 func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 	unlock, err := swap.Lock(ctx, j.target, !noWait)
 	if err != nil {
@@ -214,7 +222,10 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 			return err
 		}
 	}
-	_, err = swap.Recover(j.target)
+	if _, err := swap.Recover(j.target); err != nil {
+		return err
+	}
+	j.identity, err = swap.Identify(j.target)
 	return err
 }
 

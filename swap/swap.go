@@ -1,8 +1,10 @@
 // Package swap owns the moment a rebuilt binary takes the place of the
 // running one, and what makes that moment safe:
 //
-//   - the target: [ResolveTarget] finds the real file once, and
-//     [CheckRunning] checks that it is the file this process runs;
+//   - the target: [ResolveTarget] finds the real file once,
+//     [CheckRunning] checks that it is the file this process runs, [Check]
+//     that it could be replaced, and [Identify] records what it is, for
+//     Install to refuse a target someone else changed meanwhile;
 //   - the lock: [Lock] holds an exclusive lock on a sidecar file beside the
 //     target, across processes, for the whole rebuild;
 //   - the swap: [Install] checks the target and the free space, stages the
@@ -62,6 +64,10 @@ type Options struct {
 	// 0755. An existing target's permissions are kept exactly, and its
 	// set-id and sticky bits dropped.
 	Mode fs.FileMode
+	// Expect, when set, is the target's identity when the rebuild began
+	// (Identify): Install refuses, with ErrChanged and before changing
+	// anything, a target that is no longer that file. Nil checks nothing.
+	Expect *Identity
 	// FS makes every change to the file system; nil means OS{}.
 	FS FS
 }
@@ -91,7 +97,8 @@ func (o Options) fs() FS {
 // the newest backup ("" when none was kept). Before changing anything it
 // refuses, with a *RefusedError, a target that is not a regular file or
 // belongs to another user, and a directory that is read-only or lacks the
-// space. Then it stages the copy beside target, keeps opts.Backups previous
+// space; once the copy is staged, a target that is not the file
+// opts.Expect identifies. Then it stages the copy beside target, keeps opts.Backups previous
 // binaries, and renames the copy over target. On failure it removes what
 // it staged, and target holds the old binary, except when the final
 // rename reported an error after happening. While it writes a file, forks
@@ -100,6 +107,10 @@ func Install(target, src string, opts Options) (backup string, err error) {
 	fsys := opts.fs()
 	staged, err := stage(fsys, target, src, opts.mode(), os.Geteuid())
 	if err != nil {
+		return "", err
+	}
+	if err := checkUnchanged(target, opts.Expect); err != nil {
+		_ = fsys.Remove(staged)
 		return "", err
 	}
 	backup, err = commit(fsys, target, staged, opts.backups())
