@@ -198,6 +198,10 @@ func fetch(ctx context.Context, w io.Writer, rawURL string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", shown, unwrapURLError(err))
 		}
+		if resp.ContentLength > maxDownload {
+			resp.Body.Close()
+			return fmt.Errorf("%s: %d MiB, larger than %d MiB, the most a module zip may be: refusing it as corrupt", shown, resp.ContentLength>>20, maxDownload>>20)
+		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
@@ -210,11 +214,20 @@ func fetch(ctx context.Context, w io.Writer, rawURL string) error {
 		return fmt.Errorf("GOPROXY entry %s: want an https, http or file URL", shown)
 	}
 	defer body.Close()
-	if _, err := io.Copy(w, body); err != nil {
+	n, err := io.Copy(w, io.LimitReader(body, maxDownload+1))
+	if err != nil {
 		return fmt.Errorf("%s: %w", shown, unwrapURLError(err))
+	}
+	if n > maxDownload {
+		return fmt.Errorf("%s: larger than %d MiB, the most a module zip may be: refusing it as corrupt", shown, maxDownload>>20)
 	}
 	return nil
 }
+
+// maxDownload caps what fetch writes, as the go command caps a module
+// zip (500 MiB); a whole toolchain zip is about 72 MiB. A variable for
+// the tests.
+var maxDownload int64 = 500 << 20
 
 // redacted is rawURL fit to print: its password replaced as
 // url.URL.Redacted does, and a user name alone too, since a token is often

@@ -128,3 +128,30 @@ func TestDownloadErrorsHideCredentials(t *testing.T) {
 		}
 	}
 }
+
+// A download stops at the cap, whether or not the server says how long
+// it is, and is refused as corrupt.
+func TestDownloadCapped(t *testing.T) {
+	old := maxDownload
+	maxDownload = 1 << 20
+	defer func() { maxDownload = old }()
+	const mod, version = "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64"
+	huge := make([]byte, 3<<20)
+	for _, chunked := range []bool{false, true} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if chunked {
+				w.(http.Flusher).Flush() // no Content-Length
+			}
+			w.Write(huge)
+		}))
+		var w memFile
+		err := download(context.Background(), &w, []string{"GOPROXY=" + srv.URL}, mod, version)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("chunked=%v: %v, want a refusal as corrupt", chunked, err)
+		}
+		if int64(w.Len()) > maxDownload+1 {
+			t.Errorf("chunked=%v: wrote %d bytes, past the %d cap", chunked, w.Len(), maxDownload)
+		}
+	}
+}
