@@ -15,6 +15,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/safedir"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/swap"
 )
@@ -24,6 +25,7 @@ type job struct {
 	fsys     fs.FS         // the bundle the rebuild starts from
 	info     *BundleInfo   // what it holds
 	target   string        // the file to replace: the real executable, or Output
+	identity swap.Identity // what target was once the lock was held
 	swapping bool          // target is the running executable
 	cache    string        // toolchains and the build cache
 	work     string        // this run's work directory (0700)
@@ -48,6 +50,9 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	if len(o.Plugins) == 0 && len(o.Remove) == 0 {
 		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
 	}
+	if err := sameIDs(); err != nil {
+		return nil, err
+	}
 	j := &job{}
 	var err error
 	if j.fsys, j.info, err = registeredBundle(); err != nil {
@@ -55,6 +60,12 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	}
 	if err := j.resolveTarget(o.Output); err != nil {
 		return nil, err
+	}
+	if !o.DryRun {
+		// What the swap would refuse after the build.
+		if err := swap.Check(j.target); err != nil {
+			return nil, err
+		}
 	}
 	if err := j.describe(o); err != nil {
 		return nil, err
@@ -83,6 +94,17 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 		}
 	}
 	return j, j.layOutBundle()
+}
+
+// sameIDs refuses a process whose real and effective user or group
+// differ (a setuid or setgid binary): the invoking user's plugins, caches
+// and environment would be built and run with the effective ids.
+func sameIDs() error {
+	uid, euid, gid, egid := os.Getuid(), os.Geteuid(), os.Getgid(), os.Getegid()
+	if uid == euid && gid == egid {
+		return nil
+	}
+	return fmt.Errorf("refusing to rebuild a setuid or setgid program: this process runs as uid %d gid %d with effective uid %d gid %d; run the rebuild as the user who owns the binary, without the set-id bits", uid, gid, euid, egid)
 }
 
 // describe fills the request the helper gets from the options and the
@@ -182,9 +204,10 @@ func (j *job) resolveTarget(output string) error {
 }
 
 // lockTarget takes the lock beside the target, checks the target is still
-// the binary this process runs, and recovers what an interrupted rebuild
-// left: staged files, half-written backups, a target missing while its
-// backup exists.
+// the binary this process runs, recovers what an interrupted rebuild
+// left (staged files, half-written backups, a target missing while its
+// backup exists) and records what the target then is: the swap refuses a
+// target someone else changed meanwhile.
 func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 	unlock, err := swap.Lock(ctx, j.target, !noWait)
 	if err != nil {
@@ -199,7 +222,10 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 			return err
 		}
 	}
-	_, err = swap.Recover(j.target)
+	if _, err := swap.Recover(j.target); err != nil {
+		return err
+	}
+	j.identity, err = swap.Identify(j.target)
 	return err
 }
 
@@ -218,15 +244,14 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 	if parent == "" {
 		parent = filepath.Join(j.cache, "work")
 	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return fmt.Errorf("creating the work directory: %w", err)
+	parent, err := safedir.MkdirAll(parent)
+	if err != nil {
+		return fmt.Errorf("the work directory: %w", err)
 	}
 	// Keyed by the program, not by where its executable is: every copy of
 	// it, and the binary a rebuild wrote elsewhere, shares the build
 	// cache's entries.
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s %s/%s", j.info.MainPackage, j.info.GOOS, j.info.GOARCH)
-	work := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)))
+	work := filepath.Join(parent, workKey(j.info))
 	unlock, err := swap.Lock(ctx, work, false)
 	modCache := work + ".mod"
 	switch {
@@ -247,9 +272,21 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 			return fmt.Errorf("creating the work directory: %w", err)
 		}
 	}
+	// Made by this process under a trusted parent: only a module cache
+	// kept from an earlier rebuild may be someone else's.
+	if err := safedir.Owned(modCache); err != nil {
+		return fmt.Errorf("the module cache: %w", err)
+	}
 	j.work, j.modCache = work, modCache
 	pruneWorkDirs(ctx, parent, time.Now().Add(-staleWork))
 	return nil
+}
+
+// workKey names the work directory of rebuilds of the program m describes.
+func workKey(m *BundleInfo) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s %s/%s", m.MainPackage, m.GOOS, m.GOARCH)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // staleWork is how long a work directory left by another rebuild (one
@@ -287,14 +324,30 @@ func pruneWorkDirs(ctx context.Context, parent string, cutoff time.Time) {
 	}
 }
 
-// cacheDir is where toolchains, the build cache and work directories live.
+// cacheDir is where toolchains, the build cache and work directories live:
+// made if missing, and trusted only if no other user can write to it or
+// to the directories above it, nor to the toolchains and build cache in
+// it (package safedir). It returns its real path.
 func cacheDir(opt string) (string, error) {
-	if opt != "" {
-		return filepath.Abs(opt)
+	dir := opt
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+		}
+		dir = filepath.Join(base, "go-selfcompile")
 	}
-	dir, err := os.UserCacheDir()
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("no user cache directory (%v): set Options.CacheDir", err)
+		return "", err
 	}
-	return filepath.Join(dir, "go-selfcompile"), nil
+	if dir, err = safedir.MkdirAll(dir); err != nil {
+		return "", fmt.Errorf("the cache directory (Options.CacheDir, or go-selfcompile in the user cache directory, XDG_CACHE_HOME): %w", err)
+	}
+	for _, sub := range []string{"toolchain", "gocache"} {
+		if err := safedir.Owned(filepath.Join(dir, sub)); err != nil {
+			return "", fmt.Errorf("the cache directory: %w", err)
+		}
+	}
+	return dir, nil
 }

@@ -69,7 +69,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return nil
 	}
 	backup, err := orchestrator.Do(ctx, r, "swap", func(context.Context) (string, error) {
-		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755})
+		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755, Expect: &j.identity})
 	})
 	if err != nil {
 		return err

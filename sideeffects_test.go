@@ -16,6 +16,7 @@ var processWide = map[string]bool{
 	"os.Setenv": true, "os.Unsetenv": true, "os.Clearenv": true, "os.Exit": true,
 	"os.Chdir": true, "syscall.Setenv": true, "syscall.Exit": true,
 	"signal.Notify": true, "signal.NotifyContext": true, "signal.Ignore": true, "signal.Reset": true,
+	"unix.Prctl": true,
 }
 
 // TestNoProcessWideMutation fails when library code (every package but

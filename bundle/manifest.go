@@ -36,6 +36,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 )
@@ -208,7 +209,7 @@ func ReadManifest(fsys fs.FS) (*Manifest, error) { return ReadManifestFile(fsys,
 // manifest of a single-platform bundle, or one platform's of a bundle
 // generated for several (see PlatformFile).
 func ReadManifestFile(fsys fs.FS, name string) (*Manifest, error) {
-	data, err := fs.ReadFile(fsys, name)
+	data, err := readCapped(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle manifest: %w", err)
 	}
@@ -225,6 +226,24 @@ func ReadManifestFile(fsys fs.FS, name string) (*Manifest, error) {
 		}
 	}
 	return &m, nil
+}
+
+// readCapped reads the file name of fsys, refusing one larger than
+// MaxManifestSize.
+func readCapped(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB: not a manifest go-selfcompile wrote", name, MaxManifestSize>>20)
+	}
+	return data, nil
 }
 
 // Marshal returns the manifest as indented JSON with plugins sorted.

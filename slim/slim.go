@@ -116,7 +116,7 @@ func download(ctx context.Context, w io.WriteSeeker, env []string, modPath, vers
 		}
 	}
 	if len(tried) == 0 {
-		tried = append(tried, "GOPROXY="+all+" names no module proxy, and a toolchain has no repository to fetch directly")
+		tried = append(tried, "GOPROXY="+redactList(all)+" names no module proxy, and a toolchain has no repository to fetch directly")
 	}
 	return fmt.Errorf("downloading %s@%s: %s", modPath, version, strings.Join(tried, "; "))
 }
@@ -165,11 +165,14 @@ func matchPrefixPatterns(patterns, modPath string) bool {
 	return false
 }
 
-// fetch copies the file at rawURL (http, https or file) to w.
+// fetch copies the file at rawURL (http, https or file) to w. Its errors
+// name the URL redacted: a GOPROXY may carry credentials.
 func fetch(ctx context.Context, w io.Writer, rawURL string) error {
+	shown := redacted(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return err
+		// url.Parse's error repeats the URL.
+		return fmt.Errorf("GOPROXY entry %s is not a URL", shown)
 	}
 	var body io.ReadCloser
 	switch u.Scheme {
@@ -180,7 +183,7 @@ func fetch(ctx context.Context, w io.Writer, rawURL string) error {
 		}
 		f, err := os.Open(filepath.FromSlash(p))
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s: %w", rawURL, errNotFound)
+			return fmt.Errorf("%s: %w", shown, errNotFound)
 		}
 		if err != nil {
 			return err
@@ -189,28 +192,88 @@ func fetch(ctx context.Context, w io.Writer, rawURL string) error {
 	case "http", "https":
 		hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %v", shown, unwrapURLError(err))
 		}
 		resp, err := http.DefaultClient.Do(hreq)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", shown, unwrapURLError(err))
+		}
+		if resp.ContentLength > maxDownload {
+			resp.Body.Close()
+			return fmt.Errorf("%s: %d MiB, larger than %d MiB, the most a module zip may be: refusing it as corrupt", shown, resp.ContentLength>>20, maxDownload>>20)
 		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
-				return fmt.Errorf("%s: %s: %w", rawURL, resp.Status, errNotFound)
+				return fmt.Errorf("%s: %s: %w", shown, resp.Status, errNotFound)
 			}
-			return fmt.Errorf("%s: %s", rawURL, resp.Status)
+			return fmt.Errorf("%s: %s", shown, resp.Status)
 		}
 		body = resp.Body
 	default:
-		return fmt.Errorf("GOPROXY entry %q: want an https, http or file URL", rawURL)
+		return fmt.Errorf("GOPROXY entry %s: want an https, http or file URL", shown)
 	}
 	defer body.Close()
-	if _, err := io.Copy(w, body); err != nil {
-		return fmt.Errorf("%s: %w", rawURL, err)
+	n, err := io.Copy(w, io.LimitReader(body, maxDownload+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, unwrapURLError(err))
+	}
+	if n > maxDownload {
+		return fmt.Errorf("%s: larger than %d MiB, the most a module zip may be: refusing it as corrupt", shown, maxDownload>>20)
 	}
 	return nil
+}
+
+// maxDownload caps what fetch writes, as the go command caps a module
+// zip (500 MiB); a whole toolchain zip is about 72 MiB. A variable for
+// the tests.
+var maxDownload int64 = 500 << 20
+
+// redacted is rawURL fit to print: its password replaced as
+// url.URL.Redacted does, and a user name alone too, since a token is often
+// given as one (https://TOKEN@host). What does not parse as a URL is
+// shown only up to its scheme when it names a user.
+func redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		if strings.Contains(rawURL, "@") {
+			scheme, _, _ := strings.Cut(rawURL, ":")
+			return scheme + ":…"
+		}
+		return rawURL
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx")
+		}
+	}
+	return u.Redacted()
+}
+
+// redactList redacts each URL of a GOPROXY list.
+func redactList(list string) string {
+	var b strings.Builder
+	for list != "" {
+		i := strings.IndexAny(list, ",|")
+		if i < 0 {
+			b.WriteString(redacted(list))
+			break
+		}
+		b.WriteString(redacted(list[:i]))
+		b.WriteByte(list[i])
+		list = list[i+1:]
+	}
+	return b.String()
+}
+
+// unwrapURLError drops the URL that net/http's errors repeat (with only
+// the password stripped).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // buildHelper builds the helper (the go-selfcompile command, at the

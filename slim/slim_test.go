@@ -90,3 +90,68 @@ func TestMatchPrefixPatterns(t *testing.T) {
 		t.Errorf("escape: %q", escape("github.com/Azure/Go"))
 	}
 }
+
+// Credentials in GOPROXY never reach an error: not a password, not a
+// token given as the user name, not from a URL that does not parse.
+func TestDownloadErrorsHideCredentials(t *testing.T) {
+	const secret = "s3cr3t"
+	const mod, version = "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64"
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer hangUp.Close()
+	withUser := func(u, userinfo string) string { return strings.Replace(u, "://", "://"+userinfo+"@", 1) }
+	for _, proxy := range []string{
+		withUser(notFound.URL, "user:"+secret),
+		withUser(broken.URL, "user:"+secret),
+		withUser(hangUp.URL, "user:"+secret),
+		withUser(notFound.URL, secret),
+		withUser(notFound.URL, "user:"+secret) + "," + withUser(broken.URL, secret),
+		"https://user:" + secret + "@bad host",
+		"ftp://user:" + secret + "@example.com",
+		"direct|https://user:" + secret + "@[::1",
+	} {
+		var w memFile
+		err := download(context.Background(), &w, []string{"GOPROXY=" + proxy}, mod, version)
+		if err == nil {
+			t.Fatalf("GOPROXY=%s: no error", proxy)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("GOPROXY=%s: the error shows the credentials: %v", proxy, err)
+		}
+	}
+}
+
+// A download stops at the cap, whether or not the server says how long
+// it is, and is refused as corrupt.
+func TestDownloadCapped(t *testing.T) {
+	old := maxDownload
+	maxDownload = 1 << 20
+	defer func() { maxDownload = old }()
+	const mod, version = "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64"
+	huge := make([]byte, 3<<20)
+	for _, chunked := range []bool{false, true} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if chunked {
+				w.(http.Flusher).Flush() // no Content-Length
+			}
+			w.Write(huge)
+		}))
+		var w memFile
+		err := download(context.Background(), &w, []string{"GOPROXY=" + srv.URL}, mod, version)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("chunked=%v: %v, want a refusal as corrupt", chunked, err)
+		}
+		if int64(w.Len()) > maxDownload+1 {
+			t.Errorf("chunked=%v: wrote %d bytes, past the %d cap", chunked, w.Len(), maxDownload)
+		}
+	}
+}

@@ -35,6 +35,12 @@ import (
 // Env is the environment variable that puts a binary in smoke mode.
 const Env = "GO_SELFCOMPILE_SMOKE"
 
+// RunEnv tags every run of Check, the smoke run and the run with
+// Config.Args, and so the processes they start: on Linux, those left
+// running after the binary exits, in its process group or not, are found
+// by it and killed.
+const RunEnv = "GO_SELFCOMPILE_SMOKE_RUN"
+
 // DefaultTimeout bounds each run of the binary when
 // Config.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
@@ -110,8 +116,9 @@ func Check(ctx context.Context, binary string, cfg Config) (*Report, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	env := gocmd.Without(cfg.Env, Env)
 	nonce := newNonce()
+	// Every run is tagged, so that what it leaves running is found.
+	env := append(gocmd.Without(cfg.Env, Env, RunEnv), RunEnv+"="+nonce)
 	out, err := run(ctx, binary, nil, append(env, Env+"="+nonce), timeout, nonce)
 	if err != nil {
 		return nil, err
@@ -201,10 +208,18 @@ func run(ctx context.Context, binary string, args, env []string, timeout time.Du
 	cmd.WaitDelay = pipeGrace
 	err := cmd.Run()
 	_ = proc.Kill(cmd) // a process it started that outlived it
+	left := 0
+	if tag, ok := gocmd.Lookup(env, RunEnv); ok {
+		left = killTagged(RunEnv + "=" + tag) // one that left the group
+	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("running %s: %w", binary, ctx.Err())
 	}
-	if msg := runFailure(err, rctx, timeout, out, nonce != ""); msg != "" {
+	msg := runFailure(err, rctx, timeout, out, nonce != "")
+	if msg == "" && left > 0 {
+		msg = fmt.Sprintf("it left %d process running in a session of its own (killed): a plugin's init must not leave processes running", left)
+	}
+	if msg != "" {
 		return nil, &Error{Binary: binary, Args: args, Msg: msg, Output: out.tail()}
 	}
 	return out, nil

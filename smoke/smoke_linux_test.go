@@ -1,8 +1,11 @@
 package smoke
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,4 +32,23 @@ func checkChildGone(t *testing.T, output string) {
 		}
 	}
 	t.Errorf("the sleep process %d started by the binary is still running", pid)
+}
+
+// A daemon the binary starts in a session of its own outlives the kill
+// of the process group; Check finds it by the nonce it inherited, kills
+// it and refuses the binary.
+func TestSmokeKillsOrphans(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid command: ", err)
+	}
+	bin := smokeBinary(t, "daemon")
+	_, err := Check(context.Background(), bin, Config{Env: []string{"PATH=" + os.Getenv("PATH")}})
+	var se *Error
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "left 1 process running") {
+		t.Errorf("Check: %v, want a refusal of the process left running", err)
+	}
+	if se == nil {
+		t.FailNow()
+	}
+	checkChildGone(t, se.Output)
 }

@@ -153,6 +153,35 @@ func init() {
 }
 
 func main() {}
+-- daemon/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	"example.com/smoke/report"
+)
+
+// A daemon in its own session, output closed: the process group kill
+// misses it, and it holds no pipe.
+func init() {
+	nonce, ok := os.LookupEnv("GO_SELFCOMPILE_SMOKE")
+	if !ok {
+		return
+	}
+	cmd := exec.Command("setsid", "sleep", "60")
+	if err := cmd.Start(); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Printf("started %d\n", cmd.Process.Pid)
+	report.Write(nonce)
+	os.Exit(0)
+}
+
+func main() {}
 -- forks/main.go --
 package main
 

@@ -18,6 +18,9 @@ var (
 	ErrReadOnly = errors.New("directory not writable")
 	// ErrNoSpace: the target's file system has too little free space.
 	ErrNoSpace = errors.New("not enough free space")
+	// ErrChanged: the target is not the file Options.Expect identifies:
+	// someone replaced, changed, deleted or created it meanwhile.
+	ErrChanged = errors.New("changed during the rebuild")
 )
 
 // ErrNotRunning is returned by CheckRunning when the target is not the
@@ -29,10 +32,10 @@ var ErrNoBackup = errors.New("no backup to roll back to")
 
 // RefusedError is a swap refused before anything was changed. Its message
 // is one line that says what to do. errors.Is matches Reason (one of
-// ErrNotRegular, ErrNotOwner, ErrReadOnly, ErrNoSpace) and the underlying
-// system error, if any.
+// ErrNotRegular, ErrNotOwner, ErrReadOnly, ErrNoSpace, ErrChanged) and
+// the underlying system error, if any.
 type RefusedError struct {
-	Reason error  // why: ErrNotRegular, ErrNotOwner, ErrReadOnly or ErrNoSpace
+	Reason error  // why: ErrNotRegular, ErrNotOwner, ErrReadOnly, ErrNoSpace or ErrChanged
 	Path   string // the target or its directory
 	Err    error  // the system error behind it, if any
 	msg    string

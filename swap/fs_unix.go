@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // SyncDir implements FS by fsyncing the opened directory.
@@ -44,4 +46,10 @@ func checkOwner(path string, fi fs.FileInfo, euid int) error {
 	}
 	return refused(ErrNotOwner, path, nil,
 		"cannot replace %s: it belongs to uid %d and this process runs as uid %d; run as that user or as root, or set Options.Output", path, uid, euid)
+}
+
+// writable reports why this process, with its effective ids, cannot
+// create files in dir.
+func writable(dir string) error {
+	return unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS)
 }

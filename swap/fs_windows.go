@@ -36,3 +36,6 @@ func isReadOnly(err error) bool {
 func owner(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
 
 func checkOwner(string, fs.FileInfo, int) error { return nil }
+
+// writable cannot tell on Windows: creating the staged file does.
+func writable(string) error { return nil }

@@ -1,15 +1,18 @@
 // Package swap owns the moment a rebuilt binary takes the place of the
 // running one, and what makes that moment safe:
 //
-//   - the target: [ResolveTarget] finds the real file once, and
-//     [CheckRunning] checks that it is the file this process runs;
+//   - the target: [ResolveTarget] finds the real file once,
+//     [CheckRunning] checks that it is the file this process runs, [Check]
+//     that it could be replaced, and [Identify] records what it is, for
+//     Install to refuse a target someone else changed meanwhile;
 //   - the lock: [Lock] holds an exclusive lock on a sidecar file beside the
 //     target, across processes, for the whole rebuild;
 //   - the swap: [Install] checks the target and the free space, stages the
 //     new binary beside the target under a unique name (O_EXCL) with the
-//     target's exact mode and owner, fsynced; keeps the old binary as a
-//     backup (a hard link, or a copy where links are impossible); renames
-//     the new file over the target; and fsyncs the directory;
+//     target's permissions (never its set-id bits) and owner, fsynced;
+//     keeps the old binary as a backup (a hard link, or a copy where
+//     links are impossible); renames the new file over the target; and
+//     fsyncs the directory;
 //   - backups: [Backups] lists them, [Rollback] swaps the newest one back;
 //   - recovery: [Recover] removes what an interrupted run left beside the
 //     target and restores a missing target from its newest backup.
@@ -58,8 +61,13 @@ type Options struct {
 	// backups are left as they are.
 	Backups int
 	// Mode is the mode of a target that does not exist yet; zero means
-	// 0755. An existing target's mode is kept exactly.
+	// 0755. An existing target's permissions are kept exactly, and its
+	// set-id and sticky bits dropped.
 	Mode fs.FileMode
+	// Expect, when set, is the target's identity when the rebuild began
+	// (Identify): Install refuses, with ErrChanged and before changing
+	// anything, a target that is no longer that file. Nil checks nothing.
+	Expect *Identity
 	// FS makes every change to the file system; nil means OS{}.
 	FS FS
 }
@@ -89,7 +97,8 @@ func (o Options) fs() FS {
 // the newest backup ("" when none was kept). Before changing anything it
 // refuses, with a *RefusedError, a target that is not a regular file or
 // belongs to another user, and a directory that is read-only or lacks the
-// space. Then it stages the copy beside target, keeps opts.Backups previous
+// space; once the copy is staged, a target that is not the file
+// opts.Expect identifies. Then it stages the copy beside target, keeps opts.Backups previous
 // binaries, and renames the copy over target. On failure it removes what
 // it staged, and target holds the old binary, except when the final
 // rename reported an error after happening. While it writes a file, forks
@@ -98,6 +107,10 @@ func Install(target, src string, opts Options) (backup string, err error) {
 	fsys := opts.fs()
 	staged, err := stage(fsys, target, src, opts.mode(), os.Geteuid())
 	if err != nil {
+		return "", err
+	}
+	if err := checkUnchanged(target, opts.Expect); err != nil {
+		_ = fsys.Remove(staged)
 		return "", err
 	}
 	backup, err = commit(fsys, target, staged, opts.backups())
@@ -109,7 +122,7 @@ func Install(target, src string, opts Options) (backup string, err error) {
 }
 
 // Stage copies src into a new, uniquely named file beside target with the
-// target's mode and owner (or mode, when target does not exist), fsynced,
+// target's permissions (not its set-id bits) and owner (or mode, when target does not exist), fsynced,
 // after the checks Install makes. It returns the staged file's path; the
 // caller removes it if the swap does not happen. Install does both steps.
 func Stage(target, src string, mode fs.FileMode) (string, error) {
@@ -134,8 +147,11 @@ type fileMeta struct {
 	hasOwner bool
 }
 
-// keptModeBits are the mode bits a new binary takes from the old one.
-const keptModeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+// keptModeBits are the mode bits a new binary takes from the old one: the
+// permissions, never the set-id bits. A rebuilt binary holds code its
+// owner did not review (plugins, their dependencies), built from caches
+// of the user who asked: that must not run with another user's ids.
+const keptModeBits = fs.ModePerm
 
 func metaOf(fi fs.FileInfo) fileMeta {
 	m := fileMeta{mode: fi.Mode() & keptModeBits}

@@ -7,8 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
@@ -64,34 +67,41 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 		enc.SetIndent("", "\t")
 		return enc.Encode(rep)
 	}
+	return printBinary(w, &rep)
+}
+
+// printBinary writes rep as text. Every string it takes from the binary
+// goes through quote: a crafted binary must not write to the terminal.
+func printBinary(w io.Writer, rep *binaryReport) error {
+	m := rep.Bundle
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "binary\t%s\n", name)
-	fmt.Fprintf(tw, "go\t%s %s/%s\n", rep.GoVersion, rep.GOOS, rep.GOARCH)
-	fmt.Fprintf(tw, "main\t%s %s\n", rep.Main, rep.Version)
+	fmt.Fprintf(tw, "binary\t%s\n", quote(rep.Binary))
+	fmt.Fprintf(tw, "go\t%s %s/%s\n", quote(rep.GoVersion), quote(rep.GOOS), quote(rep.GOARCH))
+	fmt.Fprintf(tw, "main\t%s %s\n", quote(rep.Main), quote(rep.Version))
 	var total int64
 	for _, part := range m.Parts {
 		total += part.Size
 	}
-	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, m.GoVersion, m.GOOS, m.GOARCH, generate.HumanSize(total), len(m.Parts))
+	fmt.Fprintf(tw, "bundle\tformat %d, toolchain %s %s/%s, %s in %d parts\n", m.Format, quote(m.GoVersion), quote(m.GOOS), quote(m.GOARCH), generate.HumanSize(total), len(m.Parts))
 	for _, name := range m.PartNames() {
 		if p, ok := m.Parts[name]; ok {
-			fmt.Fprintf(tw, "  %s\t%s\n", name, generate.HumanSize(p.Size))
+			fmt.Fprintf(tw, "  %s\t%s\n", quote(name), generate.HumanSize(p.Size))
 		}
 	}
 	if len(m.Trimmed) > 0 {
-		fmt.Fprintf(tw, "trimmed\t%d modules to the packages the build uses (%s); a rebuild that needs more of one downloads it\n", len(m.Trimmed), strings.Join(m.TrimPlatforms, ", "))
+		fmt.Fprintf(tw, "trimmed\t%d modules to the packages the build uses (%s); a rebuild that needs more of one downloads it\n", len(m.Trimmed), quoteAll(m.TrimPlatforms, ", "))
 	}
 	if m.Slim != nil {
-		fmt.Fprintf(tw, "  slim\tfetches %s@%s (%s) and the modules through GOPROXY\n", toolchain.ModulePath, m.Slim.Toolchain, m.Slim.ToolchainSum)
+		fmt.Fprintf(tw, "  slim\tfetches %s@%s (%s) and the modules through GOPROXY\n", toolchain.ModulePath, quote(m.Slim.Toolchain), quote(m.Slim.ToolchainSum))
 	}
 	if r := m.Rebuild; r != nil {
-		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", r.GoVersion, r.Previous)
-		fmt.Fprintf(tw, "  settings\t%s\n", strings.Join(r.Settings, " "))
+		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", quote(r.GoVersion), quote(r.Previous))
+		fmt.Fprintf(tw, "  settings\t%s\n", quoteAll(r.Settings, " "))
 		for _, s := range r.Sums {
-			fmt.Fprintf(tw, "  sum\t%s\n", s)
+			fmt.Fprintf(tw, "  sum\t%s\n", quote(s))
 		}
 		for _, d := range r.Drift {
-			fmt.Fprintf(tw, "  drift\t%s\n", d)
+			fmt.Fprintf(tw, "  drift\t%s\n", quote(d.String()))
 		}
 	}
 	if len(rep.Plugins) == 0 {
@@ -108,21 +118,44 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 }
 
 func describePlugin(p bundle.Plugin) string {
-	s := p.Path + " " + p.Version
+	path, version := quote(p.Path), quote(p.Version)
+	s := path + " " + version
 	switch {
 	case p.Dir != "":
-		s = p.Path + " from " + p.Dir
+		s = path + " from " + quote(p.Dir)
 	case p.Version == "":
-		s = p.Path + " (part of the host module)"
+		s = path + " (part of the host module)"
 	case p.Query == bundle.QueryBuildList:
-		s = fmt.Sprintf("%s %s (the build's version of %s)", p.Path, p.Version, p.Module)
+		s = fmt.Sprintf("%s %s (the build's version of %s)", path, version, quote(p.Module))
 	case p.Query != "" && p.Query != p.Version:
-		s = fmt.Sprintf("%s %s (asked %s)", p.Path, p.Version, p.Query)
+		s = fmt.Sprintf("%s %s (asked %s)", path, version, quote(p.Query))
 	}
 	if p.Constructor != "" {
-		s += fmt.Sprintf(", registered as %s(%s())", p.Register, p.Constructor)
+		s += fmt.Sprintf(", registered as %s(%s())", quote(p.Register), quote(p.Constructor))
 	}
 	return s
+}
+
+// quote returns s as it is when every character of it is printable, and
+// otherwise as a Go string literal, escapes and all, as git quotes a path
+// (core.quotePath): control characters, a tab or newline that would draw
+// a column or a line of their own, terminal escapes, invisible format
+// characters and invalid UTF-8 are shown, not obeyed.
+func quote(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+func quoteAll(list []string, sep string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = quote(s)
+	}
+	return strings.Join(out, sep)
 }
 
 // inspectDir prints the manifest of the bundle generated in dir, or of

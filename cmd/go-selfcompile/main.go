@@ -75,6 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case helper.Verb:
 		// Not for people: a rebuilding binary runs its bundled copy of
 		// this command to do what must not run in its own process.
+		// The daemons a smoke-tested binary leaves become this process's
+		// children, for package smoke to kill and reap.
+		becomeSubreaper()
 		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)

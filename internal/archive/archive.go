@@ -199,8 +199,14 @@ var ErrWindowTooLarge = errors.New("zstd window too large")
 // checks that the compressed bytes match want (see untar.Extract): a
 // zstd-compressed one, refusing a zstd window larger than [MaxWindow]
 // (before allocating it), or a gzip-compressed one (a slim bundle's source
-// part; see [Source]).
+// part; see [Source]). When r is an io.ReadSeeker the check comes before
+// anything is decompressed (untar.Verify): a corrupt part writes nothing.
 func Extract(r io.Reader, dest string, want bundle.Part) error {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if err := untar.Verify(rs, want); err != nil {
+			return err
+		}
+	}
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		return untar.Extract(br, dest, want, func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) })

@@ -3,6 +3,8 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -103,7 +105,7 @@ func TestExtractRefusesEscapes(t *testing.T) {
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "dest")
 			os.Mkdir(dest, 0o755)
-			err := Extract(bytes.NewReader(buf.Bytes()), dest, bundle.Part{})
+			err := Extract(bytes.NewReader(buf.Bytes()), dest, partOf(buf.Bytes()))
 			if err == nil || errors.Is(err, ErrChecksum) {
 				t.Fatalf("Extract accepted %q (err %v)", tc.name, err)
 			}
@@ -111,5 +113,41 @@ func TestExtractRefusesEscapes(t *testing.T) {
 				t.Errorf("a file escaped the destination")
 			}
 		})
+	}
+}
+
+// partOf is the manifest's record of data: hostile archives whose
+// checksum matches are still refused by what they hold.
+func partOf(data []byte) bundle.Part {
+	sum := sha256.Sum256(data)
+	return bundle.Part{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
+}
+
+// A few kB of zstd that would unpack to 64 MiB, with a checksum that does
+// not match, is refused as corrupt before anything is written; so is a
+// part longer than the manifest says, read no further than that.
+func TestExtractVerifiesBeforeWriting(t *testing.T) {
+	var buf bytes.Buffer
+	zw, _ := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+	tw := tar.NewWriter(zw)
+	const size = 64 << 20
+	tw.WriteHeader(&tar.Header{Name: "bomb", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
+	tw.Write(make([]byte, size))
+	tw.Close()
+	zw.Close()
+	t.Logf("%d bytes of zstd for %d MiB", buf.Len(), size>>20)
+	good := partOf(buf.Bytes())
+	wrongSum := good
+	wrongSum.SHA256 = strings.Repeat("0", 64)
+	shorter := partOf(buf.Bytes()[:buf.Len()/2])
+	for name, want := range map[string]bundle.Part{"wrong sum": wrongSum, "longer than recorded": shorter} {
+		dest := t.TempDir()
+		err := Extract(bytes.NewReader(buf.Bytes()), dest, want)
+		if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("%s: %v, want ErrChecksum saying the part is corrupt", name, err)
+		}
+		if entries, _ := os.ReadDir(dest); len(entries) != 0 {
+			t.Errorf("%s: a corrupt part wrote %v", name, entries)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func TestExtractRefusesHugeWindow(t *testing.T) {
 		{"single segment 1 TiB", single, "1048576 MiB window"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Extract(bytes.NewReader(tc.frame), t.TempDir(), bundle.Part{})
+			err := Extract(bytes.NewReader(tc.frame), t.TempDir(), partOf(tc.frame))
 			if !errors.Is(err, ErrWindowTooLarge) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "256 MiB") {
 				t.Errorf("Extract: %v, want ErrWindowTooLarge naming %q and the 256 MiB limit", err, tc.want)
 			}
@@ -94,7 +94,7 @@ func TestExtractRefusesHugeWindow(t *testing.T) {
 	}
 	// A 128 MiB window passes the check (the empty frame is then not a
 	// tar archive, or an empty one: either way not a window error).
-	if err := Extract(bytes.NewReader(ok), t.TempDir(), bundle.Part{}); errors.Is(err, ErrWindowTooLarge) {
+	if err := Extract(bytes.NewReader(ok), t.TempDir(), partOf(ok)); errors.Is(err, ErrWindowTooLarge) {
 		t.Errorf("Extract refused a %d MiB window: %v", LongWindow>>20, err)
 	}
 }

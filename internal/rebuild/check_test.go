@@ -83,3 +83,28 @@ func TestCheckRefusesInPrepare(t *testing.T) {
 		t.Errorf("check of an installed version = %+v, want nothing to do", out)
 	}
 }
+
+// The record in the new binary keeps the flags and the settings that
+// change the build, the caller's included, and nothing else of the
+// caller's environment: not a GOPROXY with credentials.
+func TestRecordKeepsOnlyBuildSettings(t *testing.T) {
+	const secret = "s3cr3t-token"
+	job := &helper.Job{
+		Settings: []helper.Setting{{Key: "-tags", Value: "prod"}, {Key: "CGO_ENABLED", Value: "0"}},
+		Env: []string{
+			"GOPROXY=https://user:" + secret + "@proxy.example.com",
+			"GONOSUMDB=example.com", "GOFLAGS=-x", "AWS_SECRET_ACCESS_KEY=" + secret,
+			"GOAMD64=v2",
+		},
+	}
+	s := newSettings(job, t.Logf)
+	got := s.record()
+	want := []string{"-buildvcs=false", "-tags=prod", "CGO_ENABLED=0", "GOAMD64=v2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("record %q, want %q", got, want)
+	}
+	// The go command still gets the caller's settings.
+	if !slices.Contains(s.env, job.Env[0]) {
+		t.Errorf("the build's environment %q lacks the caller's GOPROXY", s.env)
+	}
+}

@@ -179,7 +179,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		Go: goRun, Tree: tree, Bundle: fsys, Manifest: m,
 		Plugins: keepConstructions(plan.Plugins, m.Plugins), Graph: plan.Graph, Flags: s.flags, Trimmed: completer, Listed: plan.Listed, Kept: kept,
 		Output: job.Output,
-		Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: append(slices.Clone(s.flags), s.env...), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
+		Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: s.record(), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 	}
 	if !job.DryRun {
 		early = p.startBuild(ctx, in)

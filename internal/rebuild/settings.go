@@ -3,6 +3,8 @@ package rebuild
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
@@ -38,13 +40,38 @@ func buildSettings(recorded []helper.Setting) (flags, env []string) {
 			if s.Value == "true" {
 				flags = append(flags, s.Key)
 			}
-		case "CGO_ENABLED", "GOOS", "GOARCH", "GOEXPERIMENT", "GOFIPS140",
-			"GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM",
-			"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS":
-			env = append(env, s.Key+"="+s.Value)
+		default:
+			if buildEnv[s.Key] {
+				env = append(env, s.Key+"="+s.Value)
+			}
 		}
 	}
 	return flags, env
+}
+
+// buildEnv are the environment variables that change what the go command
+// builds, which the go command itself records in a binary's build
+// information: the only ones a rebuild takes from the previous build, and
+// the only ones of the caller's (Options.Env) it records in the new
+// binary, where a GOPROXY with credentials, say, must not end up.
+var buildEnv = map[string]bool{
+	"CGO_ENABLED": true, "GOOS": true, "GOARCH": true, "GOEXPERIMENT": true, "GOFIPS140": true,
+	"GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true, "GOMIPS": true, "GOMIPS64": true,
+	"GOPPC64": true, "GORISCV64": true, "GOWASM": true,
+	"CGO_CFLAGS": true, "CGO_CPPFLAGS": true, "CGO_CXXFLAGS": true, "CGO_LDFLAGS": true,
+}
+
+// record is what the new binary's rebuild record keeps of the settings:
+// the flags, and of the environment, in order, only what changes the
+// build (buildEnv).
+func (s *settings) record() []string {
+	out := slices.Clone(s.flags)
+	for _, kv := range s.env {
+		if k, _, ok := strings.Cut(kv, "="); ok && buildEnv[k] {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // cgoFallback follows the go command's own default when the original build

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -178,19 +179,37 @@ func WriteFile(target string, r io.Reader, perm fs.FileMode) error {
 // RemoveAll removes a tree whose directories and files may be read-only:
 // module cache files, which the go command makes read-only, or an
 // installed toolchain. Directories are made writable first, and so are
-// read-only files (Windows refuses to delete them).
+// read-only files on Windows, which refuses to delete them. It never
+// follows a symbolic link, even one put in place of a file or directory
+// while it runs: the changes of mode go through an [os.Root] at dir, and
+// os.RemoveAll unlinks without following.
 func RemoveAll(dir string) error {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+		if r, err := os.OpenRoot(dir); err == nil {
+			// dir itself may have become a link since the Lstat.
+			if at, err := r.Stat("."); err == nil && os.SameFile(fi, at) {
+				makeRemovable(r)
+			}
+			r.Close()
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+// makeRemovable makes the directories of the tree at r writable, and on
+// Windows its read-only files. A failure is left for os.RemoveAll to
+// report.
+func makeRemovable(r *os.Root) {
+	_ = fs.WalkDir(r.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 		case d.IsDir():
-			_ = os.Chmod(p, 0o700)
-		case d.Type().IsRegular():
+			_ = r.Chmod(p, 0o700)
+		case d.Type().IsRegular() && runtime.GOOS == "windows":
 			if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o200 == 0 {
-				_ = os.Chmod(p, fi.Mode().Perm()|0o200)
+				_ = r.Chmod(p, fi.Mode().Perm()|0o200)
 			}
 		}
 		return nil
 	})
-	return os.RemoveAll(dir)
 }

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/mod/sumdb/dirhash"
 
+	"github.com/selfcompile/go-selfcompile/internal/safedir"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 )
@@ -66,9 +67,14 @@ const CompleteMarker = ".selfcompile-complete"
 // Lookup reports whether root holds a complete install of the archive
 // whose checksum is want (a part's sha256, or a module's h1: sum) whose
 // files match its index; bad lists what does not match. A leftover of an
-// interrupted install is removed.
+// interrupted install is removed. An install that another user owns, or
+// may write to, is an error (package safedir): its index could be theirs.
 func Lookup(root, want string) (ok bool, bad []string, err error) {
-	data, err := os.ReadFile(filepath.Join(root, CompleteMarker))
+	marker := filepath.Join(root, CompleteMarker)
+	if err := errors.Join(safedir.Owned(root), safedir.Owned(marker)); err != nil {
+		return false, nil, err
+	}
+	data, err := os.ReadFile(marker)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(root); err == nil {
 			// Incomplete leftover of an interrupted install: replace it.

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/selfcompile/go-selfcompile/internal/testuser"
+	"github.com/selfcompile/go-selfcompile/internal/treeindex"
 )
 
 // writeModuleZip writes a golang.org/toolchain module zip holding files.
@@ -106,5 +109,54 @@ func TestInstallZip(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(print); string(data) != "package fmt\n" {
 		t.Errorf("after a reinstall print.go is %q", data)
+	}
+}
+
+// A toolchain another user installed, or planted with an index of their
+// own that matches it, is not used: its index proves nothing.
+func TestOtherUsersToolchainRefused(t *testing.T) {
+	uid, gid, err := testuser.Other()
+	if err != nil {
+		t.Skipf("needs a second user: %v", err)
+	}
+	version := "v0.0.1-go1.99.0.linux-amd64"
+	zipFile := writeModuleZip(t, version, map[string]string{"VERSION": "go1.99.0\n", "bin/go": "go"})
+	sum, err := dirhash.HashZip(zipFile, dirhash.Hash1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	goroot, err := InstallZip(zipFile, sum, "linux", "amd64", cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Their wrapper, and the index rewritten to match it.
+	root := filepath.Dir(goroot)
+	gobin := GoBin(goroot)
+	os.Chmod(gobin, 0o755)
+	if err := os.WriteFile(gobin, []byte("#!/bin/sh\nid >/tmp/pwned\n"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if err := treeindex.Write(filepath.Join(root, IndexFile), goroot, treeindex.Options{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Installed(cache, sum); !ok {
+		t.Fatal("the rewritten index does not match: the test plants nothing")
+	}
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Installed(cache, sum); ok {
+		t.Error("a toolchain another user owns counts as installed")
+	}
+	_, err = InstallZip(zipFile, sum, "linux", "amd64", cache)
+	if err == nil || !strings.Contains(err.Error(), "refusing to trust "+root) {
+		t.Errorf("InstallZip over another user's toolchain: %v, want a refusal naming %s", err, root)
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/selfcompile/go-selfcompile/internal/safedir"
 )
 
 // Options says which files of a tree an index covers and how.
@@ -100,8 +102,14 @@ func update(index, dir string, o Options, old map[string]*entry) error {
 
 // Check compares the tree dir with the file index and returns what
 // differs, sorted; none means intact. A missing or unreadable index is
-// itself reported.
+// itself reported. An index is only as trustworthy as the place it is
+// kept: an index or a tree that another user owns, or that group or
+// others may write to, is an error (see package safedir; the caller
+// checks the directories above).
 func Check(index, dir string, o Options) ([]string, error) {
+	if err := errors.Join(safedir.Owned(index), safedir.Owned(dir)); err != nil {
+		return nil, err
+	}
 	idx, err := read(index)
 	if err != nil {
 		return []string{fmt.Sprintf("it has no readable index (%v)", err)}, nil

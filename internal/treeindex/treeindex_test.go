@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testuser"
 )
 
 func TestCheckAndUpdate(t *testing.T) {
@@ -44,5 +46,38 @@ func TestCheckAndUpdate(t *testing.T) {
 	}
 	if bad, _ := Check(filepath.Join(dir, "none"), dir, o); len(bad) != 1 || !strings.Contains(bad[0], "no readable index") {
 		t.Errorf("Check without an index = %q", bad)
+	}
+}
+
+// An index, or a tree, another user owns is no proof: Check refuses it
+// even when the tree matches.
+func TestOtherUsersIndexRefused(t *testing.T) {
+	uid, gid, err := testuser.Other()
+	if err != nil {
+		t.Skipf("needs a second user: %v", err)
+	}
+	dir, index := t.TempDir(), filepath.Join(t.TempDir(), "index")
+	if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(index, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{index, dir} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		if bad, err := Check(index, dir, Options{}); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s owned by another user: Check = %v, %v; want an error naming it", p, bad, err)
+		}
+		if err := os.Chown(p, os.Geteuid(), os.Getegid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(index, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(index, dir, Options{}); err == nil {
+		t.Error("an index others may write to: Check accepted it")
 	}
 }

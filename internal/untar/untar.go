@@ -27,10 +27,18 @@ var ErrChecksum = errors.New("checksum mismatch")
 
 // Extract unpacks the compressed tar r, decompressed by decompress, into
 // dest, which must exist, and checks that the compressed bytes match want.
+// When r is an io.ReadSeeker (a bundle's embedded or on-disk part), the
+// check comes first (see Verify), so a corrupt part writes nothing; a
+// stream is checked as it is read, and on a mismatch what was written is
+// left for the caller to remove (callers extract into a fresh directory).
 // It refuses entries that are not regular files or directories and names
-// that would escape dest. On a checksum mismatch, what was written is left
-// for the caller to remove (callers extract into a fresh directory).
+// that would escape dest.
 func Extract(r io.Reader, dest string, want bundle.Part, decompress func(io.Reader) (io.ReadCloser, error)) error {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if err := Verify(rs, want); err != nil {
+			return err
+		}
+	}
 	h := sha256.New()
 	cr := &countReader{r: io.TeeReader(r, h)}
 	dr, err := decompress(cr)
@@ -69,9 +77,36 @@ func Extract(r io.Reader, dest string, want bundle.Part, decompress func(io.Read
 	if _, err := io.Copy(io.Discard, cr); err != nil {
 		return err
 	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if got != want.SHA256 || (want.Size != 0 && cr.n != want.Size) {
-		return fmt.Errorf("%w: got sha256 %s (%d bytes), manifest says %s (%d bytes)", ErrChecksum, got, cr.n, want.SHA256, want.Size)
+	return match(hex.EncodeToString(h.Sum(nil)), cr.n, want)
+}
+
+// Verify checks that the bytes of r, from where it is, match want, and
+// puts r back where it was. It reads at most want.Size bytes and one
+// more, when want has a size: a longer stream is corrupt.
+func Verify(r io.ReadSeeker, want bundle.Part) error {
+	start, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	var src io.Reader = r
+	if want.Size > 0 {
+		src = io.LimitReader(r, want.Size+1)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, src)
+	if err != nil {
+		return fmt.Errorf("reading archive: %w", err)
+	}
+	if err := match(hex.EncodeToString(h.Sum(nil)), n, want); err != nil {
+		return err
+	}
+	_, err = r.Seek(start, io.SeekStart)
+	return err
+}
+
+func match(sum string, n int64, want bundle.Part) error {
+	if sum != want.SHA256 || (want.Size != 0 && n != want.Size) {
+		return fmt.Errorf("%w: the part is corrupt: got sha256 %s (%d bytes), manifest says %s (%d bytes)", ErrChecksum, sum, n, want.SHA256, want.Size)
 	}
 	return nil
 }

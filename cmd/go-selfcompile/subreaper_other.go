@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// becomeSubreaper has no equivalent here.
+func becomeSubreaper() {}

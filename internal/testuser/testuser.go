@@ -1,0 +1,59 @@
+// Package testuser gives tests a second user account, to plant files that
+// belong to someone else: it creates one when the tests run as root, and
+// says why it cannot otherwise. Only tests import it.
+package testuser
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"sync"
+)
+
+// Name is the account tests use: created once per machine and kept, since
+// test binaries of several packages may use it at once.
+const Name = "selfcompile-other"
+
+var once struct {
+	sync.Once
+	uid, gid int
+	err      error
+}
+
+// Other returns the uid and gid of a user other than the one running the
+// tests, creating it (useradd) if needed; the error says why it cannot.
+func Other() (uid, gid int, err error) {
+	once.Do(func() { once.uid, once.gid, once.err = other() })
+	return once.uid, once.gid, once.err
+}
+
+func other() (int, int, error) {
+	if os.Geteuid() != 0 {
+		return 0, 0, errors.New("not running as root: cannot create a second user to own the planted files")
+	}
+	if u, err := user.Lookup(Name); err == nil {
+		return ids(u)
+	}
+	out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Name).CombinedOutput()
+	if err != nil {
+		// Another test binary may have created it meanwhile.
+		if u, err2 := user.Lookup(Name); err2 == nil {
+			return ids(u)
+		}
+		return 0, 0, fmt.Errorf("useradd %s: %v: %s", Name, err, out)
+	}
+	u, err := user.Lookup(Name)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ids(u)
+}
+
+func ids(u *user.User) (int, int, error) {
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	return uid, gid, errors.Join(err1, err2)
+}
