@@ -32,6 +32,9 @@ type job struct {
 	request  helper.Job    // what the helper is asked
 	// noop is set when the request asks for nothing that is not already so.
 	noop string
+	// notes are what prepare did that the user should hear of, as
+	// warnings.
+	notes []string
 }
 
 // cleanups is where prepare registers what the cleanup stage undoes.
@@ -239,7 +242,11 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 		return err
 	default:
 		c.Defer("unlock work directory", unlock)
-		// A directory left by an interrupted rebuild.
+		// A directory left by a rebuild that did not end (its host was
+		// killed) or was kept (Options.KeepWorkDir).
+		if _, err := os.Lstat(work); err == nil {
+			j.notes = append(j.notes, fmt.Sprintf("removed %s, left by a rebuild that did not finish", work))
+		}
 		if err := srctree.RemoveAll(work); err != nil {
 			return fmt.Errorf("removing the leftover work directory: %w", err)
 		}

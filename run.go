@@ -56,6 +56,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	if j != nil && j.work != "" {
 		r.Defer("remove work directory", func() error { return p.removeWork(j.work) })
 	}
+	if j != nil {
+		for _, n := range j.notes {
+			p.warn("%s", n)
+		}
+	}
 	if err != nil || j.noop != "" {
 		p.nothingToDo(j)
 		return err

@@ -74,7 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerify(ctx, args[1:], stdout, stderr)
 	case helper.Verb:
 		// Not for people: a rebuilding binary runs its bundled copy of
-		// this command to do what must not run in its own process.
+		// this command to do what must not run in its own process. A
+		// host that went leaves a broken pipe: writing to it must fail,
+		// not kill the helper before it stops the go commands it runs.
+		signal.Ignore(syscall.SIGPIPE)
 		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
