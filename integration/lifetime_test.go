@@ -70,22 +70,39 @@ func TestRebuildDiesWithTheHost(t *testing.T) {
 	}
 }
 
-// waitForCompile waits until a compiler runs under the process pid and
-// returns every process under it then.
+// waitForCompile waits until the compiler compiles package runtime under
+// the process pid, and returns every process under it then. That compile
+// takes seconds on its own: what the host's death does not stop is still
+// running when the test looks.
 func waitForCompile(t *testing.T, pid int) []proc {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		under := descendants(pid)
 		for _, p := range under {
-			if p.comm == "compile" {
+			if p.comm == "compile" && compiles(p.pid, "runtime") {
 				return under
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no compile process under %d after 3 minutes", pid)
+	t.Fatalf("no compile of package runtime under %d after 3 minutes", pid)
 	return nil
+}
+
+// compiles reports whether the compiler of process pid compiles pkg.
+func compiles(pid int, pkg string) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(data), "\x00")
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-p" && args[i+1] == pkg {
+			return true
+		}
+	}
+	return false
 }
 
 // waitGone waits up to d for the processes to end (a zombie has ended)
