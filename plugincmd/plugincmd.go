@@ -14,7 +14,9 @@
 //	plugins list [--json]                        what this binary was built with
 //	plugins upgrade [--dry-run] [--json] [PATH...]
 //	                                             re-resolve each plugin's recorded query;
-//	                                             rebuild only if a version moves
+//	                                             rebuild only if a version moves; a plugin
+//	                                             added at an exact version stays, and so
+//	                                             do the other plugins of its module
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
 //
@@ -249,8 +251,16 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		if o.DryRun {
 			verb = "would install"
 		}
+		was := map[string]string{}
+		for _, p := range selfcompile.Installed() {
+			was[p.Path] = p.Version
+		}
 		for _, p := range res.Added {
-			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version))
+			from := ""
+			if v, ok := was[p.Path]; ok && v != p.Version && v != "" {
+				from = " (was " + v + ")"
+			}
+			fmt.Fprintf(c.stderr, "%s: %s %s%s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version), from)
 		}
 		for _, ch := range res.Checks {
 			fmt.Fprintf(c.stderr, "%s: %s registers from %s\n", c.name, ch.Path, strings.Join(append(ch.Inits, ch.VarInits...), ", "))
@@ -264,17 +274,31 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []string) int {
 	var specs []string
 	current := map[string]string{}
-	for _, p := range selfcompile.Installed() {
+	installed := selfcompile.Installed()
+	pinnedIn := map[string]selfcompile.Plugin{} // module -> a plugin of it pinned at an exact version
+	for _, p := range installed {
+		if pinned(p) {
+			pinnedIn[p.Module] = p
+		}
+	}
+	for _, p := range installed {
 		if len(paths) > 0 && !contains(paths, p.Path) && !contains(paths, p.Module) {
 			continue
 		}
 		if p.Dir != "" || p.Version == "" {
 			continue // a local directory or a package of the host: nothing to resolve
 		}
-		q := p.Query
-		if q == p.Version {
-			continue // pinned: an exact version stays
+		if pin, ok := pinnedIn[p.Module]; ok {
+			// An exact version stays, and so does every plugin of its
+			// module: a build holds one version of a module.
+			why := "pinned"
+			if pin.Path != p.Path {
+				why = fmt.Sprintf("it shares module %s with %s, pinned", p.Module, pin.Path)
+			}
+			fmt.Fprintf(c.stderr, "%s: left %s at %s: %s (add %s@latest to move it)\n", c.name, p.Path, p.Version, why, pin.Path)
+			continue
 		}
+		q := p.Query
 		if q == "" {
 			q = "latest"
 		}
@@ -307,6 +331,11 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 	}
 	o.Plugins = moved
 	return c.rebuild(ctx, o)
+}
+
+// pinned reports whether p was installed at an exact version.
+func pinned(p selfcompile.Plugin) bool {
+	return p.Dir == "" && p.Version != "" && p.Query == p.Version
 }
 
 func (c *command) list() int {

@@ -85,6 +85,8 @@ func refused(err error) bool {
 		nie *modgen.NotInstalledError
 		de  *modgen.DriftError
 		pe  *verify.PluginError
+		ce  *modgen.ConflictError
+		pin *modgen.PinError
 	)
-	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe)
+	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &pin)
 }
