@@ -13,7 +13,12 @@
 //
 // and installs plugins where it decides to:
 //
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
 //	res, err := selfcompile.New(selfcompile.Options{Plugins: []string{"example.com/aplugin@v1.2.0"}}).Run(ctx)
+//
+// The context is what stops a rebuild (Ctrl-C above): a host that dies
+// takes its rebuild with it too, but says nothing.
 //
 // Run works through a pipeline of stages (prepare, toolchain, source,
 // modgen, verify, build, smoke, swap, cleanup), wired in run.go; a failure

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
@@ -14,11 +16,15 @@ import (
 // (go generate with go-selfcompile bundle); the running executable is
 // replaced only once the new one passed its checks.
 func ExampleCompiler_Run() {
+	// Ctrl-C stops the rebuild and leaves the binary as it was; without
+	// it the host would die and its rebuild with it, telling nobody.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	res, err := selfcompile.New(selfcompile.Options{
 		Plugins:       []string{"example.com/aplugin@v1.2.0"},
 		RegisterFuncs: []string{"example.com/host/registry.Register"},
 		Progress:      os.Stderr,
-	}).Run(context.Background())
+	}).Run(ctx)
 	if errors.Is(err, selfcompile.ErrRefused) {
 		fmt.Println("not installed:", err) // a bad spec, a plugin that fails its checks, ...
 		return
@@ -51,7 +57,9 @@ func ExampleInstalled() {
 // Going back to the binary that was in place before the last rebuild.
 // This example's binary was never rebuilt, so it has no backup.
 func ExampleRollback() {
-	exe, err := selfcompile.Rollback(context.Background())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	exe, err := selfcompile.Rollback(ctx)
 	if errors.Is(err, selfcompile.ErrNoBackup) {
 		fmt.Println("nothing to roll back to")
 		return
@@ -68,6 +76,8 @@ func ExampleRollback() {
 // events: stages, package counts while the go command compiles,
 // warnings, drift, and every go command run.
 func ExampleOptions_onEvent() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	opts := selfcompile.Options{
 		Plugins: []string{"example.com/aplugin@v1.2.0"},
 		OnEvent: func(e selfcompile.Event) {
@@ -83,7 +93,7 @@ func ExampleOptions_onEvent() {
 			}
 		},
 	}
-	if _, err := selfcompile.New(opts).Run(context.Background()); err != nil {
+	if _, err := selfcompile.New(opts).Run(ctx); err != nil {
 		fmt.Println(err)
 	}
 }

@@ -46,7 +46,10 @@ type cleanups interface {
 // work directory; the helper, unpacked there, checks the request. Only
 // then does it take the lock beside the target and lay out the bundle
 // for the helper. Nothing of the host is unpacked yet.
-func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
+//
+// warn says, as it happens, what prepare does that the user should hear
+// of: a leftover work directory removed, a wait for another rebuild.
+func prepare(ctx context.Context, o Options, c cleanups, warn func(string, ...any)) (*job, error) {
 	if len(o.Plugins) == 0 && len(o.Remove) == 0 {
 		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
 	}
@@ -73,7 +76,7 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 	if j.cache, err = cacheDir(o.CacheDir); err != nil {
 		return nil, err
 	}
-	if err := j.makeWorkDir(ctx, o, c); err != nil {
+	if err := j.makeWorkDir(ctx, o, c, warn); err != nil {
 		return nil, err
 	}
 	// From here on the work directory exists: j is returned with any
@@ -89,7 +92,7 @@ func prepare(ctx context.Context, o Options, c cleanups) (*job, error) {
 		return j, err
 	}
 	if !o.DryRun { // a dry run writes nothing beside the target
-		if err := j.lockTarget(ctx, o.NoWait, c); err != nil {
+		if err := j.lockTarget(ctx, o.NoWait, c, warn); err != nil {
 			return j, err
 		}
 	}
@@ -207,13 +210,23 @@ func (j *job) resolveTarget(output string) error {
 // the binary this process runs, recovers what an interrupted rebuild
 // left (staged files, half-written backups, a target missing while its
 // backup exists) and records what the target then is: the swap refuses a
-// target someone else changed meanwhile.
-func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
-	unlock, err := swap.Lock(ctx, j.target, !noWait)
+// target someone else changed meanwhile. When another rebuild holds the
+// lock, it says so and waits, or with noWait refuses, naming that rebuild.
+func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups, warn func(string, ...any)) error {
+	unlock, err := swap.Lock(ctx, j.target, false)
+	if errors.Is(err, swap.ErrBusy) {
+		holder := lockHolder(swap.LockPath(j.target))
+		if noWait {
+			return fmt.Errorf("%w; another rebuild of %s%s is running, and Options.NoWait refuses to wait for it", swap.ErrBusy, j.target, holder)
+		}
+		warn("waiting for another rebuild of %s%s to finish (Options.NoWait refuses instead)", j.target, holder)
+		unlock, err = swap.Lock(ctx, j.target, true)
+	}
 	if err != nil {
 		return err
 	}
 	c.Defer("unlock", unlock)
+	recordHolder(swap.LockPath(j.target))
 	if j.swapping {
 		// A rebuild that waited for the lock may find the executable
 		// replaced by the one it waited for; building from this process's
@@ -229,6 +242,36 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 	return err
 }
 
+// recordHolder writes into the lock file, which this process holds, its
+// pid: a rebuild that finds the lock held names the one it waits for.
+// The lock is the file's lock, not its content, so a failure only loses
+// the name.
+func recordHolder(lock string) {
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "pid %d\n", os.Getpid())
+	f.Close()
+}
+
+// lockHolder describes the rebuild that holds lock, from what
+// recordHolder wrote there and when: " (pid N, since 15:04:05)", or
+// less, as far as the file tells.
+func lockHolder(lock string) string {
+	fi, err := os.Stat(lock)
+	if err != nil {
+		return ""
+	}
+	since := "since " + fi.ModTime().Format(time.TimeOnly)
+	data, _ := os.ReadFile(lock)
+	var pid int
+	if _, err := fmt.Sscanf(string(data), "pid %d", &pid); err == nil && pid > 0 {
+		return fmt.Sprintf(" (pid %d, %s)", pid, since)
+	}
+	return " (" + since + ")"
+}
+
 // makeWorkDir makes the work directory, and names the module cache beside
 // it, which outlives it (see internal/build: the next rebuild does not
 // unpack the same modules again), at paths that stay the same
@@ -239,7 +282,7 @@ func (j *job) lockTarget(ctx context.Context, noWait bool, c cleanups) error {
 // share it; a lock beside it makes it ours alone, and a rebuild that finds
 // it busy works in a fresh directory instead (correct, only slower). The cleanup
 // stage removes it, unless the run failed and Options.KeepWorkDir is set.
-func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
+func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups, warn func(string, ...any)) error {
 	parent := o.WorkDir
 	if parent == "" {
 		parent = filepath.Join(j.cache, "work")
@@ -264,7 +307,11 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups) error {
 		return err
 	default:
 		c.Defer("unlock work directory", unlock)
-		// A directory left by an interrupted rebuild.
+		// A directory left by a rebuild that did not end (its host was
+		// killed) or was kept (Options.KeepWorkDir).
+		if _, err := os.Lstat(work); err == nil {
+			warn("removed %s, left by a rebuild that did not finish", work)
+		}
 		if err := srctree.RemoveAll(work); err != nil {
 			return fmt.Errorf("removing the leftover work directory: %w", err)
 		}

@@ -115,5 +115,5 @@ func tryPrepareDirs(cache string) error {
 	}
 	var u undo
 	defer func() { u.run() }()
-	return j.makeWorkDir(context.Background(), Options{}, &u)
+	return j.makeWorkDir(context.Background(), Options{}, &u, func(string, ...any) {})
 }

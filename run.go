@@ -51,7 +51,7 @@ type pipeline struct {
 func (p *pipeline) run(ctx context.Context) error {
 	o, r := p.opts, p.orch
 	j, err := orchestrator.Do(ctx, r, "prepare", func(ctx context.Context) (*job, error) {
-		return prepare(ctx, o, r)
+		return prepare(ctx, o, r, p.warn)
 	})
 	if j != nil && j.work != "" {
 		r.Defer("remove work directory", func() error { return p.removeWork(j.work) })

@@ -1,6 +1,10 @@
 package modgen
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,7 +45,23 @@ func main() {}
 // requires example.com/shared v1.0.0.
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newTestEnvBehind(t, nil)
+}
+
+// newTestEnvBehind is newTestEnv with the proxy's handler wrapped by wrap
+// (nil: as it is).
+func newTestEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *testEnv {
+	t.Helper()
 	url := goproxytest.NewTestServer(t, filepath.Join("..", "testdata", "mod"), "").URL
+	if wrap != nil {
+		target, err := neturl.Parse(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		front := httptest.NewServer(wrap(httputil.NewSingleHostReverseProxy(target)))
+		t.Cleanup(front.Close)
+		url = front.URL
+	}
 	host := t.TempDir()
 	writeFiles(t, host, map[string]string{
 		"go.mod":               testHostGoMod,

@@ -22,6 +22,9 @@ var (
 	ErrHostPkg    = errors.New("package of the host module")
 	ErrNotAllowed = errors.New("not allowed by the install policy")
 	ErrUnchecked  = errors.New("not checked against the checksum database")
+	// ErrNeedsProxy: the module is in neither the bundle nor the module
+	// cache, and GOPROXY=off forbids fetching it.
+	ErrNeedsProxy = errors.New("needs the module proxy, which is off")
 )
 
 // SpecError reports a spec that cannot be used. Its message is one line

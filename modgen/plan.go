@@ -109,6 +109,7 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 		return p, err
 	}
 	p.Plugins = set
+	p.Warnings = append(p.Warnings, MovedPlugins(req.Installed, set, p.Added)...)
 	edit, err := localCopies(ctx, req, p.Added, set)
 	if err != nil {
 		return p, err

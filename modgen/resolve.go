@@ -283,16 +283,21 @@ func (r *Resolver) resolveHostPackage(s Spec) (Resolved, error) {
 // have stopped there.
 //
 // The prefixes are asked together, as the go command asks them
-// (modload.QueryPattern): the time is that of the slowest answer, not the
-// sum of all. What may change the module cache beyond a download
-// (completing a trimmed module) is done after, longest first, only as far
-// as needed.
+// (modload.QueryPattern), at most maxQueries at a time: the time is about
+// that of the slowest answer, not the sum of all. What may change the
+// module cache beyond a download (completing a trimmed module) is done
+// after, longest first, only as far as needed.
 func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) {
 	prefixes := modulePrefixes(s.Path)
 	found := make([]found, len(prefixes))
+	sem := make(chan struct{}, maxQueries)
 	var wg sync.WaitGroup
 	for i, mod := range prefixes {
-		wg.Go(func() { found[i] = r.findVersion(ctx, mod, s) })
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			found[i] = r.findVersion(ctx, mod, s)
+		})
 	}
 	wg.Wait()
 
@@ -314,10 +319,11 @@ func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) 
 		case ctx.Err() != nil:
 			return Resolved{}, fmt.Errorf("resolving plugin %q: %w", s.Raw, err)
 		case !isNotFound(err):
+			qe := &queryError{Module: mod, Err: err}
 			if firstFailure == nil {
-				firstFailure = err
+				firstFailure = qe
 			}
-			failed = append(failed, fmt.Sprintf("asking whether module %s provides it failed: %s", mod, oneLine(err)))
+			failed = append(failed, qe.Error())
 			continue
 		}
 		var np *noPackageError
@@ -331,6 +337,11 @@ func (r *Resolver) resolveRemote(ctx context.Context, s Spec) (Resolved, error) 
 	return Resolved{}, r.explain(ctx, s, telling)
 }
 
+// maxQueries is how many go commands one spec's resolution runs at once:
+// a package path has at most MaxPathElements prefixes, and most have
+// fewer than four.
+const maxQueries = 4
+
 // modulePrefixes returns p and its parent paths, longest first: the
 // module paths that may provide package p.
 func modulePrefixes(p string) []string {
@@ -341,12 +352,29 @@ func modulePrefixes(p string) []string {
 	return append(out, p)
 }
 
+// queryError is a question about a module path that the go command could
+// not answer (network, proxy): its message is one line, the go command's
+// own in the GoCommandRan event of the run that failed.
+type queryError struct {
+	Module string
+	Err    error
+}
+
+func (e *queryError) Error() string {
+	return fmt.Sprintf("asking whether module %s provides it failed: %s", e.Module, oneLine(e.Err))
+}
+
+func (e *queryError) Unwrap() error { return e.Err }
+
 // noPackageError is a module found at the asked version without the
 // package in it.
 type noPackageError struct{ Module, Version, Path string }
 
 func (e *noPackageError) Error() string {
-	return fmt.Sprintf("module %s@%s found, but does not contain package %s", e.Module, e.Version, e.Path)
+	if e.Path == e.Module {
+		return fmt.Sprintf("%s %s has no package at its root", e.Module, e.Version)
+	}
+	return fmt.Sprintf("%s %s has no package %s", e.Module, e.Version, strings.TrimPrefix(e.Path, e.Module+"/"))
 }
 
 // found is what the proxy says of one module path: the version s's query
@@ -450,7 +478,7 @@ func (r *Resolver) pickVersion(ctx context.Context, mod string, s Spec) (*listed
 		// says what is retracted (some answer 403): go get warns and goes
 		// on; so does this, unless retracted versions are refused.
 		if r.RefuseRetracted {
-			return nil, fmt.Errorf("cannot tell whether %s@%s is retracted, and retracted versions are refused: %w", mod, s.Query, err)
+			return nil, specErr(s.Raw, ErrRetracted, "cannot tell whether %s@%s is retracted, and retracted versions are refused: %s", mod, s.Query, oneLine(err))
 		}
 		m, err2 := r.listModule(ctx, mod+"@"+s.Query)
 		if err2 != nil {
@@ -517,18 +545,58 @@ func versionList(vs []string) string {
 	return strings.Join(vs, ", ")
 }
 
-// explain turns the failure to find s's module into a SpecError.
+// explain turns the failure to find s's module into a SpecError of one
+// line that says what to do. The go command's own words are in the
+// GoCommandRan events of the go commands that failed, for --verbose.
 func (r *Resolver) explain(ctx context.Context, s Spec, err error) error {
 	var np *noPackageError
 	if errors.As(err, &np) {
-		return specErr(s.Raw, ErrNoPackage, "%v: check the path, or ask a version that has the package", np)
+		return specErr(s.Raw, ErrNoPackage, "%v: check the path, or ask a version that has it", np)
+	}
+	if r.proxyOff() || strings.Contains(oneLine(err), "GOPROXY=off") {
+		return specErr(s.Raw, ErrNeedsProxy, "GOPROXY=off: %s is not in the bundle and needs the module proxy", s.Path)
 	}
 	if s.Kind == Exact {
 		if m := r.knownModule(ctx, s.Path); m != nil {
-			return specErr(s.Raw, ErrNoVersion, "module %s has no version %s (available: %s): ask one of those, or @latest", m.Path, s.Query, versionList(m.Versions))
+			return specErr(s.Raw, ErrNoVersion, "no version %s of %s (%s)", s.Query, m.Path, nearVersions(m.Versions, s.Query))
 		}
 	}
-	return specErr(s.Raw, ErrNoModule, "no module provides package %s: check the path (%s)", s.Path, oneLine(err))
+	return specErr(s.Raw, ErrNoModule, "no module provides package %s: check the path", s.Path)
+}
+
+// proxyOff reports whether the go command's environment turns the module
+// proxy off.
+func (r *Resolver) proxyOff() bool {
+	v, _ := gocmd.Lookup(r.Go.Environ(), "GOPROXY")
+	return v == "off"
+}
+
+// nearVersions describes the versions vs (sorted) of a module that lacks
+// version v: the newest release (or the newest version, when there is
+// none) and those just below and above v.
+func nearVersions(vs []string, v string) string {
+	if len(vs) == 0 {
+		return "it has no tagged versions"
+	}
+	newest := vs[len(vs)-1]
+	for _, x := range slices.Backward(vs) {
+		if semver.Prerelease(x) == "" {
+			newest = x
+			break
+		}
+	}
+	i, _ := slices.BinarySearchFunc(vs, v, semver.Compare)
+	var near []string
+	if i > 0 && vs[i-1] != newest {
+		near = append(near, vs[i-1])
+	}
+	if i < len(vs) && vs[i] != newest {
+		near = append(near, vs[i])
+	}
+	if len(near) == 0 {
+		return "newest " + newest
+	}
+	return fmt.Sprintf("newest %s; nearest %s", newest, strings.Join(near, ", "))
 }
 
 // knownModule returns the longest prefix of p that the proxy knows as a
@@ -556,7 +624,9 @@ func isNotFound(err error) bool {
 	if !errors.As(err, &ge) || ge.ExitCode != 1 {
 		return false
 	}
-	for _, s := range []string{"404 Not Found", "410 Gone", "not found", "unknown revision", "no matching versions", "invalid version", "malformed module path", "disabled by GOPROXY=off", "unrecognized import path", "no such host", "terminal prompts disabled"} {
+	// 403 is what a proxy that serves only some modules answers for the
+	// others (as some corporate proxies and the one the tests use do).
+	for _, s := range []string{"404 Not Found", "410 Gone", "403 Forbidden", "not found", "unknown revision", "no matching versions", "invalid version", "malformed module path", "disabled by GOPROXY=off", "unrecognized import path", "no such host", "terminal prompts disabled"} {
 		if strings.Contains(ge.Stderr, s) {
 			return true
 		}

@@ -3,10 +3,14 @@ package modgen
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func (e *testEnv) resolver() *Resolver {
@@ -78,15 +82,17 @@ func TestResolveErrors(t *testing.T) {
 		class error
 		msg   string
 	}{
-		{"example.com/nope", ErrNoModule, "no module provides package example.com/nope: check the path (module example.com/nope: reading http"},
+		{"example.com/nope", ErrNoModule, "no module provides package example.com/nope: check the path"},
 		{"example.com/nope/sub@v1.0.0", ErrNoModule, "no module provides package example.com/nope/sub: check the path"},
-		{"example.com/aplugin@v1.9.9", ErrNoVersion, "module example.com/aplugin has no version v1.9.9 (available: v1.0.0, v1.2.0, v1.3.0, v1.4.0-rc.1): ask one of those, or @latest"},
+		{"example.com/aplugin@v1.9.9", ErrNoVersion, "no version v1.9.9 of example.com/aplugin (newest v1.3.0; nearest v1.4.0-rc.1)"},
+		{"example.com/aplugin@v1.2.1", ErrNoVersion, "no version v1.2.1 of example.com/aplugin (newest v1.3.0; nearest v1.2.0)"},
+		{"example.com/aplugin/sub@v1.9.9", ErrNoVersion, "no version v1.9.9 of example.com/aplugin (newest v1.3.0; nearest v1.4.0-rc.1)"},
 		{"example.com/aplugin@>=1.5", ErrNoMatch, "no version of example.com/aplugin satisfies >=1.5 (available: v1.0.0, v1.2.0, v1.3.0, v1.4.0-rc.1)"},
 		{"example.com/p@>=2,<3", ErrNoMatch, "no version of example.com/p satisfies >=2,<3 (available: v1.0.0); major version 2 lives at module path example.com/p/v2: write example.com/p/v2@>=2,<3"},
 		{"example.com/aplugin/sub@~>2.1", ErrNoMatch, "write example.com/aplugin/v2/sub@~>2.1"},
-		{"example.com/aplugin/sub@v1.0.0", ErrNoPackage, "module example.com/aplugin@v1.0.0 found, but does not contain package example.com/aplugin/sub: check the path"},
-		{"example.com/aplugin/internal", ErrNoPackage, "does not contain package example.com/aplugin/internal"},
-		{"example.com/aplugin/nosuch@latest", ErrNoPackage, "module example.com/aplugin@v1.3.0 found, but does not contain package example.com/aplugin/nosuch"},
+		{"example.com/aplugin/sub@v1.0.0", ErrNoPackage, "example.com/aplugin v1.0.0 has no package sub: check the path, or ask a version that has it"},
+		{"example.com/aplugin/internal", ErrNoPackage, "example.com/aplugin v1.3.0 has no package internal"},
+		{"example.com/aplugin/nosuch@latest", ErrNoPackage, "example.com/aplugin v1.3.0 has no package nosuch"},
 		{"fmt", ErrNoModule, "fmt is a standard library package"},
 		{"example.com/host/registry@v1.0.0", ErrHostPkg, `always built at its bundled version: drop "@v1.0.0"`},
 		{"example.com/host/nosuch", ErrNoPackage, "not in the bundled source of the host module"},
@@ -94,6 +100,80 @@ func TestResolveErrors(t *testing.T) {
 	for _, tt := range tests {
 		_, err := env.resolver().Resolve(context.Background(), mustParse(t, tt.spec))
 		checkSpecError(t, tt.spec, err, tt.class, tt.msg)
+	}
+}
+
+// TestResolveErrorsBehindAPartialProxy resolves against a proxy that
+// serves some modules and answers 403 Forbidden for every other path (as
+// the module proxy of this machine does for modules it does not serve,
+// and some corporate proxies do): the refusals name the module that
+// exists and what it lacks, not the 403 of a prefix that is no module.
+func TestResolveErrorsBehindAPartialProxy(t *testing.T) {
+	env := newTestEnvBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if rec.Code == http.StatusNotFound || rec.Code == http.StatusGone {
+				http.Error(w, "forbidden", http.StatusForbidden)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	})
+	tests := []struct {
+		spec  string
+		class error
+		msg   string
+	}{
+		{"example.com/aplugin/nosuch", ErrNoPackage, "example.com/aplugin v1.3.0 has no package nosuch: check the path"},
+		{"example.com/aplugin/sub@v1.9.9", ErrNoVersion, "no version v1.9.9 of example.com/aplugin (newest v1.3.0; nearest v1.4.0-rc.1)"},
+		{"example.com/nope", ErrNoModule, "no module provides package example.com/nope: check the path"},
+	}
+	for _, tt := range tests {
+		_, err := env.resolver().Resolve(context.Background(), mustParse(t, tt.spec))
+		checkSpecError(t, tt.spec, err, tt.class, tt.msg)
+		if err != nil && strings.Contains(err.Error(), "403") {
+			t.Errorf("%s: %q quotes the proxy", tt.spec, err)
+		}
+	}
+}
+
+// With the module proxy off, a module the module cache does not hold is
+// refused naming the setting, not the path.
+func TestResolveProxyOff(t *testing.T) {
+	env := newTestEnv(t)
+	env.Go.Env = append(env.Go.Env, "GOPROXY=off")
+	for _, spec := range []string{"example.com/aplugin", "example.com/aplugin@v1.2.0", "example.com/nope/sub@>=1"} {
+		_, err := env.resolver().Resolve(context.Background(), mustParse(t, spec))
+		path, _, _ := strings.Cut(spec, "@")
+		checkSpecError(t, spec, err, ErrNeedsProxy, "GOPROXY=off: "+path+" is not in the bundle and needs the module proxy")
+	}
+}
+
+// A spec of the deepest path allowed runs at most maxQueries go commands
+// at once: the proxy, which answers each request after a pause, never
+// has more requests in flight (each go command asks one at a time).
+func TestResolveBoundsConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	env := newTestEnvBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(100 * time.Millisecond)
+			next.ServeHTTP(w, r)
+		})
+	})
+	spec := "example.com" + strings.Repeat("/a", MaxPathElements-1)
+	_, err := env.resolver().Resolve(context.Background(), mustParse(t, spec))
+	checkSpecError(t, spec, err, ErrNoModule, "no module provides package")
+	if p := peak.Load(); p > maxQueries || p < 2 {
+		t.Errorf("%d requests in flight at most, want between 2 and %d", p, maxQueries)
 	}
 }
 

@@ -30,7 +30,8 @@ func TestNewSet(t *testing.T) {
 		{"add beside", []Plugin{b}, []Resolved{resolved(a, "a")}, nil, []Plugin{a, b}},
 		{"re-pin", []Plugin{a, b}, []Resolved{resolved(with(a, "v1.3.0", ">=1.3", ""), "a")}, nil, []Plugin{with(a, "v1.3.0", ">=1.3", ""), b}},
 		{"re-pin moves the module's other packages", []Plugin{a, aSub}, []Resolved{resolved(with(a, "v1.3.0", "v1.3.0", ""), "a")}, nil, []Plugin{with(a, "v1.3.0", "v1.3.0", ""), with(aSub, "v1.3.0", "latest", "")}},
-		{"add a package of an installed module", []Plugin{a}, []Resolved{resolved(with(aSub, "v1.3.0", "latest", ""), "s")}, nil, []Plugin{with(a, "v1.3.0", "v1.2.0", ""), with(aSub, "v1.3.0", "latest", "")}},
+		{"add a package of an installed module", []Plugin{with(a, "v1.2.0", "latest", "")}, []Resolved{resolved(with(aSub, "v1.3.0", "latest", ""), "s")}, nil, []Plugin{with(a, "v1.3.0", "latest", ""), with(aSub, "v1.3.0", "latest", "")}},
+		{"move a pinned package asked again", []Plugin{a}, []Resolved{resolved(with(aSub, "v1.3.0", "latest", ""), "s"), resolved(with(a, "v1.3.0", "v1.3.0", ""), "a")}, nil, []Plugin{with(a, "v1.3.0", "v1.3.0", ""), with(aSub, "v1.3.0", "latest", "")}},
 		{"re-pin to a local directory", []Plugin{a, aSub}, []Resolved{resolved(local, "./aplugin")}, nil, []Plugin{local, with(aSub, local.Version, "latest", local.Dir)}},
 		{"remove by package path", []Plugin{a, aSub, b}, nil, []string{"example.com/aplugin/sub"}, []Plugin{a, b}},
 		{"remove by module path drops every package", []Plugin{a, aSub, b}, nil, []string{"example.com/aplugin"}, []Plugin{b}},
@@ -77,5 +78,30 @@ func TestNewSetErrors(t *testing.T) {
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.Module != "example.com/aplugin" || ce.Have != [2]string{"v1.2.0", "v1.3.0"} {
 		t.Errorf("one module at two versions: %v, want a ConflictError", err)
+	}
+}
+
+// A spec that would move another plugin of its module, installed at an
+// exact version, is refused naming both and both ways out.
+func TestNewSetKeepsPins(t *testing.T) {
+	webp := Plugin{Path: "golang.org/x/image/webp", Module: "golang.org/x/image", Version: "v0.48.0", Query: "v0.48.0"}
+	bmp := Resolved{Spec: Spec{Raw: "golang.org/x/image/bmp@v0.47.0", Query: "v0.47.0"}, Path: "golang.org/x/image/bmp", Module: "golang.org/x/image", Version: "v0.47.0"}
+	_, err := NewSet([]Plugin{webp}, []Resolved{bmp}, nil)
+	var pe *PinError
+	if !errors.As(err, &pe) || pe.Pinned.Path != webp.Path {
+		t.Fatalf("moving a pinned plugin: %v, want a PinError naming %s", err, webp.Path)
+	}
+	want := `plugin "golang.org/x/image/bmp@v0.47.0" needs golang.org/x/image at v0.47.0, but plugin golang.org/x/image/webp is pinned at v0.48.0, and a build holds one version of a module: ask golang.org/x/image/bmp@v0.48.0, or move both (golang.org/x/image/bmp@v0.47.0 golang.org/x/image/webp@v0.47.0)`
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+	webp.Query = "latest"
+	set, err := NewSet([]Plugin{webp}, []Resolved{bmp}, nil)
+	if err != nil {
+		t.Fatalf("moving a plugin asked at latest: %v", err)
+	}
+	notes := MovedPlugins([]Plugin{webp}, set, []Resolved{bmp})
+	if len(notes) != 1 || notes[0] != "plugin golang.org/x/image/webp moves from v0.48.0 to v0.47.0 with golang.org/x/image/bmp@v0.47.0: they share module golang.org/x/image, and a build holds one version of a module" {
+		t.Errorf("notes %q, want one saying webp moves", notes)
 	}
 }

@@ -54,9 +54,21 @@ const pathMeta = "\"'`$;&|<>(){}[]\\*?!#%^=,"
 // versions and of go-version constraints.
 const queryChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-~<>=!,"
 
+// The bounds of a spec: resolving a package path asks the module proxy
+// about each of its prefixes, so its number of elements bounds the work
+// a spec starts. The deepest package paths in the wild have about 15.
+const (
+	MaxSpecLen      = 1024
+	MaxPathElements = 32
+)
+
 // ParseSpec parses PATH[@QUERY]. Every error is a *SpecError whose message
 // is one line naming the spec and what to write instead.
 func ParseSpec(raw string) (Spec, error) {
+	if len(raw) > MaxSpecLen {
+		// Not quoted whole: the message stays one short line.
+		return Spec{}, specErr(raw[:40]+"...", ErrMalformed, "a spec of %d bytes: at most %d", len(raw), MaxSpecLen)
+	}
 	p, q, hasQuery, err := splitSpec(raw)
 	if err != nil {
 		return Spec{}, err
@@ -72,6 +84,9 @@ func ParseSpec(raw string) (Spec, error) {
 	}
 	if err := module.CheckImportPath(p); err != nil {
 		return Spec{}, specErr(raw, ErrMalformed, "invalid package path: %s", oneLine(err))
+	}
+	if n := strings.Count(p, "/") + 1; n > MaxPathElements {
+		return Spec{}, specErr(raw, ErrMalformed, "a package path of %d elements: at most %d", n, MaxPathElements)
 	}
 	if !hasQuery || q == "latest" {
 		return Spec{Raw: raw, Path: p, Query: "latest", Kind: Latest, Bare: !hasQuery}, nil

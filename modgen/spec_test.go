@@ -170,3 +170,18 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// A spec's length and its path's elements are bounded, for resolving
+// asks the proxy about every prefix of the path; the refusal is short.
+func TestParseSpecBounds(t *testing.T) {
+	deep := func(n int) string { return "example.com" + strings.Repeat("/a", n-1) }
+	if _, err := ParseSpec(deep(MaxPathElements) + "@v1.0.0"); err != nil {
+		t.Errorf("a path of %d elements: %v", MaxPathElements, err)
+	}
+	for _, raw := range []string{deep(MaxPathElements + 1), deep(20000), "example.com/" + strings.Repeat("a", MaxSpecLen)} {
+		_, err := ParseSpec(raw)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "at most") || len(err.Error()) > 200 {
+			t.Errorf("ParseSpec(%d bytes) = %v, want a short refusal naming the bound", len(raw), err)
+		}
+	}
+}

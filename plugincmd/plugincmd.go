@@ -1,6 +1,8 @@
 // Package plugincmd is a ready-made command set for managing a host's
-// plugins, mounted by a host in one line:
+// plugins, mounted by a host in one line of its main:
 //
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
 //	if len(os.Args) > 1 && os.Args[1] == "plugins" {
 //		os.Exit(plugincmd.Main(ctx, os.Args[2:], plugincmd.Config{}))
 //	}
@@ -12,7 +14,9 @@
 //	plugins list [--json]                        what this binary was built with
 //	plugins upgrade [--dry-run] [--json] [PATH...]
 //	                                             re-resolve each plugin's recorded query;
-//	                                             rebuild only if a version moves
+//	                                             rebuild only if a version moves; a plugin
+//	                                             added at an exact version stays, and so
+//	                                             do the other plugins of its module
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
 //
@@ -27,7 +31,9 @@
 // Config.Logger, or passes [LogEvents] to selfcompile.Options.OnEvent. The exit code is 0 on success, 2 for a request that
 // was refused (bad usage, a bad spec, a plugin that fails its checks,
 // drift or an install policy that refuses it: see selfcompile.ErrRefused),
-// and 1 for any other failure. The host's settings (Config) are not the
+// and 1 for any other failure. SIGINT (Ctrl-C) or SIGTERM stops a
+// rebuild: Main says "interrupted; nothing changed" and returns 130; a
+// second signal ends the process. The host's settings (Config) are not the
 // user's flags: an install policy, registration functions and the like
 // stay the host's.
 package plugincmd
@@ -41,8 +47,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	selfcompile "github.com/selfcompile/go-selfcompile"
 )
@@ -73,6 +82,9 @@ const (
 	ExitOK      = 0
 	ExitFailed  = 1
 	ExitRefused = 2
+	// ExitInterrupted is 128 plus SIGINT's number, as a shell reports a
+	// command Ctrl-C ended.
+	ExitInterrupted = 130
 )
 
 // Main runs one command of the set with args (the words after the
@@ -80,9 +92,13 @@ const (
 // exits nor reads os.Args, so that any command-line library can mount it:
 // with spf13/cobra, a command with DisableFlagParsing whose Run passes
 // its args, cmd.OutOrStdout() and cmd.ErrOrStderr() to Main (see
-// example/cobrahost in this repository).
+// example/cobrahost in this repository). While it runs it handles SIGINT
+// and SIGTERM itself, as a command's main does (see the package
+// documentation); it stops handling them before it returns.
 func Main(ctx context.Context, args []string, cfg Config) int {
-	c := &command{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, name: cfg.Name}
+	ctx, interrupted, stop := onSignal(ctx)
+	defer stop()
+	c := &command{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, name: cfg.Name, interrupted: interrupted}
 	if c.stdout == nil {
 		c.stdout = os.Stdout
 	}
@@ -95,12 +111,41 @@ func Main(ctx context.Context, args []string, cfg Config) int {
 	return c.run(ctx, args)
 }
 
+// onSignal returns a context that SIGINT or SIGTERM cancels, and what
+// reports whether one did (also when the host's own handler cancelled
+// ctx for the same signal first). After the first signal, a signal does
+// what it would do without Main; stop restores that at once.
+func onSignal(ctx context.Context) (context.Context, func() bool, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			got.Store(true)
+			signal.Stop(sigs)
+			cancel()
+		case <-done:
+		}
+	}()
+	stop := func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+	return ctx, got.Load, stop
+}
+
 type command struct {
 	cfg            Config
 	name           string
 	stdout, stderr io.Writer
 	json           bool
 	verbose        bool
+	// interrupted reports whether a signal stopped the command.
+	interrupted func() bool
 }
 
 func (c *command) usage() int {
@@ -207,8 +252,16 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		if o.DryRun {
 			verb = "would install"
 		}
+		was := map[string]string{}
+		for _, p := range selfcompile.Installed() {
+			was[p.Path] = p.Version
+		}
 		for _, p := range res.Added {
-			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version))
+			from := ""
+			if v, ok := was[p.Path]; ok && v != p.Version && v != "" {
+				from = " (was " + v + ")"
+			}
+			fmt.Fprintf(c.stderr, "%s: %s %s%s\n", c.name, verb, strings.TrimSpace(p.Path+" "+p.Version), from)
 		}
 		for _, ch := range res.Checks {
 			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, ch.Path, registersHow(ch))
@@ -235,7 +288,14 @@ func registersHow(ch selfcompile.Check) string {
 func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []string) int {
 	var specs []string
 	current := map[string]string{}
-	for _, p := range selfcompile.Installed() {
+	installed := selfcompile.Installed()
+	pinnedIn := map[string]selfcompile.Plugin{} // module -> a plugin of it pinned at an exact version
+	for _, p := range installed {
+		if pinned(p) {
+			pinnedIn[p.Module] = p
+		}
+	}
+	for _, p := range installed {
 		if len(paths) > 0 && !contains(paths, p.Path) && !contains(paths, p.Module) {
 			continue
 		}
@@ -246,10 +306,17 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 			fmt.Fprintf(c.stderr, "%s: %s stays at %s, the build's version of %s: it moves only with that module\n", c.name, p.Path, p.Version, p.Module)
 			continue
 		}
-		q := p.Query
-		if q == p.Version {
-			continue // pinned: an exact version stays
+		if pin, ok := pinnedIn[p.Module]; ok {
+			// An exact version stays, and so does every plugin of its
+			// module: a build holds one version of a module.
+			why := "pinned"
+			if pin.Path != p.Path {
+				why = fmt.Sprintf("it shares module %s with %s, pinned", p.Module, pin.Path)
+			}
+			fmt.Fprintf(c.stderr, "%s: left %s at %s: %s (add %s@latest to move it)\n", c.name, p.Path, p.Version, why, pin.Path)
+			continue
 		}
+		q := p.Query
 		if q == "" {
 			q = "latest"
 		}
@@ -282,6 +349,11 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 	}
 	o.Plugins = moved
 	return c.rebuild(ctx, o)
+}
+
+// pinned reports whether p was installed at an exact version.
+func pinned(p selfcompile.Plugin) bool {
+	return p.Dir == "" && p.Version != "" && p.Query == p.Version
 }
 
 func (c *command) list() int {
@@ -322,6 +394,11 @@ func (c *command) encoder() *json.Encoder {
 
 // fail reports err on one line and returns its exit code.
 func (c *command) fail(err error) int {
+	if c.interrupted != nil && c.interrupted() {
+		// Run leaves the binary as it was when it fails.
+		fmt.Fprintf(c.stderr, "%s: interrupted; nothing changed\n", c.name)
+		return ExitInterrupted
+	}
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.name, err)
 	if errors.Is(err, selfcompile.ErrRefused) || errors.Is(err, selfcompile.ErrNoBackup) {
 		return ExitRefused

@@ -76,8 +76,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Not for people: a rebuilding binary runs its bundled copy of
 		// this command to do what must not run in its own process.
 		// The daemons a smoke-tested binary leaves become this process's
-		// children, for package smoke to kill and reap.
+		// children, for package smoke to kill and reap. A host that went
+		// leaves a broken pipe: writing to it must fail, not kill the
+		// helper before it stops the go commands it runs.
 		becomeSubreaper()
+		signal.Ignore(syscall.SIGPIPE)
 		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)

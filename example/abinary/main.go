@@ -34,9 +34,16 @@ func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 var registerFuncs = []string{"github.com/selfcompile/go-selfcompile/example/abinary/registry.Register"}
 
 func main() {
+	// Ctrl-C or SIGTERM cancels a rebuild: it stops, and the binary stays
+	// as it was.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	// The ready-made command set: abinary plugins add|remove|list|upgrade|rollback|verify.
 	if len(os.Args) > 1 && os.Args[1] == "plugins" {
-		os.Exit(plugincmd.Main(context.Background(), os.Args[2:], plugincmd.Config{Options: selfcompile.Options{RegisterFuncs: registerFuncs}}))
+		code := plugincmd.Main(ctx, os.Args[2:], plugincmd.Config{Options: selfcompile.Options{RegisterFuncs: registerFuncs}})
+		stop()
+		os.Exit(code)
 	}
 	var plugins, remove list
 	flag.Var(&plugins, "plugin", "install plugin `SPEC` (PATH[@VERSION]); repeatable")
@@ -47,9 +54,6 @@ func main() {
 	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
 	dryRun := flag.Bool("dry-run", false, "resolve and check the plugins, and say what would be installed; build nothing")
 	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	if *rollback {
 		exe, err := selfcompile.Rollback(ctx)

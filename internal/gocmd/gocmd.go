@@ -53,7 +53,9 @@ type Run struct {
 	Args     []string // the arguments after "go": the verb first
 	Dir      string   // the working directory
 	Duration time.Duration
-	Err      error // nil when it succeeded
+	// Err is nil when it succeeded, else an *Error: the go command's
+	// own words are in its Stderr.
+	Err error
 }
 
 // Invocation is one run of the go command.
@@ -138,9 +140,7 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 	if compiled != nil {
 		compiled.flush()
 	}
-	if r.OnRun != nil {
-		r.OnRun(Run{Args: args, Dir: inv.WorkingDir, Duration: time.Since(start), Err: err})
-	}
+	var goErr *Error
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
@@ -150,7 +150,17 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 		if errors.As(err, &exitErr) {
 			code = exitErr.ExitCode()
 		}
-		return nil, &Error{Command: line, Dir: inv.WorkingDir, ExitCode: code, Stderr: tail(stderr.String()), Err: err}
+		goErr = &Error{Command: line, Dir: inv.WorkingDir, ExitCode: code, Stderr: tail(stderr.String()), Err: err}
+	}
+	if r.OnRun != nil {
+		run := Run{Args: args, Dir: inv.WorkingDir, Duration: time.Since(start)}
+		if goErr != nil {
+			run.Err = goErr
+		}
+		r.OnRun(run)
+	}
+	if goErr != nil {
+		return nil, goErr
 	}
 	if inv.Stdout != nil {
 		return nil, nil

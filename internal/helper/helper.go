@@ -14,6 +14,9 @@
 // [Message] lines to its stdout as things happen (stage events, package
 // counts, go command runs, warnings, drift), then the [Outcome]. Both begin with a line naming the protocol
 // [Version]; a side refuses another version rather than guess. The
+// host keeps the helper's stdin open after the request, until it has the
+// outcome: the helper stops what it runs and exits when it reads the end
+// of its input, for the host went (killed, crashed, exited). The
 // encoding is lines of Go-quoted strings (see wire.go), which both sides
 // read with strconv alone. This package holds the protocol and the host's
 // client; the helper's side is package internal/rebuild. It must stay
@@ -36,7 +39,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 5
+const Version = 6
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -242,7 +245,12 @@ func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outco
 	cmd := exec.CommandContext(ctx, h.Bin, Verb)
 	cmd.Dir = h.Dir
 	cmd.Env = h.Env
-	cmd.Stdin = strings.NewReader(in.String())
+	// The helper's standard input stays open until Wait closes it: its
+	// end tells the helper that this process went, however it went.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -255,6 +263,8 @@ func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outco
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the helper %s: %w", h.Bin, err)
 	}
+	// A helper that ended before reading it all says why below.
+	_, _ = io.WriteString(stdin, in.String())
 	done, readErr := readAnswer(stdout, on)
 	err = cmd.Wait()
 	_ = proc.Kill(cmd) // a go command it left behind

@@ -1,15 +1,28 @@
 // Package proc owns what go-selfcompile does to the processes it starts:
 // each runs in a process group of its own (on unix), so that stopping it
 // also stops what it started — the compilers of a go command, a process a
-// plugin's init left behind. It is the one place that signals groups.
+// plugin's init left behind — and, on Linux, is sent SIGTERM when the
+// process that started it dies, so that nothing outlives a host that was
+// killed. It is the one place that signals groups.
 package proc
 
-import "os/exec"
+import (
+	"os/exec"
+	"sync"
+)
 
-// Isolate makes cmd start in a process group of its own. Where there are
-// no process groups it does nothing, and exec.Cmd.WaitDelay is what cuts
-// off a process that holds the output open.
-func Isolate(cmd *exec.Cmd) { isolate(cmd) }
+// Isolate makes cmd start in a process group of its own, ended with its
+// parent where the system can (on Linux, the parent-death signal,
+// SIGTERM). Where there are no process groups it does nothing, and
+// exec.Cmd.WaitDelay is what cuts off a process that holds the output
+// open. The group is remembered until [Kill] is called for cmd, for
+// [KillAll].
+func Isolate(cmd *exec.Cmd) {
+	isolate(cmd)
+	live.Lock()
+	defer live.Unlock()
+	live.cmds[cmd] = true
+}
 
 // Interrupt asks cmd's process group to stop (SIGINT on unix; where there
 // are no groups, the process itself is killed). It suits exec.Cmd.Cancel,
@@ -18,5 +31,30 @@ func Interrupt(cmd *exec.Cmd) error { return interrupt(cmd) }
 
 // Kill kills cmd's process group: the process and any process it started
 // that did not leave the group. A group that is already gone gives
-// os.ErrProcessDone. Before the process started it does nothing.
-func Kill(cmd *exec.Cmd) error { return kill(cmd) }
+// os.ErrProcessDone. Before the process started it does nothing. The
+// group is forgotten: call Kill once cmd's Wait has returned.
+func Kill(cmd *exec.Cmd) error {
+	live.Lock()
+	delete(live.cmds, cmd)
+	live.Unlock()
+	return kill(cmd)
+}
+
+// KillAll kills the group of every command given to [Isolate] that
+// started and has not been given to [Kill]: for a process about to exit
+// early (its parent went), so that it leaves nothing running. Call it
+// only when no command is being started.
+func KillAll() {
+	live.Lock()
+	defer live.Unlock()
+	for cmd := range live.cmds {
+		_ = kill(cmd)
+		delete(live.cmds, cmd)
+	}
+}
+
+// live holds the commands given to Isolate and not yet to Kill.
+var live = struct {
+	sync.Mutex
+	cmds map[*exec.Cmd]bool
+}{cmds: map[*exec.Cmd]bool{}}

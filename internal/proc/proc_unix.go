@@ -14,6 +14,7 @@ func isolate(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	endWithParent(cmd.SysProcAttr)
 }
 
 func interrupt(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGINT) }

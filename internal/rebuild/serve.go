@@ -10,8 +10,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -20,12 +23,32 @@ import (
 // to w. With args "verify" it answers a type-check request a rebuild makes
 // of a copy of this helper (see verifyPlugins). It returns an error only
 // when it cannot write; a failure of the request travels in the outcome.
+//
+// Serve is the helper process's main: the host keeps r open until it has
+// the outcome, and its end means the host went (see package
+// internal/helper). Then, or when ctx is done (the host interrupted it,
+// or the helper was sent SIGTERM because its host died), the request is
+// stopped; whatever has not ended [stopGrace] later is killed, its
+// process groups with it, and the process exits.
 func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
 	if len(args) == 1 && args[0] == verifyArg {
 		return serveVerify(ctx, r, w)
 	}
 	out := helper.NewWriter(w)
 	req, err := helper.ReadRequest(r)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, r)
+		cancel()
+	}()
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(stopGrace, func() {
+			proc.KillAll()
+			os.Exit(exitStopped)
+		})
+	})
+	defer stop()
 	var done *helper.Outcome
 	switch {
 	case err != nil:
@@ -40,6 +63,15 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
 	return out.Done(done)
 }
 
+// stopGrace is how long a stopped request has to end before the helper
+// kills what it started and exits with exitStopped: long enough for go
+// commands to stop on SIGINT, short enough that nothing is seen
+// outliving its host.
+const stopGrace = time.Second
+
+// exitStopped is the helper's exit code when stopGrace ran out.
+const exitStopped = 3
+
 // failed is the outcome of a failure in stage.
 func failed(stage string, err error) *helper.Outcome {
 	return &helper.Outcome{Err: &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}}
@@ -53,6 +85,8 @@ func refused(err error) bool {
 		nie *modgen.NotInstalledError
 		de  *modgen.DriftError
 		pe  *verify.PluginError
+		ce  *modgen.ConflictError
+		pin *modgen.PinError
 	)
-	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe)
+	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &pin)
 }

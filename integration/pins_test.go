@@ -1,0 +1,47 @@
+//go:build e2e
+
+package integration
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// TestOneVersionPerModule installs two plugin packages of one module
+// (example.com/formats, as golang.org/x/image has its formats). A build
+// holds one version of a module: installing bmp at an exact version
+// moves webp, and says so; upgrade leaves the pinned bmp and webp with
+// it, and says why; asking webp at another version than bmp's pin is
+// refused naming both (exit 2), and asking both moves both.
+func TestOneVersionPerModule(t *testing.T) {
+	bin := install(t, exampleBinary(t))
+	dir := filepath.Dir(bin)
+	run(t, true, dir, env(), bin, "plugins", "add", "example.com/formats/webp")
+	mustContain(t, run(t, true, "", env(), bin), "registered: [webp v1.1.0]")
+
+	out := run(t, true, dir, env(), bin, "plugins", "add", "example.com/formats/bmp@v1.0.0")
+	mustContain(t, out, "selfcompile: warning: plugin example.com/formats/webp moves from v1.1.0 to v1.0.0 with example.com/formats/bmp@v1.0.0: they share module example.com/formats, and a build holds one version of a module")
+	mustContain(t, run(t, true, "", env(), bin), "registered: [bmp v1.0.0 webp v1.0.0]")
+
+	out = run(t, true, dir, env(), bin, "plugins", "upgrade")
+	mustContain(t, out,
+		"plugins: left example.com/formats/bmp at v1.0.0: pinned (add example.com/formats/bmp@latest to move it)",
+		"plugins: left example.com/formats/webp at v1.0.0: it shares module example.com/formats with example.com/formats/bmp, pinned (add example.com/formats/bmp@latest to move it)",
+		"plugins: nothing to upgrade")
+	mustNotContain(t, out, "selfcompile: build")
+
+	before := snapshot(t, dir)
+	out, code := runCode(t, dir, env(), bin, "plugins", "add", "example.com/formats/webp@v1.1.0")
+	if code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	mustContain(t, out, `plugins: modgen: plugin "example.com/formats/webp@v1.1.0" needs example.com/formats at v1.1.0, but plugin example.com/formats/bmp is pinned at v1.0.0, and a build holds one version of a module: ask example.com/formats/webp@v1.0.0, or move both (example.com/formats/webp@v1.1.0 example.com/formats/bmp@v1.1.0)`)
+	if after := snapshot(t, dir); !maps2equal(before, after) {
+		t.Errorf("a refused pin changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+
+	out = run(t, true, dir, env(), bin, "plugins", "add", "example.com/formats/webp@v1.1.0", "example.com/formats/bmp@v1.1.0")
+	mustContain(t, out, "plugins: installed example.com/formats/webp v1.1.0 (was v1.0.0)", "plugins: installed example.com/formats/bmp v1.1.0 (was v1.0.0)")
+	mustNotContain(t, out, "moves from")
+	mustContain(t, run(t, true, "", env(), bin), "registered: [bmp v1.1.0 webp v1.1.0]")
+}
