@@ -69,15 +69,28 @@ func TestConstructorPlugins(t *testing.T) {
 			Constructor *struct{ Func, Register, Type string }
 		}
 	}
+	builds := 0
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		var v struct {
+			Event  *event          `json:"event"`
 			Result json.RawMessage `json:"result"`
 		}
-		if json.Unmarshal([]byte(line), &v) == nil && v.Result != nil {
+		if json.Unmarshal([]byte(line), &v) != nil {
+			continue
+		}
+		if e := v.Event; e != nil && e.Kind == "go" && len(e.Args) > 0 && e.Args[0] == "build" {
+			builds++
+		}
+		if v.Result != nil {
 			if err := json.Unmarshal(v.Result, &res); err != nil {
 				t.Fatal(err)
 			}
 		}
+	}
+	// A plugin new to a host that takes constructors waits for verify's
+	// choice: one go build, the main package compiled and linked once.
+	if builds != 1 {
+		t.Errorf("%d go builds ran, want 1", builds)
 	}
 	if len(res.Checks) != 1 || res.Checks[0].Constructor == nil || res.Checks[0].Constructor.Register != "github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor" || res.Checks[0].Constructor.Type != "component.ProcessorFactory" {
 		t.Errorf("checks %+v: want fprocessor's NewFactory passed to registry.AddProcessor", res.Checks)

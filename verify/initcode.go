@@ -143,10 +143,16 @@ func callHint(funcs []registerFunc) string {
 	return " by calling " + funcNames(funcs)
 }
 
+// funcNames names the registration functions for a refusal: each of a
+// few, or the first few of many, so that the message stays a paragraph.
 func funcNames(funcs []registerFunc) string {
-	names := make([]string, len(funcs))
-	for i, f := range funcs {
-		names[i] = f.spec
+	const few = 3
+	names := make([]string, 0, few)
+	for _, f := range funcs[:min(len(funcs), few)] {
+		names = append(names, f.spec)
+	}
+	if len(funcs) > few {
+		return fmt.Sprintf("one of the host's %d RegisterFuncs (%s, ...)", len(funcs), strings.Join(names, ", "))
 	}
 	return strings.Join(names, " or ")
 }

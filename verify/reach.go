@@ -331,7 +331,7 @@ func checkReach(r reach, funcs []registerFunc, ctors []string) error {
 	case len(funcs) == 0:
 		return refuse(r.root, NoInitCode, "", "%s%s, so importing it registers nothing. Register the plugin from func init", none, r.brings("have any"))
 	case len(r.relevant) == 0:
-		return refuse(r.root, NoInitCode, "", "has no init code that can register: neither it nor any package it brings into the build%s imports %s, so importing it registers nothing. Register the plugin from func init by calling %s%s", broughtNote(r), funcPackages(funcs), funcNames(funcs), ctorHint(ctors))
+		return refuse(r.root, NoInitCode, "", "%s that can register: neither it nor any package it brings into the build%s imports %s, so importing it registers nothing. Register the plugin from func init by calling %s%s", none, broughtNote(r), funcPackages(funcs), funcNames(funcs), ctorHint(ctors))
 	case len(r.relevant) == 1: // the plugin itself
 		return refuse(r.root, NoInitCode, "", "%s%s, so importing it registers nothing. Register the plugin from func init by calling %s%s", none, r.brings("import "+funcPackages(funcs)), funcNames(funcs), ctorHint(ctors))
 	}

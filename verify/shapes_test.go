@@ -245,3 +245,19 @@ func TestRegisterFuncsOfTheHost(t *testing.T) {
 		t.Errorf("a host setting error is not a plugin's refusal: %v", pe)
 	}
 }
+
+// TestManyRegisterFuncsNamedBriefly: a host with many registration
+// functions (Benthos has 26) gets refusals that name a few of them.
+func TestManyRegisterFuncsNamedBriefly(t *testing.T) {
+	var funcs []registerFunc
+	for _, n := range []string{"A", "B", "C", "D", "E"} {
+		funcs = append(funcs, registerFunc{spec: "example.com/r.Register" + n})
+	}
+	got := funcNames(funcs)
+	if want := "one of the host's 5 RegisterFuncs (example.com/r.RegisterA, example.com/r.RegisterB, example.com/r.RegisterC, ...)"; got != want {
+		t.Errorf("funcNames = %q, want %q", got, want)
+	}
+	if got := funcNames(funcs[:2]); got != "example.com/r.RegisterA or example.com/r.RegisterB" {
+		t.Errorf("funcNames of two = %q", got)
+	}
+}

@@ -108,3 +108,19 @@ func TestRecordKeepsOnlyBuildSettings(t *testing.T) {
 		t.Errorf("the build's environment %q lacks the caller's GOPROXY", s.env)
 	}
 }
+
+func TestMayConstruct(t *testing.T) {
+	installed := []bundle.Plugin{{Path: "example.com/a", Constructor: "NewFactory", Register: "example.com/h/r.Add"}}
+	for _, c := range []struct {
+		ctors, paths []string
+		want         bool
+	}{
+		{nil, []string{"example.com/b"}, false},                    // the host takes none
+		{[]string{"NewFactory"}, []string{"example.com/a"}, false}, // its record says how
+		{[]string{"NewFactory"}, []string{"example.com/a", "example.com/b"}, true},
+	} {
+		if got := mayConstruct(c.ctors, c.paths, installed); got != c.want {
+			t.Errorf("mayConstruct(%q, %q) = %v, want %v", c.ctors, c.paths, got, c.want)
+		}
+	}
+}

@@ -181,11 +181,19 @@ func (p *pipeline) run(ctx context.Context) error {
 		Output: job.Output,
 		Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: s.record(), Drift: plan.Drift, Previous: previousSHA256(job.Previous)},
 	}
-	if !job.DryRun {
-		early = p.startBuild(ctx, in)
-		defer func() { early.stop() }()
-	}
 	paths := addedPaths(plan)
+	defer func() {
+		if early != nil {
+			early.stop()
+		}
+	}()
+	// A plugin new to a host that takes constructors may be one: the
+	// plugins file then waits for verify to choose its call, and verify
+	// compiles what its type-check needs itself, so that the main
+	// package is compiled and linked once, after it.
+	if !job.DryRun && !mayConstruct(job.Constructors, paths, m.Plugins) {
+		early = p.startBuild(ctx, in)
+	}
 	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
 		cfg := verify.Config{
 			Dir: tree.Module, BuildFlags: withProfile(s.flags, tree),
@@ -208,11 +216,14 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil || job.DryRun {
 		return err
 	}
-	if !slices.Equal(plugins, in.Plugins) {
-		// A constructor plugin new to this binary: the call that
-		// registers it was not known when the build started. What it
-		// compiled stays in the build cache; the main package is
-		// compiled and linked again.
+	switch {
+	case early == nil:
+		in.Plugins = plugins
+		early = p.startBuild(ctx, in)
+	case !slices.Equal(plugins, in.Plugins):
+		// A plugin registers otherwise than its record said: the build
+		// started with the wrong call. What it compiled stays in the
+		// build cache; the main package is compiled and linked again.
 		early.stop()
 		in.Plugins, in.Kept = plugins, nil
 		early = p.startBuild(ctx, in)
@@ -356,6 +367,21 @@ func keepConstructions(plugins, installed []bundle.Plugin) []bundle.Plugin {
 		}
 	}
 	return out
+}
+
+// mayConstruct reports whether a plugin of paths may register through a
+// constructor that verify has yet to choose: the host takes constructors
+// and the plugin is new to the binary (installed is what it has).
+func mayConstruct(ctors, paths []string, installed []bundle.Plugin) bool {
+	if len(ctors) == 0 {
+		return false
+	}
+	for _, p := range paths {
+		if indexPlugin(installed, p) < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // withConstructions returns plugins with each checked plugin of paths
