@@ -391,8 +391,14 @@ func cacheDir(opt string) (string, error) {
 	if dir, err = safedir.MkdirAll(dir); err != nil {
 		return "", fmt.Errorf("the cache directory (Options.CacheDir, or go-selfcompile in the user cache directory, XDG_CACHE_HOME): %w", err)
 	}
+	// Made here, 0700, or the go command would make the build cache
+	// with the umask's mode: group-writable under a umask of 002.
 	for _, sub := range []string{"toolchain", "gocache"} {
-		if err := safedir.Owned(filepath.Join(dir, sub)); err != nil {
+		p := filepath.Join(dir, sub)
+		if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		if err := safedir.Owned(p); err != nil {
 			return "", fmt.Errorf("the cache directory: %w", err)
 		}
 	}

@@ -117,3 +117,17 @@ func tryPrepareDirs(cache string) error {
 	defer func() { u.run() }()
 	return j.makeWorkDir(context.Background(), Options{}, &u, func(string, ...any) {})
 }
+
+// The cache's subdirectories are made 0700 by prepare, not left for the
+// go command to make with the umask's mode.
+func TestPrepareMakesPrivateSubdirectories(t *testing.T) {
+	cache, err := cacheDir(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"toolchain", "gocache"} {
+		if fi, err := os.Stat(filepath.Join(cache, sub)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v, %v; want a directory with mode 0700", sub, fi, err)
+		}
+	}
+}
