@@ -300,6 +300,10 @@ func main() { collector() }
 	want:  []string{"memory_limiter", "otlp_http", "batch", "debug"},
 }
 
+// nonPlugin is a real package that registers nothing (type definitions
+// only), for the cold refusal every real host measures.
+const nonPlugin = "golang.org/x/exp/constraints@latest"
+
 // replacedVersion is the version a real host requires go-selfcompile at;
 // a replace makes it the repository.
 const replacedVersion = "v0.0.0-00010101000000-000000000000"
@@ -322,7 +326,9 @@ const replacedVersion = "v0.0.0-00010101000000-000000000000"
 //   - the warm rebuild, adding the second plugin to the rebuilt binary on
 //     the same cache, against a plain go build after adding the same;
 //   - the rebuild's build cache after the two rebuilds against the plain
-//     builds' GOCACHE.
+//     builds' GOCACHE;
+//   - the refusal of a package that registers nothing on another empty
+//     cache, against the first rebuild (refusal-vs-install).
 //
 // The plain builds' downloads (go get) are not timed; the rebuilds fetch
 // the plugin modules they lack from the proxy as part of their run.
@@ -402,6 +408,16 @@ func benchRealHost(b *testing.B, repo string, h realHost) {
 	warmRebuild := timeIt(b, func() {
 		out2 = run(b, true, dir, rebuildEnv, bin("rebuilt1"), "add-plugin", "-o", bin("rebuilt2"), h.second.spec)
 	})
+	// A package that registers nothing, on another empty cache: refused
+	// from its source and go list, before anything is compiled.
+	refusal := timeIt(b, func() {
+		out := run(b, false, dir, realHostEnv("XDG_CACHE_HOME="+filepath.Join(dir, "refusalcache")), bin("host"), "add-plugin", "-o", bin("refused"), nonPlugin)
+		if !strings.Contains(out, "verify: plugin "+strings.Split(nonPlugin, "@")[0]) || !strings.Contains(out, "has no init code") {
+			b.Fatalf("%s was not refused by verify for having no init code", nonPlugin)
+		}
+	})
+	b.ReportMetric(refusal.Seconds(), "refusal-cold-s")
+	b.ReportMetric(refusal.Seconds()/coldRebuild.Seconds(), "refusal-vs-install")
 	// Trimmed modules the plugins needed more of, completed from the proxy.
 	b.ReportMetric(float64(strings.Count(out1+out2, "completed module ")), "completed-modules")
 	got := run(b, true, dir, realHostEnv(), bin("rebuilt2"), h.check...)
