@@ -470,6 +470,9 @@ func linkPlugins(b *testing.B, dir string, plugins ...realPlugin) {
 	if err := os.WriteFile(filepath.Join(dir, "plugins.go"), bundle.PluginsSource(ps, "example.com/"+filepath.Base(dir)), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	// The go.sum lines of what a plugin of a module already required
+	// brings (Benthos' components).
+	run(b, true, dir, hostGoEnv(), "go", "mod", "tidy")
 }
 
 // realHostEnv is the environment of the real host's commands: the
