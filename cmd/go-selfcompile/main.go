@@ -3,6 +3,7 @@
 // Usage:
 //
 //	go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+//	go-selfcompile bundle -check
 //	go-selfcompile inspect [-json] [DIR | BINARY]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
@@ -11,6 +12,8 @@
 //	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
 //
 // and writes the selfcompile_bundle* files that the next go build embeds.
+// With -check it writes nothing and fails when the bundle no longer
+// matches the host's source (run it before a release build).
 // With -platforms, one run bundles for several platforms: each
 // GOOS=... GOARCH=... go build embeds its own platform's toolchain and
 // helper (files named ..._GOOS_GOARCH) and the shared source and modules;
@@ -57,6 +60,7 @@ func main() {
 
 const usage = `usage:
   go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+  go-selfcompile bundle -check
   go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -116,11 +120,19 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	})
 	slim := fs.Bool("slim", false, "embed only the manifest and the host's source; a rebuild fetches the toolchain and the modules through GOPROXY (about 1 MiB instead of 25 MiB; the first rebuild needs the network)")
 	prewarm := fs.Bool("prewarm", false, "add the compiled standard packages the host uses, so that a first rebuild does not compile them (about 7 MB for a small host)")
+	check := fs.Bool("check", false, "write nothing; exit non-zero when the bundle in this directory no longer matches the host's source (for CI and release scripts)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("bundle takes no arguments; run it in the host's main package directory")
+	}
+	if *check {
+		if err := generate.Check(ctx, generate.Options{}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "go-selfcompile: the bundle matches the host's source")
+		return nil
 	}
 	if *slim && *prewarm {
 		return fmt.Errorf("-slim and -prewarm: a slim bundle carries no compiled packages; choose one")
