@@ -39,10 +39,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/internal/rebuild"
 )
 
@@ -82,12 +84,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// host that went leaves a broken pipe: writing to it must fail,
 		// not kill the helper before it stops the go commands it runs.
 		signal.Ignore(syscall.SIGPIPE)
-		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
+		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout, exitSoon)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// stopGrace is how long a stopped helper request has to end before the
+// helper kills what it started and exits with exitStopped: long enough
+// for go commands to stop on SIGINT, short enough that nothing is seen
+// outliving its host.
+const (
+	stopGrace   = time.Second
+	exitStopped = 3
+)
+
+// exitSoon ends the helper stopGrace from now, with the process groups
+// of the commands it started.
+func exitSoon() {
+	time.AfterFunc(stopGrace, func() {
+		proc.KillAll()
+		os.Exit(exitStopped)
+	})
 }
 
 var levels = map[string]archive.Level{
