@@ -28,14 +28,30 @@ type progressView struct {
 	done, total int       // packages, once the stage reports them
 	drawn       time.Time // when the live line was last drawn
 	width       int       // of the live line on screen; 0 when none is
+	// steps are the stages a run goes through, in order, for the live
+	// line's "[N/M]"; nil shows no step.
+	steps []string
+	// waited is how many packages the go build compiled while verify
+	// waited for them: the build stage's count goes on from there.
+	waited int
 }
+
+// runSteps are the stages of a run, and of a dry run.
+var (
+	runSteps    = []string{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageBuild, StageSmoke, StageSwap, StageCleanup}
+	dryRunSteps = []string{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageCleanup}
+)
 
 // redrawEvery is how often the live line's elapsed time moves, and how
 // often package counts may redraw it.
 const redrawEvery = 100 * time.Millisecond
 
-func newProgressView(w io.Writer) *progressView {
-	return &progressView{w: w, live: isTerminal(w)}
+func newProgressView(w io.Writer, dryRun bool) *progressView {
+	steps := runSteps
+	if dryRun {
+		steps = dryRunSteps
+	}
+	return &progressView{w: w, live: isTerminal(w), steps: steps}
 }
 
 // isTerminal reports whether w is a terminal (a character device that
@@ -68,7 +84,7 @@ func (v *progressView) event(e Event, now time.Time) {
 		}
 		compiled := ""
 		if e.Stage == v.stage && v.done > 0 {
-			compiled = fmt.Sprintf(", %d %s compiled", v.done, plural(v.done, "package"))
+			compiled = v.compiled(e.Stage)
 		}
 		v.line(fmt.Sprintf("selfcompile: %-9s %s %v%s", e.Stage, what, e.Duration.Round(time.Millisecond), compiled))
 		if e.Stage == v.stage {
@@ -83,6 +99,30 @@ func (v *progressView) event(e Event, now time.Time) {
 			v.draw(now)
 		}
 	}
+}
+
+// compiled says what the go build compiled in stage. The type-check of
+// verify waits for the go build of the build stage to compile what it
+// reads; the build stage's count includes those.
+func (v *progressView) compiled(stage string) string {
+	switch {
+	case stage == StageVerify:
+		v.waited = v.done
+		return fmt.Sprintf(", waited for the go build to compile %d %s", v.done, plural(v.done, "package"))
+	case stage == StageBuild && v.waited > 0:
+		return fmt.Sprintf(", %d %s compiled, %d of them while verify waited", v.done, plural(v.done, "package"), v.waited)
+	}
+	return fmt.Sprintf(", %d %s compiled", v.done, plural(v.done, "package"))
+}
+
+// step is " [N/M]" for the running stage, or "".
+func (v *progressView) step() string {
+	for i, s := range v.steps {
+		if s == v.stage {
+			return fmt.Sprintf(" [%d/%d]", i+1, len(v.steps))
+		}
+	}
+	return ""
 }
 
 // tick redraws the live line, for its elapsed time.
@@ -126,9 +166,12 @@ func (v *progressView) draw(now time.Time) {
 	if !v.live || v.stage == "" {
 		return
 	}
-	s := fmt.Sprintf("selfcompile: %-9s %.1fs", v.stage, now.Sub(v.start).Seconds())
+	s := fmt.Sprintf("selfcompile: %-9s %.1fs%s", v.stage, now.Sub(v.start).Seconds(), v.step())
 	if v.total > 0 {
-		s += fmt.Sprintf("  %d/%d packages", v.done, v.total)
+		s += fmt.Sprintf("  compiling %d/%d packages", v.done, v.total)
+		if v.stage == StageVerify {
+			s += " for the type-check"
+		}
 	}
 	v.overwrite(s)
 	v.width = len(s)

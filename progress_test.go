@@ -34,6 +34,7 @@ var script = []step{
 	{at: 9000 * time.Millisecond, e: Event{Kind: StageProgress, Stage: StageVerify, Done: 96, Total: 96}},
 	{at: 9100 * time.Millisecond, e: Event{Kind: StageDone, Stage: StageVerify, Duration: 8800 * time.Millisecond}},
 	{at: 9100 * time.Millisecond, e: Event{Kind: StageStarted, Stage: StageBuild}},
+	{at: 9300 * time.Millisecond, e: Event{Kind: StageProgress, Stage: StageBuild, Done: 98, Total: 99}},
 	{at: 9600 * time.Millisecond, e: Event{Kind: StageFailed, Stage: StageBuild, Duration: 500 * time.Millisecond, Err: errors.New("no")}},
 }
 
@@ -56,8 +57,8 @@ func TestProgressPlain(t *testing.T) {
 	want := `selfcompile: drift: example.com/m v1.0.0 -> v1.1.0
 selfcompile: modgen    done in 300ms
 selfcompile: warning: careful
-selfcompile: verify    done in 8.8s, 96 packages compiled
-selfcompile: build     FAILED after 500ms
+selfcompile: verify    done in 8.8s, waited for the go build to compile 96 packages
+selfcompile: build     FAILED after 500ms, 98 packages compiled, 96 of them while verify waited
 `
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
@@ -69,25 +70,27 @@ selfcompile: build     FAILED after 500ms
 // once it is done: the same lines as without a terminal.
 func TestProgressTerminal(t *testing.T) {
 	var out bytes.Buffer
-	v := &progressView{w: &out, live: true}
+	v := &progressView{w: &out, live: true, steps: runSteps}
 	play(v)
 	lines := strings.SplitAfter(out.String(), "\n")
 	want := []string{
 		// modgen starts; the drift line replaces the live line, which is drawn again below it.
-		"selfcompile: modgen    0.0s\rselfcompile: drift: example.com/m v1.0.0 -> v1.1.0\n",
-		"selfcompile: modgen    0.2s\rselfcompile: modgen    done in 300ms\n",
+		"selfcompile: modgen    0.0s [4/9]\rselfcompile: drift: example.com/m v1.0.0 -> v1.1.0\n",
+		"selfcompile: modgen    0.2s [4/9]\rselfcompile: modgen    done in 300ms\n",
 		// verify: started, ticked, counted (0/96 came too soon after the
-		// tick to draw), a warning padded over the 43 characters of the
+		// tick to draw), a warning padded over the 78 characters of the
 		// live line, the end.
-		"selfcompile: verify    0.0s" +
-			"\rselfcompile: verify    1.0s" +
-			"\rselfcompile: verify    1.1s  1/96 packages" +
-			"\rselfcompile: verify    1.7s  41/96 packages" +
-			"\rselfcompile: warning: careful" + strings.Repeat(" ", 43-29) + "\n",
-		"selfcompile: verify    1.8s  41/96 packages" +
-			"\rselfcompile: verify    8.7s  96/96 packages" +
-			"\rselfcompile: verify    done in 8.8s, 96 packages compiled\n",
-		"selfcompile: build     0.0s\rselfcompile: build     FAILED after 500ms\n",
+		"selfcompile: verify    0.0s [5/9]" +
+			"\rselfcompile: verify    1.0s [5/9]" +
+			"\rselfcompile: verify    1.1s [5/9]  compiling 1/96 packages for the type-check" +
+			"\rselfcompile: verify    1.7s [5/9]  compiling 41/96 packages for the type-check" +
+			"\rselfcompile: warning: careful" + strings.Repeat(" ", 78-29) + "\n",
+		"selfcompile: verify    1.8s [5/9]  compiling 41/96 packages for the type-check" +
+			"\rselfcompile: verify    8.7s [5/9]  compiling 96/96 packages for the type-check" +
+			"\rselfcompile: verify    done in 8.8s, waited for the go build to compile 96 packages\n",
+		"selfcompile: build     0.0s [6/9]" +
+			"\rselfcompile: build     0.2s [6/9]  compiling 98/99 packages" +
+			"\rselfcompile: build     FAILED after 500ms, 98 packages compiled, 96 of them while verify waited\n",
 		"",
 	}
 	if len(lines) != len(want) {
@@ -124,7 +127,7 @@ func TestProgressTicking(t *testing.T) {
 	if strings.Count(s, "\rselfcompile: build ") < 1 || !strings.HasSuffix(s, "\r") {
 		t.Errorf("output %q, want the live line redrawn, then erased", s)
 	}
-	if newProgressView(&out).live {
+	if newProgressView(&out, false).live {
 		t.Error("a buffer is taken for a terminal")
 	}
 	f, err := os.CreateTemp(t.TempDir(), "progress")

@@ -18,7 +18,7 @@ func (c *Compiler) Run(ctx context.Context) (*Result, error) {
 	p := &pipeline{opts: c.opts, res: &Result{}}
 	p.orch = &orchestrator.Runner{OnEvent: p.onEvent}
 	if c.opts.Progress != nil {
-		p.view = newProgressView(c.opts.Progress)
+		p.view = newProgressView(c.opts.Progress, c.opts.DryRun)
 		defer p.view.ticking()()
 	}
 	err := p.run(ctx)

@@ -91,11 +91,13 @@ type Options struct {
 	// the process environment (e.g. GOPROXY or GONOSUMDB).
 	Env []string
 	// Progress, when set, receives what a person follows: when it is a
-	// terminal, a live line for the running stage with its elapsed time
-	// and, in verify and build, the packages the go command compiled out
-	// of how many, redrawn in place; otherwise only one line per stage as
-	// it ends (with the packages it compiled). Warnings and drift get a
-	// line each as they come.
+	// terminal, a live line for the running stage with its elapsed time,
+	// its step ("[5/9]") and, while the go build compiles (verify's
+	// type-check waits for it, then the build stage), the packages it
+	// compiled out of how many, redrawn in place; otherwise only one
+	// line per stage as it ends (with the packages compiled: verify's
+	// line says how many it waited for, the build's counts them too).
+	// Warnings and drift get a line each as they come.
 	Progress io.Writer
 	// OnEvent, when set, is called for every event, in order, from the
 	// goroutine that called Run: each stage's start and end, package

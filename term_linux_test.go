@@ -29,7 +29,7 @@ func TestIsTerminalOnAPseudoTerminal(t *testing.T) {
 		t.Skip("cannot open the pseudo-terminal: ", err)
 	}
 	defer pts.Close()
-	if !isTerminal(pts) || !newProgressView(pts).live {
+	if !isTerminal(pts) || !newProgressView(pts, false).live {
 		t.Error("a pseudo-terminal is not taken for a terminal")
 	}
 	r, w, err := os.Pipe()

@@ -134,6 +134,9 @@ type Manifest struct {
 	// Rebuild records how a rebuild made the binary that carries this
 	// bundle; nil for a binary built by go build.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
+	// Source says what the generator bundled the host from; nil for a
+	// bundle made before it was recorded, and in a rebuilt binary's.
+	Source *SourceStamp `json:"source,omitempty"`
 	// Slim is set for a slim bundle (bundle -slim), which carries only the
 	// source part: what a rebuild fetches instead.
 	Slim *Slim `json:"slim,omitempty"`
@@ -286,4 +289,43 @@ type FetchRequest struct {
 // and the helper executable, built with it.
 type Fetched struct {
 	GOROOT, Helper string
+}
+
+// SourceStamp records the tree a bundle was generated from, so that a
+// binary built from another tree (main.go edited, go build run without
+// go generate) is caught.
+type SourceStamp struct {
+	// Digest is the sha256 of the host's build inputs as the source part
+	// holds them (names and contents; the bundle's own files left out):
+	// go-selfcompile bundle -check compares it with the tree's.
+	Digest string `json:"digest"`
+	// Revision and Modified are the VCS state of the tree, as go build
+	// stamps it (vcs.revision, vcs.modified), when it can be compared
+	// with a binary's stamp: the tree is a git work tree that ignores the
+	// bundle's files. Otherwise Revision is empty.
+	Revision string `json:"revision,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+}
+
+// Stale compares the VCS stamp of a binary (its build settings
+// vcs.revision and vcs.modified) with the tree its bundle was made from,
+// and says how they differ; empty when they agree or cannot be compared
+// (no stamp on either side, as for a rebuilt binary).
+func (s *SourceStamp) Stale(revision string, modified bool) string {
+	switch {
+	case s == nil || s.Revision == "" || revision == "":
+		return ""
+	case revision != s.Revision:
+		return fmt.Sprintf("the binary was built from revision %s, its bundle from revision %s", short(revision), short(s.Revision))
+	case modified && !s.Modified:
+		return fmt.Sprintf("the binary was built from a modified tree at revision %s, its bundle from that revision unmodified", short(revision))
+	}
+	return ""
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }

@@ -30,6 +30,9 @@ type binaryReport struct {
 	// Plugins are the bundle's plugins, with the versions the binary was
 	// linked with.
 	Plugins []bundle.Plugin `json:"plugins,omitempty"`
+	// Stale says how the binary's VCS stamp differs from the tree its
+	// bundle was made from; empty when they agree or cannot be compared.
+	Stale string `json:"stale,omitempty"`
 }
 
 // inspectBinary describes the built binary name, whatever its platform.
@@ -52,6 +55,7 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 		return err
 	}
 	rep.Bundle = m
+	rep.Stale = stale(m, bi.Settings)
 	linked := map[string]string{}
 	for _, d := range bi.Deps {
 		linked[d.Path] = d.Version
@@ -87,6 +91,12 @@ func printBinary(w io.Writer, rep *binaryReport) error {
 		if p, ok := m.Parts[name]; ok {
 			fmt.Fprintf(tw, "  %s\t%s\n", quote(name), generate.HumanSize(p.Size))
 		}
+	}
+	if src := m.Source; src != nil {
+		fmt.Fprintf(tw, "source\t%s\n", describeSource(src))
+	}
+	if rep.Stale != "" {
+		fmt.Fprintf(tw, "stale\t%s: a rebuild refuses; run go generate, then go build\n", rep.Stale)
 	}
 	if len(m.Trimmed) > 0 {
 		fmt.Fprintf(tw, "trimmed\t%d modules to the packages the build uses (%s); a rebuild that needs more of one downloads it\n", len(m.Trimmed), quoteAll(m.TrimPlatforms, ", "))

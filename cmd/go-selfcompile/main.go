@@ -3,6 +3,7 @@
 // Usage:
 //
 //	go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+//	go-selfcompile bundle -check
 //	go-selfcompile inspect [-json] [DIR | BINARY]
 //	go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...
 //
@@ -11,6 +12,8 @@
 //	//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
 //
 // and writes the selfcompile_bundle* files that the next go build embeds.
+// With -check it writes nothing and fails when the bundle no longer
+// matches the host's source (run it before a release build).
 // With -platforms, one run bundles for several platforms: each
 // GOOS=... GOARCH=... go build embeds its own platform's toolchain and
 // helper (files named ..._GOOS_GOARCH) and the shared source and modules;
@@ -36,10 +39,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/internal/rebuild"
 )
 
@@ -57,6 +62,7 @@ func main() {
 
 const usage = `usage:
   go-selfcompile bundle [-platforms GOOS/GOARCH,...] [-tags TAG,...]... [-slim | -prewarm] [-level fastest|default|better|best] [-compressor auto|go|ZSTD] [-cache DIR]
+  go-selfcompile bundle -check
   go-selfcompile inspect [-json] [DIR | BINARY]
   go-selfcompile verify [-C DIR] [-register-func FUNC]... [-tags TAGS] SPEC...`
 
@@ -81,12 +87,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// helper before it stops the go commands it runs.
 		becomeSubreaper()
 		signal.Ignore(syscall.SIGPIPE)
-		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout)
+		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout, exitSoon)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// stopGrace is how long a stopped helper request has to end before the
+// helper kills what it started and exits with exitStopped: long enough
+// for go commands to stop on SIGINT, short enough that nothing is seen
+// outliving its host.
+const (
+	stopGrace   = time.Second
+	exitStopped = 3
+)
+
+// exitSoon ends the helper stopGrace from now, with the process groups
+// of the commands it started.
+func exitSoon() {
+	time.AfterFunc(stopGrace, func() {
+		proc.KillAll()
+		os.Exit(exitStopped)
+	})
 }
 
 var levels = map[string]archive.Level{
@@ -119,11 +143,19 @@ func cmdBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	})
 	slim := fs.Bool("slim", false, "embed only the manifest and the host's source; a rebuild fetches the toolchain and the modules through GOPROXY (about 1 MiB instead of 25 MiB; the first rebuild needs the network)")
 	prewarm := fs.Bool("prewarm", false, "add the compiled standard packages the host uses, so that a first rebuild does not compile them (about 7 MB for a small host)")
+	check := fs.Bool("check", false, "write nothing; exit non-zero when the bundle in this directory no longer matches the host's source (for CI and release scripts)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("bundle takes no arguments; run it in the host's main package directory")
+	}
+	if *check {
+		if err := generate.Check(ctx, generate.Options{}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "go-selfcompile: the bundle matches the host's source")
+		return nil
 	}
 	if *slim && *prewarm {
 		return fmt.Errorf("-slim and -prewarm: a slim bundle carries no compiled packages; choose one")

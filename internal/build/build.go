@@ -400,6 +400,9 @@ func writeBundle(in Input, pkgs []modtrim.Package, std []string) (*bundle.Manife
 	m := *in.Manifest
 	m.Plugins = in.Plugins
 	m.Rebuild = record(in)
+	// The new binary is built from this bundle's source: nothing to
+	// compare a VCS stamp with.
+	m.Source = nil
 	m.StdPackages = std
 	if m.Slim != nil {
 		// Slim again: what it fetched stays in the caches.

@@ -149,9 +149,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	g := &generator{dir: dir, opts: opts, run: &gocmd.Runner{InheritEnv: true}}
+	g := &generator{dir: dir, opts: opts, run: newRunner()}
 	return g.generate(ctx, out)
 }
+
+// newRunner runs the developer's own go command, in their environment.
+func newRunner() *gocmd.Runner { return &gocmd.Runner{InheritEnv: true} }
 
 type generator struct {
 	dir  string
@@ -191,6 +194,9 @@ func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error
 		return nil, err
 	}
 	rep.Files[bundle.SourceFile] = len(srcEntries)
+	if m.Source, err = g.sourceStamp(ctx, modRoot, srcEntries); err != nil {
+		return nil, err
+	}
 	shared := map[string]archive.Source{bundle.SourceFile: archive.Archive(srcEntries, archive.LevelDefault)}
 	if g.opts.Slim {
 		// The host itself unpacks a slim bundle's source, to build the

@@ -69,6 +69,9 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return &orchestrator.StageError{Stage: "prepare", Err: err}
 	}
+	if err := checkFresh(m, job.Settings); err != nil {
+		return &orchestrator.StageError{Stage: "prepare", Err: err}
+	}
 	s := newSettings(job, p.warn)
 	// A signature made with the publisher's identity is not the linker's
 	// to make: say so before the work, not after.
@@ -243,6 +246,28 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.out.Smoke = &helper.SmokeReport{Nonce: rep.Nonce, GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
 	}
 	return err
+}
+
+// checkFresh refuses to rebuild from a bundle made from other sources
+// than the running binary: built after an edit without go generate, the
+// binary would lose that edit in every rebuild. The binary's VCS stamp
+// (settings) is compared with the tree the bundle was made from (see
+// bundle.SourceStamp.Stale).
+func checkFresh(m *bundle.Manifest, settings []helper.Setting) error {
+	var rev string
+	var modified bool
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if why := m.Source.Stale(rev, modified); why != "" {
+		return fmt.Errorf("this binary's bundle is stale (%s): its changes would be lost; build it again after go generate (go-selfcompile bundle -check tells)", why)
+	}
+	return nil
 }
 
 // withProfile returns the build's flags with the profile for

@@ -10,11 +10,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"time"
 
 	"github.com/selfcompile/go-selfcompile/internal/helper"
-	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -24,13 +21,13 @@ import (
 // of a copy of this helper (see verifyPlugins). It returns an error only
 // when it cannot write; a failure of the request travels in the outcome.
 //
-// Serve is the helper process's main: the host keeps r open until it has
-// the outcome, and its end means the host went (see package
-// internal/helper). Then, or when ctx is done (the host interrupted it,
-// or the helper was sent SIGTERM because its host died), the request is
-// stopped; whatever has not ended [stopGrace] later is killed, its
-// process groups with it, and the process exits.
-func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
+// The host keeps r open until it has the outcome, and its end means the
+// host went (see package internal/helper). Then, or when ctx is done (the
+// host interrupted it, or the helper was sent SIGTERM because its host
+// died), the request is stopped and stopped is called, once (nil: not):
+// the helper's main uses it to make sure the process ends soon, whatever
+// has not stopped yet.
+func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped func()) error {
 	if len(args) == 1 && args[0] == verifyArg {
 		return serveVerify(ctx, r, w)
 	}
@@ -42,13 +39,9 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
 		_, _ = io.Copy(io.Discard, r)
 		cancel()
 	}()
-	stop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(stopGrace, func() {
-			proc.KillAll()
-			os.Exit(exitStopped)
-		})
-	})
-	defer stop()
+	if stopped != nil {
+		defer context.AfterFunc(ctx, stopped)()
+	}
 	var done *helper.Outcome
 	switch {
 	case err != nil:
@@ -62,15 +55,6 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer) error {
 	}
 	return out.Done(done)
 }
-
-// stopGrace is how long a stopped request has to end before the helper
-// kills what it started and exits with exitStopped: long enough for go
-// commands to stop on SIGINT, short enough that nothing is seen
-// outliving its host.
-const stopGrace = time.Second
-
-// exitStopped is the helper's exit code when stopGrace ran out.
-const exitStopped = 3
 
 // failed is the outcome of a failure in stage.
 func failed(stage string, err error) *helper.Outcome {

@@ -23,7 +23,7 @@ const helperEnv = "REBUILD_TEST_SERVE"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
-		if err := Serve(context.Background(), os.Args[len(os.Args)-1:], os.Stdin, os.Stdout); err != nil {
+		if err := Serve(context.Background(), os.Args[len(os.Args)-1:], os.Stdin, os.Stdout, nil); err != nil {
 			os.Stderr.WriteString(err.Error())
 			os.Exit(2)
 		}
