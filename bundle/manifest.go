@@ -307,6 +307,13 @@ type SourceStamp struct {
 	Modified bool   `json:"modified,omitempty"`
 }
 
+// StaleFrom is Stale with the binary's VCS stamp read from its build
+// settings: setting returns the value of a key such as "vcs.revision",
+// empty when it is not set.
+func (s *SourceStamp) StaleFrom(setting func(key string) string) string {
+	return s.Stale(setting("vcs.revision"), setting("vcs.modified") == "true")
+}
+
 // Stale compares the VCS stamp of a binary (its build settings
 // vcs.revision and vcs.modified) with the tree its bundle was made from,
 // and says how they differ; empty when they agree or cannot be compared

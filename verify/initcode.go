@@ -241,20 +241,10 @@ func (c *initCode) addVars(p *packages.Package, d *ast.GenDecl) {
 // ...). A composite literal such as T{} is not a call, and the body of a
 // function literal runs only when the literal is called.
 func callsFunction(info *types.Info, e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			return false
-		case *ast.CallExpr:
-			tv, ok := info.Types[n.Fun]
-			if !ok || (!tv.IsType() && !tv.IsBuiltin()) {
-				found = true
-			}
-		}
-		return !found
+	return anyCall(e, func(call *ast.CallExpr) bool {
+		tv, ok := info.Types[call.Fun]
+		return !ok || (!tv.IsType() && !tv.IsBuiltin())
 	})
-	return found
 }
 
 // allCode is every function body and package-level initialiser of p.

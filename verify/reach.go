@@ -169,15 +169,22 @@ var builtins = map[string]bool{
 // alone: any call but one of a builtin by its name. The body of a
 // function literal runs only when the literal is called.
 func mayCall(e ast.Expr) bool {
+	return anyCall(e, func(call *ast.CallExpr) bool {
+		id, ok := ast.Unparen(call.Fun).(*ast.Ident)
+		return !ok || !builtins[id.Name]
+	})
+}
+
+// anyCall reports whether evaluating e makes a call that counts, outside
+// the bodies of function literals (which run only when called).
+func anyCall(e ast.Expr, counts func(*ast.CallExpr) bool) bool {
 	found := false
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
 			return false
 		case *ast.CallExpr:
-			if id, ok := ast.Unparen(n.Fun).(*ast.Ident); !ok || !builtins[id.Name] {
-				found = true
-			}
+			found = counts(n)
 		}
 		return !found
 	})

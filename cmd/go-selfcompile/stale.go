@@ -11,17 +11,14 @@ import (
 // its bundle m was made from; empty when they agree or cannot be
 // compared.
 func stale(m *bundle.Manifest, settings []debug.BuildSetting) string {
-	var rev string
-	var modified bool
-	for _, s := range settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
+	return m.Source.StaleFrom(func(key string) string {
+		for _, s := range settings {
+			if s.Key == key {
+				return s.Value
+			}
 		}
-	}
-	return m.Source.Stale(rev, modified)
+		return ""
+	})
 }
 
 // describeSource says what a bundle was made from.

@@ -254,17 +254,15 @@ func (p *pipeline) run(ctx context.Context) error {
 // (settings) is compared with the tree the bundle was made from (see
 // bundle.SourceStamp.Stale).
 func checkFresh(m *bundle.Manifest, settings []helper.Setting) error {
-	var rev string
-	var modified bool
-	for _, s := range settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
+	why := m.Source.StaleFrom(func(key string) string {
+		for _, s := range settings {
+			if s.Key == key {
+				return s.Value
+			}
 		}
-	}
-	if why := m.Source.Stale(rev, modified); why != "" {
+		return ""
+	})
+	if why != "" {
 		return fmt.Errorf("this binary's bundle is stale (%s): its changes would be lost; build it again after go generate (go-selfcompile bundle -check tells)", why)
 	}
 	return nil
