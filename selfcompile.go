@@ -106,11 +106,8 @@ type Options struct {
 	// encodes one as a JSON line.
 	//
 	// To log the go commands to a *slog.Logger, pass
-	// plugincmd.LogEvents(logger): the root package takes a func rather
-	// than a *slog.Logger because linking log/slog would cost every host
-	// about 0.46 MB (measured: the library's cost to a small host went
-	// from 1.19 MB to 1.65 MB with a Logger field, against a budget of
-	// 1.5 MB), whether or not it logs.
+	// plugincmd.LogEvents(logger): a func keeps log/slog out of hosts
+	// that do not log.
 	OnEvent func(Event)
 }
 

@@ -1,3 +1,9 @@
+// Package archive writes and reads the bundle's parts: tar archives
+// compressed with zstd (one frame per module for the modules part, so
+// that a rebuild copies the unchanged ones), gzip for the helper, each
+// checked against the sha256 and size the manifest records. Extraction
+// refuses any entry that would land outside its destination (package
+// internal/untar).
 package archive
 
 import (

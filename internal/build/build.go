@@ -1,7 +1,8 @@
 // Package build owns the host's tree during a rebuild: the source stage
 // unpacks the bundled host source and dependency modules ([Unpack]), and
 // the build stage links the new plugin set into the host's main package,
-// writes the bundle the new binary carries and runs go build ([Run]).
+// writes the bundle the new binary carries ([Prepare]) and runs go build
+// ([Prepared.Build]).
 package build
 
 import (

@@ -1,9 +1,9 @@
 // Package rebuild is the helper's side of a rebuild (see internal/helper):
 // it answers the host's requests in the go-selfcompile command the bundle
 // carries. A check refuses what the request alone shows to be wrong; a
-// rebuild runs the stages that make the new binary — toolchain, source,
-// modgen, verify, build — and hands the host the binary, for the host to
-// smoke-test and swap. The wiring reads as the pipeline, in run.go.
+// rebuild runs the stages that make and check the new binary — toolchain,
+// source, modgen, verify, build, smoke — and hands the host the binary,
+// for the host to swap. The wiring reads as the pipeline, in run.go.
 package rebuild
 
 import (
