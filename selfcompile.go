@@ -301,8 +301,10 @@ func New(opts Options) *Compiler {
 
 // ErrRefused matches (with errors.Is) an error of Run that refuses what
 // was asked — a malformed spec, a plugin that is not installed or does
-// not pass its checks, drift the policy refuses — as opposed to a failure
-// of the machine or the network, where trying again may help.
+// not pass its checks, drift the policy refuses — or that the host as
+// built cannot do — a stale bundle, a RegisterFuncs or Constructors entry
+// that names nothing — as opposed to a failure of the machine or the
+// network, where trying again may help.
 var ErrRefused = errors.New("refused")
 
 // ErrNoBundle is returned when the running binary carries no bundle.

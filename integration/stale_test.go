@@ -50,7 +50,10 @@ func TestStaleBundle(t *testing.T) {
 	bin2 := filepath.Join(t.TempDir(), "host")
 	run(t, true, dir, hostEnv, "go", "build", "-o", bin2, ".")
 	before := snapshot(t, filepath.Dir(bin2))
-	out = run(t, false, filepath.Dir(bin2), env(), bin2, "install", "example.com/hostplugin@v1.0.0")
+	out, code := runCode(t, filepath.Dir(bin2), env(), bin2, "install", "example.com/hostplugin@v1.0.0")
+	if code != 2 {
+		t.Errorf("a stale bundle's rebuild exited %d, want 2 (refused)", code)
+	}
 	mustContain(t, out, "host: prepare: this binary's bundle is stale (the binary was built from a modified tree at revision ", "go generate")
 	mustNotContain(t, out, "selfcompile: toolchain", "selfcompile: build")
 	if after := snapshot(t, filepath.Dir(bin2)); !maps2equal(before, after) {

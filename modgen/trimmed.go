@@ -51,6 +51,10 @@ func (e *IncompleteModuleError) Unwrap() error { return e.Err }
 type Listed struct {
 	ImportPath string
 	Dir        string
+	// GoFiles are the Go files the build compiles but those that import
+	// "C" (CgoFiles), and EmbedFiles the files it embeds; all relative to
+	// Dir.
+	GoFiles    []string
 	EmbedFiles []string
 	// CgoFiles and SwigFiles are the files compiled with cgo.
 	CgoFiles, SwigFiles []string
@@ -59,7 +63,7 @@ type Listed struct {
 }
 
 // ListedJSON is the go list flag that prints the fields of [Listed].
-const ListedJSON = "-json=ImportPath,Dir,EmbedFiles,CgoFiles,SwigFiles,Module,Error"
+const ListedJSON = "-json=ImportPath,Dir,GoFiles,EmbedFiles,CgoFiles,SwigFiles,Module,Error"
 
 // UsesCgo reports whether the build compiles p with cgo.
 func (p Listed) UsesCgo() bool { return len(p.CgoFiles)+len(p.SwigFiles) > 0 }

@@ -30,7 +30,8 @@
 // arguments and duration; a host that logs with log/slog sets
 // Config.Logger, or passes [LogEvents] to selfcompile.Options.OnEvent. The exit code is 0 on success, 2 for a request that
 // was refused (bad usage, a bad spec, a plugin that fails its checks,
-// drift or an install policy that refuses it: see selfcompile.ErrRefused),
+// drift or an install policy that refuses it, a stale bundle or a host
+// setting that names nothing: see selfcompile.ErrRefused),
 // and 1 for any other failure. SIGINT (Ctrl-C) or SIGTERM stops a
 // rebuild: Main says "interrupted; nothing changed" and returns 130; a
 // second signal ends the process. The host's settings (Config) are not the

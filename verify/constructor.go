@@ -31,7 +31,7 @@ func checkConstructors(ctors []string, funcs []registerFunc) error {
 	}
 	for _, c := range ctors {
 		if !token.IsIdentifier(c) || !token.IsExported(c) {
-			return fmt.Errorf("Constructors entry %q is not the name of an exported function, such as NewFactory: fix the host's Constructors (Options.Constructors)", c)
+			return &SettingError{Setting: "Constructors", Entry: c, Msg: "is not the name of an exported function, such as NewFactory: fix the host's Constructors (Options.Constructors)"}
 		}
 	}
 	for _, f := range funcs {
@@ -39,7 +39,7 @@ func checkConstructors(ctors []string, funcs []registerFunc) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("Constructors %s need a package-level function among RegisterFuncs to pass their results to, such as example.com/host/registry.AddProcessor: fix the host's RegisterFuncs (Options.RegisterFuncs)", strings.Join(ctors, ", "))
+	return &SettingError{Setting: "Constructors", Msg: strings.Join(ctors, ", ") + " need a package-level function among RegisterFuncs to pass their results to, such as example.com/host/registry.AddProcessor: fix the host's RegisterFuncs (Options.RegisterFuncs)"}
 }
 
 // candidate is a registration function a constructor's result may be

@@ -84,3 +84,19 @@ func Refusals(err error) (refused []*PluginError, ok bool) {
 	}
 	return refused, true
 }
+
+// SettingError is a host setting, Config.RegisterFuncs or
+// Config.Constructors, that is malformed or names nothing in the host's
+// build. It is the host author's to fix: no plugin is blamed for it.
+type SettingError struct {
+	Setting string // "RegisterFuncs" or "Constructors"
+	Entry   string // the entry as given; empty when the setting as a whole is wrong
+	Msg     string // what is wrong and what to do
+}
+
+func (e *SettingError) Error() string {
+	if e.Entry == "" {
+		return e.Setting + " " + e.Msg
+	}
+	return fmt.Sprintf("%s entry %q %s", e.Setting, e.Entry, e.Msg)
+}

@@ -109,10 +109,14 @@ type syntax struct {
 // parseSyntax parses the Go files of p (comments and bodies, no object
 // resolution). A file that does not parse is skipped: the type-check
 // reports it, with its position.
-func parseSyntax(p *packages.Package) syntax {
+func parseSyntax(p *packages.Package) syntax { return parseFiles(p.GoFiles) }
+
+// parseFiles reads the declarations of a package's Go files (see
+// parseSyntax).
+func parseFiles(files []string) syntax {
 	s := syntax{funcs: map[string]bool{}}
 	fset := token.NewFileSet()
-	for _, name := range p.GoFiles {
+	for _, name := range files {
 		if !strings.HasSuffix(name, ".go") {
 			continue
 		}

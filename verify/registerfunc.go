@@ -73,7 +73,7 @@ func parseRegisterFunc(spec string) (registerFunc, error) {
 }
 
 func badRegisterFunc(spec string) error {
-	return fmt.Errorf("RegisterFuncs entry %q is neither import/path.Func nor (*import/path.Type).Method: fix the host's RegisterFuncs (Options.RegisterFuncs), e.g. image.RegisterFormat or (*example.com/host/registry.Registry).Add", spec)
+	return &SettingError{Setting: "RegisterFuncs", Entry: spec, Msg: "is neither import/path.Func nor (*import/path.Type).Method: fix the host's RegisterFuncs (Options.RegisterFuncs), e.g. image.RegisterFormat or (*example.com/host/registry.Registry).Add"}
 }
 
 // matchFunc returns the entry of funcs that names fn.
@@ -109,16 +109,26 @@ func recvName(t types.Type) string {
 	return ""
 }
 
-// checkRegisterFuncs checks that each of funcs names a function or method
-// declared in the host's build (host, with every package it imports), so
-// that a mistyped host setting is reported as the host's, before any
-// plugin is blamed for not calling it. Without a host, the packages
-// loaded (roots) and their imports are searched. parse reads a package's
-// declarations.
-func checkRegisterFuncs(funcs []registerFunc, host *packages.Package, roots []*packages.Package, parse func(*packages.Package) syntax) error {
-	if len(funcs) == 0 {
-		return nil
+// CheckRegisterFuncs checks, from source alone, that each entry of
+// registerFuncs (see Config.RegisterFuncs) names a function or method
+// declared in the host's build, so that a mistyped host setting is
+// refused as the host's before anything is compiled or any plugin is
+// checked. files returns the Go files (absolute paths) that the build
+// compiles of a package of that build, and ok false when the build has
+// no such package. The error is a *SettingError.
+func CheckRegisterFuncs(registerFuncs []string, files func(importPath string) (goFiles []string, ok bool)) error {
+	funcs, err := parseRegisterFuncs(registerFuncs)
+	if err != nil {
+		return err
 	}
+	return checkRegisterFuncs(funcs, files)
+}
+
+// hostFiles returns the lookup of CheckRegisterFuncs over the host's
+// build as loaded: host, with every package it imports. Without a host,
+// the packages loaded (roots) and their imports are searched, and a
+// package found in none of them is let be: nothing loaded tells.
+func hostFiles(host *packages.Package, roots []*packages.Package) func(string) ([]string, bool) {
 	from := roots
 	if host != nil {
 		from = []*packages.Package{host}
@@ -137,27 +147,38 @@ func checkRegisterFuncs(funcs []registerFunc, host *packages.Package, roots []*p
 	for _, p := range from {
 		visit(p)
 	}
-	for _, f := range funcs {
-		p := pkgs[f.pkg]
+	return func(path string) ([]string, bool) {
+		p := pkgs[path]
 		if p == nil {
-			if host == nil {
-				continue // nothing loaded tells
-			}
-			return fmt.Errorf("RegisterFuncs entry %q: the host's build has no package %s: fix the host's RegisterFuncs (Options.RegisterFuncs), or import that package from the host", f.spec, f.pkg)
+			return nil, host == nil
 		}
-		if len(p.GoFiles) == 0 {
-			continue // not built here; the go command says why
+		return p.GoFiles, true
+	}
+}
+
+// checkRegisterFuncs checks that each of funcs names a function or method
+// declared in the files of its package (see CheckRegisterFuncs). A
+// package with no files for the target is let be: the go command says
+// why.
+func checkRegisterFuncs(funcs []registerFunc, files func(string) ([]string, bool)) error {
+	for _, f := range funcs {
+		names, ok := files(f.pkg)
+		if !ok {
+			return &SettingError{Setting: "RegisterFuncs", Entry: f.spec, Msg: fmt.Sprintf("names nothing: the host's build has no package %s: fix the host's RegisterFuncs (Options.RegisterFuncs), or import that package from the host", f.pkg)}
+		}
+		if len(names) == 0 {
+			continue
 		}
 		key := f.name
 		if f.recv != "" {
 			key = f.recv + "." + f.name
 		}
-		if !parse(p).funcs[key] {
+		if !parseFiles(names).funcs[key] {
 			what := "function " + f.name
 			if f.recv != "" {
 				what = "method " + f.name + " of type " + f.recv
 			}
-			return fmt.Errorf("RegisterFuncs entry %q: package %s declares no %s: fix the host's RegisterFuncs (Options.RegisterFuncs)", f.spec, f.pkg, what)
+			return &SettingError{Setting: "RegisterFuncs", Entry: f.spec, Msg: fmt.Sprintf("names nothing: package %s declares no %s: fix the host's RegisterFuncs (Options.RegisterFuncs)", f.pkg, what)}
 		}
 	}
 	return nil

@@ -218,7 +218,7 @@ func TestRefusedWithoutCompiling(t *testing.T) {
 // checked, naming the setting.
 func TestRegisterFuncsOfTheHost(t *testing.T) {
 	for _, c := range []struct{ fn, want string }{
-		{"example.com/h/registry.Registr", `RegisterFuncs entry "example.com/h/registry.Registr": package example.com/h/registry declares no function Registr: fix the host's RegisterFuncs`},
+		{"example.com/h/registry.Registr", `RegisterFuncs entry "example.com/h/registry.Registr" names nothing: package example.com/h/registry declares no function Registr: fix the host's RegisterFuncs`},
 		{"(*example.com/h/registry.T).Add", `declares no method Add of type T`},
 		{"example.com/h/nosuch.Register", `the host's build has no package example.com/h/nosuch`},
 	} {
@@ -233,6 +233,10 @@ func TestRegisterFuncsOfTheHost(t *testing.T) {
 		if _, ok := Refusals(err); ok || err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want a host error containing %q", c.fn, err, c.want)
 		}
+		var se *SettingError
+		if !errors.As(err, &se) || se.Setting != "RegisterFuncs" || se.Entry != c.fn {
+			t.Errorf("%s: err = %#v, want a *SettingError of RegisterFuncs naming the entry", c.fn, err)
+		}
 	}
 	cfg := shapesConfig(t)
 	cfg.RegisterFuncs = nil
@@ -243,6 +247,10 @@ func TestRegisterFuncsOfTheHost(t *testing.T) {
 	var pe *PluginError
 	if errors.As(err, &pe) {
 		t.Errorf("a host setting error is not a plugin's refusal: %v", pe)
+	}
+	var se *SettingError
+	if !errors.As(err, &se) || se.Setting != "Constructors" {
+		t.Errorf("Constructors without RegisterFuncs: err = %#v, want a *SettingError of Constructors", err)
 	}
 }
 

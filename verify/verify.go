@@ -206,8 +206,10 @@ func checkMeta(ctx context.Context, cfg Config, t target, funcs []registerFunc, 
 		}
 		return s
 	}
-	if err := checkRegisterFuncs(funcs, host, roots, parse); err != nil {
-		return nil, nil, err
+	if len(funcs) > 0 {
+		if err := checkRegisterFuncs(funcs, hostFiles(host, roots)); err != nil {
+			return nil, nil, err
+		}
 	}
 	inHost := hostPackages(host, cut)
 	for _, path := range paths {

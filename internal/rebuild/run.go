@@ -162,6 +162,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		if err == nil {
 			err = plan.CheckAllowedModules(job.Allow)
 		}
+		if err == nil && len(plan.Listed) > 0 {
+			// The host's own setting, before any plugin is checked
+			// against it or anything is built for it.
+			err = verify.CheckRegisterFuncs(job.RegisterFuncs, listedFiles(plan.Listed))
+		}
 		if err == nil {
 			err = p.checkSums(sumBefore, filepath.Join(tree.Module, "go.sum"), goRun.Environ())
 		}
@@ -263,9 +268,34 @@ func checkFresh(m *bundle.Manifest, settings []helper.Setting) error {
 		return ""
 	})
 	if why != "" {
-		return fmt.Errorf("this binary's bundle is stale (%s): its changes would be lost; build it again after go generate (go-selfcompile bundle -check tells)", why)
+		return &staleError{why}
 	}
 	return nil
+}
+
+// listedFiles is verify.CheckRegisterFuncs' look-up of a package's Go
+// files in modgen's listing of the build.
+func listedFiles(listed []modgen.Listed) func(string) ([]string, bool) {
+	byPath := make(map[string]modgen.Listed, len(listed))
+	for _, l := range listed {
+		byPath[l.ImportPath] = l
+	}
+	return func(path string) ([]string, bool) {
+		l, ok := byPath[path]
+		var files []string
+		for _, name := range slices.Concat(l.GoFiles, l.CgoFiles) {
+			files = append(files, filepath.Join(l.Dir, name))
+		}
+		return files, ok
+	}
+}
+
+// staleError is a bundle made from other sources than the running
+// binary: refused, for no rebuild of this binary can keep its changes.
+type staleError struct{ why string }
+
+func (e *staleError) Error() string {
+	return fmt.Sprintf("this binary's bundle is stale (%s): its changes would be lost; build it again after go generate (go-selfcompile bundle -check tells)", e.why)
 }
 
 // withProfile returns the build's flags with the profile for

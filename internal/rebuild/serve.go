@@ -61,8 +61,9 @@ func failed(stage string, err error) *helper.Outcome {
 	return &helper.Outcome{Err: &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}}
 }
 
-// refused reports whether err is the request's fault rather than the
-// machine's.
+// refused reports whether err is the request's fault, or the host's as
+// built (a stale bundle, a host setting that names nothing), rather than
+// the machine's: running it again cannot help.
 func refused(err error) bool {
 	var (
 		se  *modgen.SpecError
@@ -71,6 +72,9 @@ func refused(err error) bool {
 		pe  *verify.PluginError
 		ce  *modgen.ConflictError
 		pin *modgen.PinError
+		set *verify.SettingError
+		st  *staleError
 	)
-	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &pin)
+	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &pin) ||
+		errors.As(err, &set) || errors.As(err, &st)
 }

@@ -33,8 +33,10 @@ type verifyRequest struct {
 type verifyResponse struct {
 	Reports []verify.Report      `json:"reports"`
 	Refused []verify.PluginError `json:"refused,omitempty"`
-	// Error is a failure that is not a plugin's refusal.
-	Error string `json:"error,omitempty"`
+	// Setting is a host setting that names nothing; Error is any other
+	// failure that is not a plugin's refusal.
+	Setting *verify.SettingError `json:"setting,omitempty"`
+	Error   string               `json:"error,omitempty"`
 	// Commands are the go commands go/packages ran.
 	Commands []goCommand `json:"commands,omitempty"`
 }
@@ -136,6 +138,9 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 			onGo(c.Args, c.Duration)
 		}
 	}
+	if resp.Setting != nil {
+		return nil, resp.Setting
+	}
 	if resp.Error != "" {
 		return nil, errors.New(resp.Error)
 	}
@@ -204,6 +209,7 @@ func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	refused, ok := verify.Refusals(err)
 	if !ok {
 		resp = verifyResponse{Error: err.Error(), Commands: resp.Commands}
+		errors.As(err, &resp.Setting)
 	}
 	for _, pe := range refused {
 		resp.Refused = append(resp.Refused, *pe)
