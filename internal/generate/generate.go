@@ -537,6 +537,13 @@ func printReport(out io.Writer, rep *Report) {
 	} else {
 		fmt.Fprintf(out, "go-selfcompile: bundled %s (%s) in %s for %s\n", m.MainPackage, m.GoVersion, rep.Dir, strings.Join(rep.Platforms, ", "))
 	}
+	switch src := m.Source; {
+	case src == nil:
+	case src.Revision == "":
+		fmt.Fprintf(out, "  note: no git stamp to compare a binary with (not a git work tree, or it does not ignore selfcompile_bundle*): only go-selfcompile bundle -check tells a stale bundle\n")
+	case src.Modified:
+		fmt.Fprintf(out, "  note: the git tree has uncommitted changes: a rebuild cannot tell a binary built after further edits; go-selfcompile bundle -check can\n")
+	}
 	if t := rep.Trim; t != nil {
 		fmt.Fprintf(out, "  dependency modules trimmed to the packages the build uses (%s): %d of %d modules; kept %d files (%s), left out %d files (%s)\n",
 			strings.Join(m.TrimPlatforms, ", "), len(t.Trimmed), t.Modules, t.KeptFiles, HumanSize(t.KeptBytes), t.DroppedFiles, HumanSize(t.DroppedBytes))
