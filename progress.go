@@ -34,7 +34,19 @@ type progressView struct {
 	// waited is how many packages the go build compiled while verify
 	// waited for them: the build stage's count goes on from there.
 	waited int
+	// counted and countedFrom are when the stage's first package count
+	// came and what it was, for the estimate of what is left.
+	counted     time.Time
+	countedFrom int
 }
+
+// estimateAfter and estimateFrom are how long a stage's count must have
+// run, and how many packages it must have seen compiled, before the live
+// line estimates the time left: early rates mislead.
+const (
+	estimateAfter = 3 * time.Second
+	estimateFrom  = 3
+)
 
 // runSteps are the stages of a run, and of a dry run.
 var (
@@ -68,12 +80,16 @@ func (v *progressView) event(e Event, now time.Time) {
 	switch e.Kind {
 	case orchestrator.StageStart:
 		v.stage, v.start, v.done, v.total = e.Stage, now, 0, 0
+		v.counted = time.Time{}
 		v.draw(now)
 	case orchestrator.StageProgress:
 		if e.Stage != v.stage {
 			return
 		}
 		v.done, v.total = e.Done, max(e.Total, e.Done)
+		if v.counted.IsZero() {
+			v.counted, v.countedFrom = now, e.Done
+		}
 		if now.Sub(v.drawn) >= redrawEvery || v.done == v.total {
 			v.draw(now)
 		}
@@ -113,6 +129,26 @@ func (v *progressView) compiled(stage string) string {
 		return fmt.Sprintf(", %d %s compiled, %d of them while verify waited", v.done, plural(v.done, "package"), v.waited)
 	}
 	return fmt.Sprintf(", %d %s compiled", v.done, plural(v.done, "package"))
+}
+
+// left is ", about D left": the packages not yet compiled at the rate of
+// those compiled since the stage's first count; "" until that rate can be
+// told (see estimateAfter).
+func (v *progressView) left(now time.Time) string {
+	took, n := now.Sub(v.counted), v.done-v.countedFrom
+	if v.counted.IsZero() || took < estimateAfter || n < estimateFrom || v.done >= v.total {
+		return ""
+	}
+	d := took * time.Duration(v.total-v.done) / time.Duration(n)
+	if d < time.Minute {
+		// To the nearest 5 seconds, and never "0s".
+		return fmt.Sprintf(", about %ds left", max(5, int((d+2500*time.Millisecond)/(5*time.Second))*5))
+	}
+	halves := int((d + 15*time.Second) / (30 * time.Second))
+	if halves%2 == 1 {
+		return fmt.Sprintf(", about %dm30s left", halves/2)
+	}
+	return fmt.Sprintf(", about %dm left", halves/2)
 }
 
 // step is " [N/M]" for the running stage, or "".
@@ -172,6 +208,7 @@ func (v *progressView) draw(now time.Time) {
 		if v.stage == StageVerify {
 			s += " for the type-check"
 		}
+		s += v.left(now)
 	}
 	v.overwrite(s)
 	v.width = len(s)

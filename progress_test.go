@@ -156,3 +156,30 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// The live line estimates the time left from the rate since the stage's
+// first count, once that rate can be told.
+func TestProgressEstimate(t *testing.T) {
+	for _, c := range []struct {
+		at         time.Duration
+		done, tot  int
+		wantSuffix string
+	}{
+		{2 * time.Second, 20, 100, "compiling 20/100 packages"},                    // too soon
+		{10 * time.Second, 50, 100, "compiling 50/100 packages, about 10s left"},   // 5 a second
+		{10 * time.Second, 10, 100, "compiling 10/100 packages, about 1m30s left"}, // 1 a second
+		{10 * time.Second, 5, 100, "compiling 5/100 packages, about 3m left"},      // 0.5 a second: 190s
+		{10 * time.Second, 99, 100, "compiling 99/100 packages, about 5s left"},
+		{10 * time.Second, 100, 100, "compiling 100/100 packages"},
+	} {
+		var out bytes.Buffer
+		v := &progressView{w: &out, live: true}
+		v.event(Event{Kind: StageStarted, Stage: StageBuild}, t0)
+		v.event(Event{Kind: StageProgress, Stage: StageBuild, Done: 0, Total: c.tot}, t0)
+		v.event(Event{Kind: StageProgress, Stage: StageBuild, Done: c.done, Total: c.tot}, t0.Add(c.at))
+		screen := out.String()[strings.LastIndex(out.String(), "\r")+1:]
+		if !strings.HasSuffix(strings.TrimRight(screen, " "), c.wantSuffix) {
+			t.Errorf("%d/%d after %v: live line %q, want it to end %q", c.done, c.tot, c.at, screen, c.wantSuffix)
+		}
+	}
+}
