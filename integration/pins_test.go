@@ -45,3 +45,59 @@ func TestOneVersionPerModule(t *testing.T) {
 	mustNotContain(t, out, "moves from")
 	mustContain(t, run(t, true, "", env(), bin), "registered: [bmp v1.1.0 webp v1.1.0]")
 }
+
+// pluginsHostMain is testdata/host.txtar's main.go with the command set
+// mounted (host plugins ...) in place of its install commands.
+const pluginsHostMain = `// Command host is a program outside go-selfcompile's module.
+package main
+
+//go:generate go run github.com/selfcompile/go-selfcompile/cmd/go-selfcompile bundle
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"example.com/host/registry"
+	"example.com/hostdep"
+	"example.com/shared"
+	"github.com/selfcompile/go-selfcompile/plugincmd"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "plugins" {
+		os.Exit(plugincmd.Main(context.Background(), os.Args[2:], plugincmd.Config{}))
+	}
+	fmt.Printf("host running with shared %s and [%s]\n", shared.Version, strings.Join(registry.Names(), " "))
+	fmt.Printf("hostdep %s\n", hostdep.Version)
+}
+`
+
+// TestBareSpecFollowsTheBuildList: a package of a module the host builds
+// with (example.com/hostdep, at v1.0.0 though the proxy has v1.1.0),
+// installed with no version, is recorded as the build list's version:
+// plugins list says so, and plugins upgrade leaves it, says why, and
+// rebuilds nothing.
+func TestBareSpecFollowsTheBuildList(t *testing.T) {
+	bin := buildHostWith(t, hostBuild{files: map[string][]byte{"main.go": []byte(pluginsHostMain)}})
+	dir := filepath.Dir(bin)
+	run(t, true, dir, env(), bin, "plugins", "add", "example.com/hostdep/plugin")
+	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.0.0]", "hostdep v1.0.0")
+
+	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"),
+		"example.com/hostdep/plugin v1.0.0 (the build's version of example.com/hostdep)\n")
+
+	before := snapshot(t, dir)
+	for _, args := range [][]string{{"upgrade"}, {"upgrade", "example.com/hostdep/plugin"}} {
+		out := run(t, true, dir, env(), bin, append([]string{"plugins"}, args...)...)
+		mustContain(t, out,
+			"plugins: example.com/hostdep/plugin stays at v1.0.0, the build's version of example.com/hostdep: it moves only with that module\n",
+			"plugins: nothing to upgrade\n")
+		mustNotContain(t, out, "v1.1.0", "selfcompile: build")
+		if after := snapshot(t, dir); !maps2equal(before, after) {
+			t.Errorf("plugins %v changed the directory:\nbefore %v\nafter  %v", args, before, after)
+		}
+	}
+	mustContain(t, run(t, true, "", env(), bin), "[hostdep plugin v1.0.0]", "hostdep v1.0.0")
+}

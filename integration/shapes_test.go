@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/goproxytest"
 )
 
 // factoryHost is example/factoryhost, built once per run with its bundle.
@@ -107,6 +109,68 @@ func TestConstructorPlugins(t *testing.T) {
 	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"), "example.com/fexporter v1.0.0", "example.com/fprocessor v1.0.0")
 	run(t, true, dir, env(), bin, "plugins", "remove", "example.com/fprocessor")
 	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [exporter/stdout]")
+}
+
+// TestConstructorPluginUpgrade: a constructor plugin installed with no
+// version moves with plugins upgrade once a newer version is published,
+// and is constructed as before; a pinned one beside it stays. The
+// upgrade's build starts beside verify with the call the record holds,
+// and runs once.
+func TestConstructorPluginUpgrade(t *testing.T) {
+	bin := factoryBinary(t)
+	dir := filepath.Dir(bin)
+	// When the plugins are installed, the proxy has fprocessor v1.0.0
+	// only; the shared one, which upgrade asks, has v1.1.0 too.
+	published := t.TempDir()
+	for _, name := range []string{"example.com_fprocessor_v1.0.0.txtar", "example.com_fexporter_v1.0.0.txtar"} {
+		if err := copyFile(filepath.Join("..", "testdata", "mod", name), filepath.Join(published, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := goproxytest.NewServer(published, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	run(t, true, dir, env("GOPROXY="+srv.URL), bin, "plugins", "add", "example.com/fprocessor", "example.com/fexporter@v1.0.0")
+	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [exporter/stdout processor/upper]", "HELLO\n")
+	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"), "example.com/fprocessor v1.0.0 (asked latest)\n")
+
+	cmd := exec.Command(bin, "plugins", "upgrade", "--json")
+	cmd.Dir, cmd.Env = dir, env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("plugins upgrade: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	mustContain(t, stderr.String(),
+		"plugins: left example.com/fexporter at v1.0.0: pinned (add example.com/fexporter@latest to move it)\n",
+		"plugins: example.com/fprocessor v1.0.0 -> v1.1.0\n")
+	if n := goBuilds(stdout.String()); n != 1 {
+		t.Errorf("%d go builds ran, want 1:\n%s", n, stdout.String())
+	}
+	mustContain(t, runStdin(t, dir, bin, "hello\n"), "components: [exporter/stdout processor/upper]", "HELLO!\n")
+	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"), "example.com/fprocessor v1.1.0 (asked latest)\n", "example.com/fexporter v1.0.0\n")
+	inspect := run(t, true, "", env(), "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "inspect", bin)
+	mustContain(t, inspect, "example.com/fprocessor v1.1.0 (asked latest), registered as github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor(NewFactory())")
+}
+
+// goBuilds counts the go build commands among the events of a --json
+// run's output.
+func goBuilds(out string) int {
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		var v struct {
+			Event *event `json:"event"`
+		}
+		if json.Unmarshal([]byte(line), &v) != nil {
+			continue
+		}
+		if e := v.Event; e != nil && e.Kind == "go" && len(e.Args) > 0 && e.Args[0] == "build" {
+			n++
+		}
+	}
+	return n
 }
 
 // runStdin runs bin with input on its standard input and returns what it
