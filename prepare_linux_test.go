@@ -30,9 +30,7 @@ func TestRunRefusesSetuidProcess(t *testing.T) {
 		fmt.Println("child:", err)
 		os.Exit(0)
 	}
-	if _, _, err := testuser.Other(); err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
+	testuser.Need(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunRefusesSetuidProcess$")
 	cmd.Env = append(os.Environ(), "SELFCOMPILE_TEST_SETUID=child")
 	out, err := cmd.CombinedOutput()
