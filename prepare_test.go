@@ -27,10 +27,7 @@ func (u undo) run() {
 // another user, as a cache they planted for this user's rebuild.
 func plant(t *testing.T, base, dir string) {
 	t.Helper()
-	uid, gid, err := testuser.Other()
-	if err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
+	uid, gid := testuser.Need(t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -45,10 +45,7 @@ func TestSecretsNeverPersist(t *testing.T) {
 // (XDG_CACHE_HOME at their ~/.cache) is refused in prepare, and nothing
 // of theirs runs.
 func TestOtherUsersCacheRefused(t *testing.T) {
-	uid, gid, err := testuser.Other()
-	if err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
+	uid, gid := testuser.Need(t)
 	bin := install(t, exampleBinary(t))
 	base := t.TempDir()
 	if err := os.Chmod(base, 0o755); err != nil {
@@ -58,7 +55,7 @@ func TestOtherUsersCacheRefused(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(theirs, "go-selfcompile", "toolchain"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = filepath.WalkDir(filepath.Join(base, "home"), func(p string, _ os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(base, "home"), func(p string, _ os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

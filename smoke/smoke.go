@@ -38,7 +38,9 @@ const Env = "GO_SELFCOMPILE_SMOKE"
 // RunEnv tags every run of Check, the smoke run and the run with
 // Config.Args, and so the processes they start: on Linux, those left
 // running after the binary exits, in its process group or not, are found
-// by it and killed.
+// by it and killed. In a child subreaper, those that cleared their
+// environment are found too, as the children this process gained during
+// the run.
 const RunEnv = "GO_SELFCOMPILE_SMOKE_RUN"
 
 // DefaultTimeout bounds each run of the binary when
@@ -111,6 +113,11 @@ func (e *Error) Error() string {
 // Check starts binary in smoke mode, checks its report against cfg, and
 // then runs it with cfg.Args when they are set. A binary that fails is
 // reported as a *Error; a ctx that ends first, as ctx's error.
+//
+// On Linux, in a process that is a child subreaper (PR_SET_CHILD_SUBREAPER,
+// as the helper that runs it is), every child this process gains while a
+// run of the binary lasts is taken for the binary's orphan and killed:
+// such a process must not start other commands while Check runs.
 func Check(ctx context.Context, binary string, cfg Config) (*Report, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -206,18 +213,23 @@ func run(ctx context.Context, binary string, args, env []string, timeout time.Du
 	proc.Isolate(cmd)
 	cmd.Cancel = func() error { return proc.Kill(cmd) }
 	cmd.WaitDelay = pipeGrace
+	w := startWatch()
 	err := cmd.Run()
 	_ = proc.Kill(cmd) // a process it started that outlived it
-	left := 0
-	if tag, ok := gocmd.Lookup(env, RunEnv); ok {
-		left = killTagged(RunEnv + "=" + tag) // one that left the group
+	tag, group := "", 0
+	if v, ok := gocmd.Lookup(env, RunEnv); ok {
+		tag = RunEnv + "=" + v
 	}
+	if cmd.Process != nil {
+		group = cmd.Process.Pid
+	}
+	left := w.killLeft(tag, group) // one that left the group
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("running %s: %w", binary, ctx.Err())
 	}
 	msg := runFailure(err, rctx, timeout, out, nonce != "")
 	if msg == "" && left > 0 {
-		msg = fmt.Sprintf("it left %d process running in a session of its own (killed): a plugin's init must not leave processes running", left)
+		msg = fmt.Sprintf("it left %d process running outside its process group (killed): a plugin's init must not leave processes running", left)
 	}
 	if msg != "" {
 		return nil, &Error{Binary: binary, Args: args, Msg: msg, Output: out.tail()}

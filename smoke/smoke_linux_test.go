@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // checkChildGone checks that the process the forks program started
@@ -51,4 +53,49 @@ func TestSmokeKillsOrphans(t *testing.T) {
 		t.FailNow()
 	}
 	checkChildGone(t, se.Output)
+}
+
+// A daemon that also clears its environment (env -i setsid ...) carries
+// no tag; in a child subreaper, as the helper is, Check finds it as an
+// orphan reparented to this process, kills and reaps it, and refuses the
+// binary. A child this process started before the run, as the helper's
+// go commands, is left running.
+func TestSmokeKillsOrphansWithoutEnvironment(t *testing.T) {
+	for _, c := range []string{"env", "setsid", "sleep"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("no %s command: %v", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Skip("cannot become a child subreaper: ", err)
+	}
+	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	mine := exec.Command("sleep", "60")
+	if err := mine.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = mine.Process.Kill()
+		_ = mine.Wait()
+	}()
+	bin := smokeBinary(t, "cleared")
+	_, err := Check(context.Background(), bin, Config{Env: []string{"PATH=" + os.Getenv("PATH")}})
+	var se *Error
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "left 1 process running") {
+		t.Errorf("Check: %v, want a refusal of the process left running", err)
+	}
+	if se == nil {
+		t.FailNow()
+	}
+	checkChildGone(t, se.Output)
+	var pid int
+	if _, err := fmt.Sscanf(se.Output[strings.Index(se.Output, "started "):], "started %d", &pid); err != nil {
+		t.Fatal(err)
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(stat), ") Z ") {
+		t.Errorf("the daemon %d was killed but not reaped: %s", pid, stat)
+	}
+	if p, ok := readStat(mine.Process.Pid); !ok || p.state == 'Z' {
+		t.Errorf("a child started before the run was killed")
+	}
 }

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Write prints the report for nonce, with the plugins ("path@version,...")
@@ -58,6 +59,20 @@ func Write(nonce string) {
 		"registered":           list("SMOKE_REGISTERED"),
 	})
 	fmt.Printf("\n%s\n", line)
+}
+
+// Exec waits until the process pid runs the program named comm, for up
+// to 10 s, on Linux (elsewhere, or once pid is gone, it returns at once):
+// a daemon started through env or setsid has then cleared its environment
+// and left the process group, before the program exits and its group is
+// killed.
+func Exec(pid int, comm string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || strings.TrimSpace(string(b)) == comm {
+			return
+		}
+	}
 }
 
 func list(key string) []string {
@@ -176,6 +191,43 @@ func init() {
 		fmt.Println(err)
 		os.Exit(1)
 	}
+	report.Exec(cmd.Process.Pid, "sleep")
+	fmt.Printf("started %d\n", cmd.Process.Pid)
+	report.Write(nonce)
+	os.Exit(0)
+}
+
+func main() {}
+-- cleared/main.go --
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	"example.com/smoke/report"
+)
+
+// A daemon in its own session with an empty environment: neither the
+// process group kill nor the run's tag finds it.
+func init() {
+	nonce, ok := os.LookupEnv("GO_SELFCOMPILE_SMOKE")
+	if !ok {
+		return
+	}
+	setsid, err1 := exec.LookPath("setsid")
+	sleep, err2 := exec.LookPath("sleep")
+	if err1 != nil || err2 != nil {
+		fmt.Println(err1, err2)
+		os.Exit(1)
+	}
+	cmd := exec.Command("env", "-i", setsid, sleep, "60")
+	if err := cmd.Start(); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	report.Exec(cmd.Process.Pid, "sleep")
 	fmt.Printf("started %d\n", cmd.Process.Pid)
 	report.Write(nonce)
 	os.Exit(0)

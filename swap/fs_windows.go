@@ -5,6 +5,7 @@ package swap
 import (
 	"errors"
 	"io/fs"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -36,6 +37,10 @@ func isReadOnly(err error) bool {
 func owner(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
 
 func checkOwner(string, fs.FileInfo, int) error { return nil }
+
+// changeTime is not kept on Windows (its file times have no change
+// time); the size and modification time are compared.
+func changeTime(fs.FileInfo) (time.Time, bool) { return time.Time{}, false }
 
 // writable cannot tell on Windows: creating the staged file does.
 func writable(string) error { return nil }

@@ -9,11 +9,14 @@ import (
 )
 
 // Identity is what a target was when a rebuild began: the file (device
-// and inode, or Windows' file index), its size and modification time, or
-// its absence. Install, given it in Options.Expect, compares the target
-// with it just before the swap, so that a binary someone else replaced
-// during the rebuild is not overwritten with a rebuild of the old one,
-// and a binary deleted meanwhile (uninstalled) is not written back.
+// and inode, or Windows' file index), its size, mode, modification time
+// and, on unix, inode change time (ctime), or its absence. The change
+// time catches a file rewritten in place whose modification time was
+// set back (touch -r, os.Chtimes): no call sets the change time. Install,
+// given it in Options.Expect, compares the target with it just before
+// the swap, so that a binary someone else replaced during the rebuild is
+// not overwritten with a rebuild of the old one, and a binary deleted
+// meanwhile (uninstalled) is not written back.
 type Identity struct {
 	fi fs.FileInfo // nil: there was no file
 }
@@ -36,7 +39,12 @@ func (id Identity) String() string {
 	if id.fi == nil {
 		return "no file"
 	}
-	return fmt.Sprintf("%d bytes, modified %s", id.fi.Size(), id.fi.ModTime().Format("2006-01-02 15:04:05.000000000"))
+	const layout = "2006-01-02 15:04:05.000000000"
+	s := fmt.Sprintf("%d bytes, modified %s", id.fi.Size(), id.fi.ModTime().Format(layout))
+	if ctime, ok := changeTime(id.fi); ok {
+		s += ", changed " + ctime.Format(layout)
+	}
+	return s
 }
 
 // same reports whether now is the file id was taken of, unchanged.
@@ -44,8 +52,11 @@ func (id Identity) same(now Identity) bool {
 	if id.fi == nil || now.fi == nil {
 		return id.fi == nil && now.fi == nil
 	}
+	then, ok1 := changeTime(id.fi)
+	ctime, ok2 := changeTime(now.fi)
 	return os.SameFile(id.fi, now.fi) && id.fi.Size() == now.fi.Size() &&
-		id.fi.ModTime().Equal(now.fi.ModTime()) && id.fi.Mode() == now.fi.Mode()
+		id.fi.ModTime().Equal(now.fi.ModTime()) && id.fi.Mode() == now.fi.Mode() &&
+		ok1 == ok2 && then.Equal(ctime)
 }
 
 // checkUnchanged refuses when target is no longer the file want was

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,6 +37,25 @@ func TestInstallRefusesChangedTarget(t *testing.T) {
 			}
 			f.WriteString("more")
 			f.Close()
+		}, true},
+		{"rewritten, modification time set back", true, func(t *testing.T, target string) {
+			fi, err := os.Stat(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same size, so that only the change time tells, and
+			// later than the file times' granularity (a clock tick).
+			time.Sleep(20 * time.Millisecond)
+			data := []byte(strings.Repeat("x", int(fi.Size())))
+			if err := os.WriteFile(target, data, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(target, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			if now, err := os.Stat(target); err != nil || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
+				t.Fatalf("the rewrite changed the size or modification time: %v", err)
+			}
 		}, true},
 		{"touched", true, func(t *testing.T, target string) {
 			later := time.Now().Add(time.Hour)

@@ -244,6 +244,10 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.warn("the next rebuild will unpack the modules again: %v", err)
 	}
 	p.out.Binary, p.out.BundleDir, p.out.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
+	// No go command of this helper runs from here on (the build ended,
+	// the warm-ups were stopped and waited for): smoke.Check, in this
+	// child subreaper, kills every child the helper gains meanwhile as
+	// an orphan of the new binary.
 	rep, err := orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
 		return smoke.Check(ctx, built.Binary, smokeConfig(job, m.Plugins, built.Manifest.Plugins, plan))
 	})

@@ -26,11 +26,7 @@ func private(t *testing.T) string {
 
 func otherUser(t *testing.T) (uid, gid int) {
 	t.Helper()
-	uid, gid, err := testuser.Other()
-	if err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
-	return uid, gid
+	return testuser.Need(t)
 }
 
 func wantRefused(t *testing.T, err error, path, why string) {

@@ -115,10 +115,7 @@ func TestInstallZip(t *testing.T) {
 // A toolchain another user installed, or planted with an index of their
 // own that matches it, is not used: its index proves nothing.
 func TestOtherUsersToolchainRefused(t *testing.T) {
-	uid, gid, err := testuser.Other()
-	if err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
+	uid, gid := testuser.Need(t)
 	version := "v0.0.1-go1.99.0.linux-amd64"
 	zipFile := writeModuleZip(t, version, map[string]string{"VERSION": "go1.99.0\n", "bin/go": "go"})
 	sum, err := dirhash.HashZip(zipFile, dirhash.Hash1)

@@ -11,11 +11,17 @@ import (
 	"os/user"
 	"strconv"
 	"sync"
+	"testing"
 )
 
 // Name is the account tests use: created once per machine and kept, since
 // test binaries of several packages may use it at once.
 const Name = "selfcompile-other"
+
+// RequireEnv, set to any value, makes [Need] fail a test that cannot have
+// a second user instead of skipping it: .ci/run sets it when it runs as
+// root, so that the ownership tests cannot silently stop running there.
+const RequireEnv = "SELFCOMPILE_REQUIRE_SECOND_USER"
 
 var once struct {
 	sync.Once
@@ -28,6 +34,26 @@ var once struct {
 func Other() (uid, gid int, err error) {
 	once.Do(func() { once.uid, once.gid, once.err = other() })
 	return once.uid, once.gid, once.err
+}
+
+// Need returns the ids of [Other], or ends the test saying why there is
+// no second user: it skips, or fails under [RequireEnv].
+func Need(t testing.TB) (uid, gid int) {
+	t.Helper()
+	uid, gid, err := Other()
+	if err != nil {
+		end(t, err, os.Getenv(RequireEnv) != "")
+	}
+	return uid, gid
+}
+
+// end fails t with err when required, and skips it otherwise.
+func end(t testing.TB, err error, required bool) {
+	t.Helper()
+	if required {
+		t.Fatalf("needs a second user (%s is set): %v", RequireEnv, err)
+	}
+	t.Skipf("needs a second user: %v", err)
 }
 
 func other() (int, int, error) {

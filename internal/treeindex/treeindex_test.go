@@ -52,10 +52,7 @@ func TestCheckAndUpdate(t *testing.T) {
 // An index, or a tree, another user owns is no proof: Check refuses it
 // even when the tree matches.
 func TestOtherUsersIndexRefused(t *testing.T) {
-	uid, gid, err := testuser.Other()
-	if err != nil {
-		t.Skipf("needs a second user: %v", err)
-	}
+	uid, gid := testuser.Need(t)
 	dir, index := t.TempDir(), filepath.Join(t.TempDir(), "index")
 	if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
