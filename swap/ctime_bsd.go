@@ -2,18 +2,7 @@
 
 package swap
 
-import (
-	"io/fs"
-	"syscall"
-	"time"
-)
+import "syscall"
 
-// changeTime returns when fi's inode last changed (ctime): any write,
-// chmod or chown sets it to the current time, and no call sets it back.
-func changeTime(fi fs.FileInfo) (time.Time, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(st.Ctimespec.Unix()), true
-}
+// ctim is the inode change time of st; these systems name it Ctimespec.
+func ctim(st *syscall.Stat_t) syscall.Timespec { return st.Ctimespec }

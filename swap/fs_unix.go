@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,4 +53,15 @@ func checkOwner(path string, fi fs.FileInfo, euid int) error {
 // create files in dir.
 func writable(dir string) error {
 	return unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS)
+}
+
+// changeTime returns when fi's inode last changed (ctime): any write,
+// chmod or chown sets it to the current time, and no call sets it back.
+func changeTime(fi fs.FileInfo) (time.Time, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return time.Time{}, false
+	}
+	t := ctim(st)
+	return time.Unix(t.Unix()), true
 }
