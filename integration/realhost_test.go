@@ -338,7 +338,9 @@ const replacedVersion = "v0.0.0-00010101000000-000000000000"
 //
 //	SELFCOMPILE_REALHOST=1 go test -tags e2e -run '^$' -bench RealHost -benchtime 1x -timeout 80m ./integration/
 //
-// (-bench RealHost/otelcol for one host).
+// (-bench RealHost/otelcol for one host). With
+// SELFCOMPILE_REALHOST_PROFILE=DIR, the warm rebuild and the warm plain
+// build run under perf record -a, into DIR/HOST-warm-{rebuild,build}.data.
 func BenchmarkRealHost(b *testing.B) {
 	if os.Getenv("SELFCOMPILE_REALHOST") != "1" {
 		b.Skip("BenchmarkRealHost downloads real hosts and plugins from the module proxy; run it with SELFCOMPILE_REALHOST=1 go test -tags e2e -run '^$' -bench RealHost -benchtime 1x -timeout 80m ./integration/")
@@ -406,7 +408,8 @@ func benchRealHost(b *testing.B, repo string, h realHost) {
 		out1 = run(b, true, dir, rebuildEnv, bin("host"), "add-plugin", "-o", bin("rebuilt1"), h.first.spec)
 	})
 	warmRebuild := timeIt(b, func() {
-		out2 = run(b, true, dir, rebuildEnv, bin("rebuilt1"), "add-plugin", "-o", bin("rebuilt2"), h.second.spec)
+		argv := profiled(b, h.name+"-warm-rebuild", bin("rebuilt1"), "add-plugin", "-o", bin("rebuilt2"), h.second.spec)
+		out2 = run(b, true, dir, rebuildEnv, argv[0], argv[1:]...)
 	})
 	// A package that registers nothing, on another empty cache: refused
 	// from its source and go list, before anything is compiled.
@@ -438,7 +441,8 @@ func benchRealHost(b *testing.B, repo string, h realHost) {
 	})
 	linkPlugins(b, host, h.first, h.second)
 	warmBuild := timeIt(b, func() {
-		run(b, true, host, plainEnv, "go", "build", "-o", bin("plain2"), ".")
+		argv := profiled(b, h.name+"-warm-build", "go", "build", "-o", bin("plain2"), ".")
+		run(b, true, host, plainEnv, argv[0], argv[1:]...)
 	})
 
 	reportTimes(b, coldRebuild, coldBuild, warmRebuild, warmBuild)
@@ -453,6 +457,19 @@ func benchRealHost(b *testing.B, repo string, h realHost) {
 	b.ReportMetric(float64(rebuildCache)/float64(plainCache), "gocache-ratio")
 	b.ReportMetric(float64(dirSize(b, filepath.Join(userCache, "go-selfcompile")))/(1<<20), "rebuild-usercache-MiB")
 	makeWritable(dir)
+}
+
+// profiled returns the command line cmd, run under perf record -a into
+// $SELFCOMPILE_REALHOST_PROFILE/NAME.data when that directory is set, for
+// "perf report --sort comm" (processor time per command); cmd as it is
+// otherwise. Profiled times are not the benchmark's figures.
+func profiled(b *testing.B, name string, cmd ...string) []string {
+	dir := os.Getenv("SELFCOMPILE_REALHOST_PROFILE")
+	if dir == "" {
+		return cmd
+	}
+	b.Logf("profiling %s into %s", name, dir)
+	return append([]string{"perf", "record", "-a", "-q", "-o", filepath.Join(dir, name+".data"), "--"}, cmd...)
 }
 
 // linkPlugins writes plugins.go in the main package at dir, linking the
