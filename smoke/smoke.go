@@ -210,12 +210,9 @@ func run(ctx context.Context, binary string, args, env []string, timeout time.Du
 	cmd := exec.CommandContext(rctx, binary, args...)
 	cmd.Env = slices.Clip(env)
 	cmd.Stdout, cmd.Stderr = out, out // one pipe: writes keep their order
-	proc.Isolate(cmd)
-	cmd.Cancel = func() error { return proc.Kill(cmd) }
-	cmd.WaitDelay = pipeGrace
+	proc.Setup(cmd, proc.Kill, pipeGrace)
 	w := startWatch()
-	err := cmd.Run()
-	_ = proc.Kill(cmd) // a process it started that outlived it
+	err := proc.Run(cmd) // and a process it started that outlived it
 	tag, group := "", 0
 	if v, ok := gocmd.Lookup(env, RunEnv); ok {
 		tag = RunEnv + "=" + v

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/modtrim"
+	"github.com/selfcompile/go-selfcompile/internal/proc"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 )
@@ -975,7 +977,8 @@ func compressWithCommand(ctx context.Context, name string, entries []bundle.Entr
 		var stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, zstdCmd, "-q", "-c", "-19", fmt.Sprintf("--long=%d", windowLog), "-T1", "--no-progress")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, w, &stderr
-		err := cmd.Run()
+		proc.Setup(cmd, proc.Kill, 3*time.Second)
+		err := proc.Run(cmd)
 		pr.CloseWithError(io.ErrClosedPipe) // stop the tar writer if zstd stopped early
 		if terr := <-tarDone; terr != nil && err == nil {
 			err = terr

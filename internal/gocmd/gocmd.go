@@ -129,14 +129,12 @@ func (r *Runner) Run(ctx context.Context, inv Invocation) ([]byte, error) {
 	if inv.Stderr != nil {
 		cmd.Stderr = io.MultiWriter(cmd.Stderr, inv.Stderr)
 	}
-	proc.Isolate(cmd)
-	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
-	cmd.WaitDelay = gracePeriod
+	// Interrupted, the go command removes its temporary files.
+	proc.Setup(cmd, proc.Interrupt, gracePeriod)
 
 	line := "go " + strings.Join(args, " ")
 	start := time.Now()
-	err := cmd.Run()
-	_ = proc.Kill(cmd) // compilers the go command left behind, if any
+	err := proc.Run(cmd) // and the compilers it left behind, if any
 	if compiled != nil {
 		compiled.flush()
 	}

@@ -257,9 +257,7 @@ func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outco
 	}
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
-	proc.Isolate(cmd)
-	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
-	cmd.WaitDelay = 3 * time.Second
+	proc.Setup(cmd, proc.Interrupt, 3*time.Second)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the helper %s: %w", h.Bin, err)
 	}

@@ -9,7 +9,28 @@ package proc
 import (
 	"os/exec"
 	"sync"
+	"time"
 )
+
+// Setup prepares cmd, made with exec.CommandContext, the way every child
+// of go-selfcompile runs: in a process group of its own ([Isolate]); when
+// the context ends, stop is called on it — [Interrupt] for a program that
+// cleans up (the go command removes its temporary files), [Kill] for one
+// that need not — and grace later the leader is killed and its pipes are
+// closed (exec.Cmd.WaitDelay). Once cmd's Wait returns, call [Kill] (or
+// use [Run]) so that what it left in its group goes too.
+func Setup(cmd *exec.Cmd, stop func(*exec.Cmd) error, grace time.Duration) {
+	Isolate(cmd)
+	cmd.Cancel = func() error { return stop(cmd) }
+	cmd.WaitDelay = grace
+}
+
+// Run runs cmd, set up with [Setup], and kills what it left in its group.
+func Run(cmd *exec.Cmd) error {
+	err := cmd.Run()
+	_ = Kill(cmd)
+	return err
+}
 
 // Isolate makes cmd start in a process group of its own, ended with its
 // parent where the system can (on Linux, the parent-death signal,

@@ -90,9 +90,7 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 	cmd.Env = gocmd.Set(env, "PATH", path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	proc.Isolate(cmd)
-	cmd.Cancel = func() error { return proc.Interrupt(cmd) }
-	cmd.WaitDelay = 3 * time.Second
+	proc.Setup(cmd, proc.Interrupt, 3*time.Second)
 	stdin, err := cmd.StdinPipe()
 	if err == nil {
 		err = cmd.Start()
