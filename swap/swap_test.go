@@ -299,27 +299,6 @@ func TestRefuseFullDisk(t *testing.T) {
 	t.Logf("refusal: %v", err)
 }
 
-// TestStageAndReplace: the two-step API used by rebuild.go still works.
-func TestStageAndReplace(t *testing.T) {
-	f := newFixture(t)
-	f.keep = 1
-	staged, err := Stage(f.target, f.src, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(filepath.Base(staged), ".host.selfcompile-new-") {
-		t.Errorf("staged as %s", staged)
-	}
-	backup, err := Replace(f.target, staged, true)
-	if err != nil || backup != f.target+BackupSuffix {
-		t.Fatalf("Replace: %q, %v", backup, err)
-	}
-	f.check(t, "v4")
-	if got := f.backupLabels(t); !slices.Equal(got, []string{"v3"}) {
-		t.Errorf("backups %v, want [v3]", got)
-	}
-}
-
 // TestFullDiskKeepsBackups: when the backup must be copied and the copy
 // hits a full disk, the refusal comes before the rotation: every backup
 // is still there, and nothing else changed.
