@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // heavy are packages that only a rebuild needs, which run in the helper:
@@ -20,9 +22,7 @@ var heavy = []string{
 // TestHostLinksOnlyWhatItNeeds fails when the root package comes to
 // depend on a package only a rebuild needs.
 func TestHostLinksOnlyWhatItNeeds(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		cmd := exec.Command("go", "list", "-deps", ".")
 		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOFLAGS=")

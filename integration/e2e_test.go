@@ -4,12 +4,11 @@ package integration
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 	"github.com/rogpeppe/go-internal/goproxytest"
 	"golang.org/x/mod/modfile"
 	"golang.org/x/tools/txtar"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // shared holds what every case of one test run reuses: the build cache of
@@ -151,10 +152,10 @@ func install(t *testing.T, src string) string {
 func TestSeparateHostModule(t *testing.T) {
 	bin := buildHost(t, "")
 	mustContain(t, run(t, true, "", env(), bin), "host running with shared v1.0.0 and []")
-	before := snapshot(t, filepath.Dir(bin))
+	before := testkit.Snapshot(t, filepath.Dir(bin))
 	out := run(t, false, filepath.Dir(bin), env(), bin, "install-strict", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "modgen:", "example.com/shared v1.0.0 -> v1.1.0", "beyond the patch level")
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("a refused drift changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 	// Two rebuilds in a row from one process: the second starts from the
@@ -194,7 +195,7 @@ func TestTrimmedModuleCompleted(t *testing.T) {
 	bin := buildHost(t, "")
 	dir := filepath.Dir(bin)
 	forgetModuleCaches(t)
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	for _, proxy := range []string{"off", "http://127.0.0.1:1"} {
 		out := run(t, false, dir, env("GOPROXY="+proxy), bin, "install", "example.com/hostdep/plugin")
 		var refusal []string
@@ -208,7 +209,7 @@ func TestTrimmedModuleCompleted(t *testing.T) {
 		}
 		mustContain(t, refusal[0], "example.com/hostdep@v1.0.0", "GOPROXY")
 		mustNotContain(t, out, "selfcompile: verify", "completed module")
-		if after := snapshot(t, dir); !maps2equal(before, after) {
+		if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 			t.Errorf("GOPROXY=%s: a refused rebuild changed the directory:\nbefore %v\nafter  %v", proxy, before, after)
 		}
 	}
@@ -302,11 +303,11 @@ func forgetModuleCaches(t *testing.T) {
 // one it does.
 func TestInstallPolicy(t *testing.T) {
 	bin := buildHost(t, "")
-	before := snapshot(t, filepath.Dir(bin))
+	before := testkit.Snapshot(t, filepath.Dir(bin))
 	out := run(t, false, filepath.Dir(bin), env(), bin, "install-only", "example.com/hostplugin2", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "host: prepare: plugin \"example.com/hostplugin@v1.0.0\": example.com/hostplugin is not allowed: this program installs only plugins matching \"example.com/hostplugin2\"")
 	mustNotContain(t, out, "selfcompile: toolchain")
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("a refused plugin changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 	run(t, true, filepath.Dir(bin), env(), bin, "install-only", "example.com/hostplugin2,example.com/other", "example.com/hostplugin2@v1.0.0")
@@ -314,11 +315,11 @@ func TestInstallPolicy(t *testing.T) {
 
 	// A host that requires the checksum database refuses what the test
 	// proxy serves under GONOSUMDB, before building anything.
-	before = snapshot(t, filepath.Dir(bin))
+	before = testkit.Snapshot(t, filepath.Dir(bin))
 	out = run(t, false, filepath.Dir(bin), env(), bin, "install-checked", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "host: modgen:", "example.com/hostplugin@v1.0.0 was not checked against the checksum database (GONOSUMDB=example.com)", "this program requires every new module to be checked")
 	mustNotContain(t, out, "selfcompile: build")
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("a refused plugin changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 }
@@ -327,11 +328,11 @@ func TestInstallPolicy(t *testing.T) {
 // plugin that the proxy's copy does not match, as a tampered module would.
 func TestChecksumMismatchStopsTheRun(t *testing.T) {
 	bin := buildHost(t, "example.com/hostplugin v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
-	before := snapshot(t, filepath.Dir(bin))
+	before := testkit.Snapshot(t, filepath.Dir(bin))
 	out := run(t, false, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "modgen:", "example.com/hostplugin@v1.0.0", "checksum mismatch")
 	mustNotContain(t, out, "selfcompile: build")
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("directory changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
@@ -492,50 +493,6 @@ func mustHaveOnly(t *testing.T, dir string, names ...string) {
 	if !slices.Equal(got, names) {
 		t.Errorf("directory %s holds %v, want %v", dir, got, names)
 	}
-}
-
-// snapshot maps every file in dir to its sha256 and mode.
-// snapshot records the files of dir with their sha256 and mode, and its
-// subdirectories by name and mode.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.IsDir() {
-			// A directory counts by its name and mode: one that appears
-			// or goes is a change.
-			out[e.Name()] = fmt.Sprintf("dir %v", fi.Mode())
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(data)
-		out[e.Name()] = fmt.Sprintf("%s %v", hex.EncodeToString(sum[:]), fi.Mode())
-	}
-	return out
-}
-
-func maps2equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // copyTree copies the module at src to dst, leaving out VCS data, bundle

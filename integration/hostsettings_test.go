@@ -3,9 +3,12 @@
 package integration
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestMisspelledRegisterFuncs: a RegisterFuncs entry that names nothing
@@ -16,7 +19,7 @@ import (
 func TestMisspelledRegisterFuncs(t *testing.T) {
 	bin := buildHost(t, "")
 	dir := filepath.Dir(bin)
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	for _, c := range []struct{ funcs, want string }{
 		{"example.com/host/registry.Registr", `host: modgen: RegisterFuncs entry "example.com/host/registry.Registr" names nothing: package example.com/host/registry declares no function Registr: fix the host's RegisterFuncs (Options.RegisterFuncs)`},
 		{"example.com/host/nosuch.Register", `host: modgen: RegisterFuncs entry "example.com/host/nosuch.Register" names nothing: the host's build has no package example.com/host/nosuch: fix the host's RegisterFuncs (Options.RegisterFuncs), or import that package from the host`},
@@ -36,7 +39,7 @@ func TestMisspelledRegisterFuncs(t *testing.T) {
 			t.Errorf("RegisterFuncs %s: refused with %q, want one line starting\n\t%s", c.funcs, refusal, c.want)
 		}
 		mustNotContain(t, out, "plugin example.com/hostplugin", "selfcompile: verify", "selfcompile: build")
-		if after := snapshot(t, dir); !maps2equal(before, after) {
+		if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 			t.Errorf("RegisterFuncs %s: a refused rebuild changed the directory:\nbefore %v\nafter  %v", c.funcs, before, after)
 		}
 	}

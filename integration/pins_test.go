@@ -3,8 +3,11 @@
 package integration
 
 import (
+	"maps"
 	"path/filepath"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestOneVersionPerModule installs two plugin packages of one module
@@ -30,13 +33,13 @@ func TestOneVersionPerModule(t *testing.T) {
 		"plugins: nothing to upgrade")
 	mustNotContain(t, out, "selfcompile: build")
 
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	out, code := runCode(t, dir, env(), bin, "plugins", "add", "example.com/formats/webp@v1.1.0")
 	if code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
 	mustContain(t, out, `plugins: modgen: plugin "example.com/formats/webp@v1.1.0" needs example.com/formats at v1.1.0, but plugin example.com/formats/bmp is pinned at v1.0.0, and a build holds one version of a module: ask example.com/formats/webp@v1.0.0, or move both (example.com/formats/webp@v1.1.0 example.com/formats/bmp@v1.1.0)`)
-	if after := snapshot(t, dir); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 		t.Errorf("a refused pin changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 
@@ -88,14 +91,14 @@ func TestBareSpecFollowsTheBuildList(t *testing.T) {
 	mustContain(t, run(t, true, dir, env(), bin, "plugins", "list"),
 		"example.com/hostdep/plugin v1.0.0 (the build's version of example.com/hostdep)\n")
 
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	for _, args := range [][]string{{"upgrade"}, {"upgrade", "example.com/hostdep/plugin"}} {
 		out := run(t, true, dir, env(), bin, append([]string{"plugins"}, args...)...)
 		mustContain(t, out,
 			"plugins: example.com/hostdep/plugin stays at v1.0.0, the build's version of example.com/hostdep: it moves only with that module\n",
 			"plugins: nothing to upgrade\n")
 		mustNotContain(t, out, "v1.1.0", "selfcompile: build")
-		if after := snapshot(t, dir); !maps2equal(before, after) {
+		if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 			t.Errorf("plugins %v changed the directory:\nbefore %v\nafter  %v", args, before, after)
 		}
 	}

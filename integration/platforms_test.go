@@ -8,6 +8,7 @@ import (
 	"debug/pe"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // releasePlatforms are the platforms the cross-platform cases bundle for:
@@ -133,10 +135,10 @@ func TestMissingPlatform(t *testing.T) {
 	}
 	dir, hostEnv := bundleHost(t, hostBuild{bundleFlags: []string{"-level", "fastest", "-platforms", other}})
 	bin := buildFor(t, dir, hostEnv, here)
-	before := snapshot(t, filepath.Dir(bin))
+	before := testkit.Snapshot(t, filepath.Dir(bin))
 	out := run(t, false, filepath.Dir(bin), env(), bin, "install", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, fmt.Sprintf("host: prepare: this binary (%s) carries no toolchain for its platform: its bundle was generated for %s; add %s to go-selfcompile bundle -platforms and build it again", here, other, here))
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("a refused rebuild changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 }

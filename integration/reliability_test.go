@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestRollback installs a plugin, rolls back to the binary without it,
@@ -20,7 +23,7 @@ import (
 func TestRollback(t *testing.T) {
 	bin := install(t, exampleBinary(t))
 	dir := filepath.Dir(bin)
-	orig := snapshot(t, dir)[filepath.Base(bin)]
+	orig := testkit.Snapshot(t, dir)[filepath.Base(bin)]
 	out := run(t, false, dir, env(), bin, "--rollback")
 	mustContain(t, out, "nothing to roll back to")
 
@@ -28,7 +31,7 @@ func TestRollback(t *testing.T) {
 	mustContain(t, run(t, true, dir, env(), bin), "registered: [bplugin]")
 	run(t, true, dir, env(), bin, "--rollback")
 	mustContain(t, run(t, true, dir, env(), bin), "registered: []")
-	if got := snapshot(t, dir)[filepath.Base(bin)]; got != orig {
+	if got := testkit.Snapshot(t, dir)[filepath.Base(bin)]; got != orig {
 		t.Errorf("after rollback the binary is %s, want the original %s", got, orig)
 	}
 	run(t, true, dir, env(), bin, "--rollback")
@@ -43,7 +46,7 @@ func TestInterrupt(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			bin := install(t, exampleBinary(t))
 			dir := filepath.Dir(bin)
-			before := snapshot(t, dir)
+			before := testkit.Snapshot(t, dir)
 			// A fresh cache makes every stage slow enough to interrupt.
 			cache := t.TempDir()
 			cmd := exec.Command(bin, "--plugin", "example.com/aplugin@v1.2.0")
@@ -75,7 +78,7 @@ func TestInterrupt(t *testing.T) {
 				t.Fatal("the interrupted rebuild succeeded")
 			}
 			mustContain(t, log.String(), "context canceled")
-			if after := snapshot(t, dir); !maps2equal(before, after) {
+			if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 				t.Errorf("directory changed by an interrupted run:\nbefore %v\nafter  %v", before, after)
 			}
 			// The module cache beside the work directory is kept on

@@ -4,10 +4,12 @@ package integration
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 	"github.com/selfcompile/go-selfcompile/internal/testuser"
 )
 
@@ -64,10 +66,10 @@ func TestOtherUsersCacheRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, filepath.Dir(bin))
+	before := testkit.Snapshot(t, filepath.Dir(bin))
 	out := run(t, false, filepath.Dir(bin), env("XDG_CACHE_HOME="+theirs), bin, "--plugin", "example.com/aplugin@v1.2.0")
 	mustContain(t, out, "prepare", "refusing to trust "+filepath.Join(theirs, "go-selfcompile"), "owner uid", "owned by uid 0")
-	if after := snapshot(t, filepath.Dir(bin)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin)); !maps.Equal(before, after) {
 		t.Errorf("the refused rebuild changed the binary's directory")
 	}
 }

@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/goproxytest"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // factoryHost is example/factoryhost, built once per run with its bundle.
@@ -46,14 +49,14 @@ func factoryBinary(t *testing.T) string {
 func TestConstructorPlugins(t *testing.T) {
 	bin := factoryBinary(t)
 	dir := filepath.Dir(bin)
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	for spec, want := range map[string]string{
 		"example.com/freceiver@v1.0.0": "plugin example.com/freceiver@v1.0.0 registers nothing from its init code, and no constructor of it fits the host's registration functions: NewFactory returns freceiver.Factory, which none of them takes (github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor takes component.ProcessorFactory; github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddExporter takes component.ExporterFactory)",
 		"example.com/fboth@v1.0.0":     "plugin example.com/fboth@v1.0.0 registers nothing from its init code, and its constructors fit more than one of the host's registration functions: NewFactory() fboth.Factory to github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddProcessor, NewFactory() fboth.Factory to github.com/selfcompile/go-selfcompile/example/factoryhost/registry.AddExporter",
 	} {
 		out := run(t, false, dir, env(), bin, "plugins", "add", spec)
 		mustContain(t, out, want)
-		if after := snapshot(t, dir); !maps2equal(before, after) {
+		if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 			t.Errorf("a refused %s changed the directory:\nbefore %v\nafter  %v", spec, before, after)
 		}
 	}
@@ -194,10 +197,10 @@ func runStdin(t *testing.T, dir, bin, input string) string {
 func TestAggregatorPlugins(t *testing.T) {
 	bin := install(t, exampleBinary(t))
 	dir := filepath.Dir(bin)
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	out := run(t, false, dir, env(), bin, "--plugin", "example.com/aggnone@v1.0.0")
 	mustContain(t, out, "verify: plugin example.com/aggnone@v1.0.0 has no init code (no func init with a body, no package-level variable initialised by a function call), nor does the one package it brings into the build that the host's build does not already link (example.com/aggdep/pure) import github.com/selfcompile/go-selfcompile/example/abinary/registry, so importing it registers nothing.")
-	if after := snapshot(t, dir); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 		t.Errorf("a refused aggregator changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 	run(t, true, dir, env(), bin, "--plugin", "example.com/agg@v1.0.0")

@@ -5,6 +5,7 @@ package integration
 import (
 	"archive/zip"
 	"encoding/json"
+	"maps"
 
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 )
 
@@ -149,10 +151,10 @@ func TestSlimBundle(t *testing.T) {
 	if runtime.GOOS+"/"+runtime.GOARCH == other {
 		other = "linux/amd64"
 	}
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	out := run(t, false, dir, hostEnv, "go", "run", "github.com/selfcompile/go-selfcompile/cmd/go-selfcompile", "bundle", "-slim", "-platforms", runtime.GOOS+"/"+runtime.GOARCH+","+other)
 	mustContain(t, out, "go-selfcompile: -slim: the "+other+" toolchain golang.org/toolchain@", "is not available through GOPROXY", "bundle that platform in full (without -slim)")
-	if after := snapshot(t, dir); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 		t.Errorf("a failed bundle run changed the host's directory:\nbefore %v\nafter  %v", before, after)
 	}
 	slimSize, fullSize := fileSize(t, bin), fileSize(t, full)
@@ -173,11 +175,11 @@ func TestSlimBundle(t *testing.T) {
 
 	// No network, nothing cached: refused before anything is built.
 	offline := install(t, bin)
-	before = snapshot(t, filepath.Dir(offline))
+	before = testkit.Snapshot(t, filepath.Dir(offline))
 	out = run(t, false, filepath.Dir(offline), env("XDG_CACHE_HOME="+t.TempDir(), "GOPROXY=off"), offline, "install", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "host: prepare: this binary's bundle is slim (go-selfcompile bundle -slim): a rebuild fetches the", "GOPROXY=off")
 	mustNotContain(t, out, "selfcompile: toolchain")
-	if after := snapshot(t, filepath.Dir(offline)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(offline)); !maps.Equal(before, after) {
 		t.Errorf("a refused slim rebuild changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 

@@ -3,10 +3,12 @@
 package integration
 
 import (
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestStaleBundle builds a host in a git work tree that ignores the
@@ -15,9 +17,7 @@ import (
 // the binary's bundle holds the old source: a rebuild refuses in prepare
 // naming go generate, inspect says so, and bundle -check exits non-zero.
 func TestStaleBundle(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git: ", err)
-	}
+	testkit.NeedCommand(t, "git")
 	dir, hostEnv := bundleHost(t, hostBuild{})
 	bin := filepath.Join(t.TempDir(), "host")
 	gitEnv := append(hostEnv, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
@@ -49,14 +49,14 @@ func TestStaleBundle(t *testing.T) {
 	f.Close()
 	bin2 := filepath.Join(t.TempDir(), "host")
 	run(t, true, dir, hostEnv, "go", "build", "-o", bin2, ".")
-	before := snapshot(t, filepath.Dir(bin2))
+	before := testkit.Snapshot(t, filepath.Dir(bin2))
 	out, code := runCode(t, filepath.Dir(bin2), env(), bin2, "install", "example.com/hostplugin@v1.0.0")
 	if code != 2 {
 		t.Errorf("a stale bundle's rebuild exited %d, want 2 (refused)", code)
 	}
 	mustContain(t, out, "host: prepare: this binary's bundle is stale (the binary was built from a modified tree at revision ", "go generate")
 	mustNotContain(t, out, "selfcompile: toolchain", "selfcompile: build")
-	if after := snapshot(t, filepath.Dir(bin2)); !maps2equal(before, after) {
+	if after := testkit.Snapshot(t, filepath.Dir(bin2)); !maps.Equal(before, after) {
 		t.Errorf("a refused rebuild changed the directory:\nbefore %v\nafter  %v", before, after)
 	}
 	mustContain(t, run(t, true, "", env(), "go", goTool("inspect", bin2)...), "stale ", "modified tree")

@@ -24,16 +24,6 @@ type Edit struct {
 	Drop []string
 }
 
-// Apply requires every resolved plugin module in the go.mod in modDir
-// and writes it back. It is ApplyEdit with no drops.
-func Apply(modDir string, plugins []Resolved) error {
-	ps := make([]Plugin, len(plugins))
-	for i, r := range plugins {
-		ps[i] = r.Plugin()
-	}
-	return ApplyEdit(modDir, Edit{Plugins: ps})
-}
-
 // ApplyEdit applies e to the go.mod in modDir.
 func ApplyEdit(modDir string, e Edit) error {
 	name := filepath.Join(modDir, "go.mod")

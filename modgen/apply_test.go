@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden files with the current output")
@@ -94,10 +96,10 @@ func parseEdit(text string) (Edit, error) {
 	return e, nil
 }
 
-func TestApplyWritesGoMod(t *testing.T) {
+func TestApplyEditWritesGoMod(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"go.mod": "module example.com/host\n\ngo 1.21\n"})
-	err := Apply(dir, []Resolved{{Spec: Spec{Query: "v1.2.0"}, Path: "example.com/aplugin/sub", Module: "example.com/aplugin", Version: "v1.2.0"}})
+	testkit.WriteFiles(t, dir, map[string]string{"go.mod": "module example.com/host\n\ngo 1.21\n"})
+	err := ApplyEdit(dir, Edit{Plugins: []Plugin{{Path: "example.com/aplugin/sub", Module: "example.com/aplugin", Version: "v1.2.0", Query: "v1.2.0"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	neturl "net/url"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/goproxytest"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // testEnv is a host module in a temporary directory and a runner that
@@ -52,6 +52,7 @@ func newTestEnv(t *testing.T) *testEnv {
 // (nil: as it is).
 func newTestEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *testEnv {
 	t.Helper()
+	testkit.NeedGo(t)
 	url := goproxytest.NewTestServer(t, filepath.Join("..", "testdata", "mod"), "").URL
 	if wrap != nil {
 		target, err := neturl.Parse(url)
@@ -63,7 +64,7 @@ func newTestEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *testE
 		url = front.URL
 	}
 	host := t.TempDir()
-	writeFiles(t, host, map[string]string{
+	testkit.WriteFiles(t, host, map[string]string{
 		"go.mod":               testHostGoMod,
 		"main.go":              testHostMain,
 		"registry/registry.go": "// Package registry is where plugins register.\npackage registry\n",
@@ -76,18 +77,5 @@ func newTestEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *testE
 			"GOFLAGS=-mod=mod -modcacherw",
 			"GOMODCACHE=" + t.TempDir(),
 		}},
-	}
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		name = filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestBareSpecKeepsTheHostsVersion: a package of a module the host already
@@ -159,7 +160,7 @@ func TestExactVersionWhenTheVersionListIsRefused(t *testing.T) {
 // the proxy first). Another version still goes to the proxy.
 func TestExactVersionOfTheBuildList(t *testing.T) {
 	env := newTestEnv(t)
-	writeFiles(t, env.HostDir, map[string]string{"go.mod": "module example.com/host\n\ngo 1.26\n\nrequire (\n\texample.com/shared v1.0.0\n\texample.com/drivers/v5 v5.1.0\n\texample.com/retracted v1.0.0\n)\n"})
+	testkit.WriteFiles(t, env.HostDir, map[string]string{"go.mod": "module example.com/host\n\ngo 1.26\n\nrequire (\n\texample.com/shared v1.0.0\n\texample.com/drivers/v5 v5.1.0\n\texample.com/retracted v1.0.0\n)\n"})
 	ctx := context.Background()
 	if _, err := env.Go.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "example.com/shared", "example.com/drivers/v5", "example.com/retracted"}, WorkingDir: env.HostDir}); err != nil {
 		t.Fatal(err)

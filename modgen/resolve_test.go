@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 func (e *testEnv) resolver() *Resolver {
@@ -214,7 +216,7 @@ func TestResolveCancelled(t *testing.T) {
 // localTree writes local plugin directories under a temporary base.
 func localTree(t *testing.T) string {
 	base := t.TempDir()
-	writeFiles(t, base, map[string]string{
+	testkit.WriteFiles(t, base, map[string]string{
 		"local/go.mod":          "module example.com/local\n\ngo 1.21\n\nrequire example.com/shared v1.0.1\n",
 		"local/local.go":        "package local\n\nimport _ \"example.com/shared\"\n",
 		"local/sub/sub.go":      "package sub\n",

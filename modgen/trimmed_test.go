@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestLoadNoMove: a package that no module of the build list provides
@@ -13,7 +15,7 @@ import (
 // reports it, but with NoMove refuses it and leaves go.mod as it was.
 func TestLoadNoMove(t *testing.T) {
 	env := newTestEnv(t)
-	writeFiles(t, env.HostDir, map[string]string{"p/p.go": "package p\n\nimport _ \"example.com/good\"\n"})
+	testkit.WriteFiles(t, env.HostDir, map[string]string{"p/p.go": "package p\n\nimport _ \"example.com/good\"\n"})
 	gomod := func() string {
 		data, _ := os.ReadFile(filepath.Join(env.HostDir, "go.mod"))
 		return string(data)

@@ -66,8 +66,8 @@ type Report struct {
 // smoke mode with an empty environment and checks only that it reports;
 // Check does not modify it.
 type Config struct {
-	// Env is the environment of the binary; any Env in it is
-	// dropped, and Check sets its own for the smoke run.
+	// Env is the environment of the binary; Check drops any variable
+	// named [Env] from it and sets its own nonce for the smoke run.
 	Env []string
 	// Timeout bounds each run of the binary. Zero means
 	// DefaultTimeout.

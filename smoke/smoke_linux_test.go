@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // checkChildGone checks that the process the forks program started
@@ -40,9 +42,7 @@ func checkChildGone(t *testing.T, output string) {
 // of the process group; Check finds it by the nonce it inherited, kills
 // it and refuses the binary.
 func TestSmokeKillsOrphans(t *testing.T) {
-	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("no setsid command: ", err)
-	}
+	testkit.NeedCommand(t, "setsid")
 	refusesOrphan(t, smokeBinary(t, "daemon"))
 }
 
@@ -70,9 +70,7 @@ func refusesOrphan(t *testing.T, bin string) *Error {
 // go commands, is left running.
 func TestSmokeKillsOrphansWithoutEnvironment(t *testing.T) {
 	for _, c := range []string{"env", "setsid", "sleep"} {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("no %s command: %v", c, err)
-		}
+		testkit.NeedCommand(t, c)
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Skip("cannot become a child subreaper: ", err)

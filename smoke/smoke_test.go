@@ -16,9 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/tools/txtar"
-
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // smokePrograms are tiny binaries that speak the smoke protocol directly,
@@ -274,6 +273,7 @@ var smokeBuild struct {
 // them once per test run with the go command on PATH.
 func smokeBinary(t *testing.T, name string) string {
 	t.Helper()
+	testkit.NeedGo(t)
 	smokeBuild.once.Do(func() {
 		smokeBuild.dir, smokeBuild.err = buildSmokePrograms()
 	})
@@ -292,12 +292,12 @@ func buildSmokePrograms() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFiles(dir, smokePrograms); err != nil {
+	if err := testkit.UnpackTxtar(dir, smokePrograms); err != nil {
 		return dir, err
 	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+string(filepath.Separator), "./...")
 	cmd.Dir = dir
-	cmd.Env = testEnv("CGO_ENABLED=0")
+	cmd.Env = testkit.GoEnv("CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return dir, errors.New("building the smoke programs: " + err.Error() + "\n" + string(out))
 	}
@@ -405,9 +405,7 @@ func TestSmoke(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			if c.program == "forks" {
-				if _, err := exec.LookPath("sleep"); err != nil {
-					t.Skip("no sleep command")
-				}
+				testkit.NeedCommand(t, "sleep")
 			}
 			bin := smokeBinary(t, c.program)
 			rep, err := Check(context.Background(), bin, c.cfg)
@@ -473,26 +471,6 @@ func TestSmokeNotFound(t *testing.T) {
 	if !errors.As(err, &se) || !strings.Contains(se.Msg, "it could not be run") {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-// testEnv is the environment of a hermetic build of a temp module with
-// the go command on PATH.
-func testEnv(extra ...string) []string {
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
-	return append(env, extra...)
-}
-
-func writeFiles(dir, archive string) error {
-	for _, f := range txtar.Parse([]byte(archive)).Files {
-		path := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Write's JSON decodes, with encoding/json, to what was written, whatever

@@ -447,26 +447,3 @@ func (f *fixture) backupLabels(t *testing.T) []string {
 	}
 	return labels
 }
-
-// snapshot maps every file in dir to its mode and contents.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		fi, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data []byte
-		if fi.Mode().IsRegular() { // not the FIFO of TestRefuseNotRegular
-			data, _ = os.ReadFile(p)
-		}
-		m[e.Name()] = fi.Mode().String() + " " + string(data)
-	}
-	return m
-}

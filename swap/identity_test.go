@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // A target replaced, changed, deleted or created by someone else after
@@ -86,7 +88,7 @@ func TestInstallRefusesChangedTarget(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.meddle(t, target)
-			before := snapshot(t, dir)
+			before := testkit.Snapshot(t, dir)
 			_, err = Install(target, src, Options{Expect: &id})
 			if !tc.refused {
 				if err != nil {
@@ -101,7 +103,7 @@ func TestInstallRefusesChangedTarget(t *testing.T) {
 			if !errors.Is(err, ErrChanged) || !errors.As(err, &re) || re.Path != target {
 				t.Fatalf("Install: %v, want a refusal with ErrChanged", err)
 			}
-			if after := snapshot(t, dir); !maps.Equal(before, after) {
+			if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 				t.Errorf("the refused swap changed the directory:\nbefore %v\nafter  %v", before, after)
 			}
 		})

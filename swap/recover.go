@@ -12,8 +12,8 @@ import (
 	"strings"
 )
 
-// Report says what Recover found and did.
-type Report struct {
+// Recovery says what Recover found and did.
+type Recovery struct {
 	// Removed lists the leftovers removed: staged binaries, unfinished
 	// backups, and a lock file that nobody held.
 	Removed []string
@@ -32,12 +32,12 @@ type Report struct {
 // Call it holding Lock for target, or with no lock on target held in this
 // process: then it takes the lock itself, and fails with ErrBusy if
 // another process holds it.
-func Recover(target string) (Report, error) {
+func Recover(target string) (Recovery, error) {
 	return recoverWith(OS{}, target)
 }
 
-func recoverWith(fsys FS, target string) (Report, error) {
-	var rep Report
+func recoverWith(fsys FS, target string) (Recovery, error) {
+	var rep Recovery
 	stale, err := withLock(target, func() error { return repair(fsys, target, &rep) })
 	if stale {
 		rep.Removed = append(rep.Removed, LockPath(target))
@@ -46,7 +46,7 @@ func recoverWith(fsys FS, target string) (Report, error) {
 }
 
 // repair removes the leftovers and restores a missing target.
-func repair(fsys FS, target string, rep *Report) error {
+func repair(fsys FS, target string, rep *Recovery) error {
 	dir, base := filepath.Split(target)
 	entries, err := os.ReadDir(dir)
 	if err != nil {

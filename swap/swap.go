@@ -98,8 +98,8 @@ func (o Options) fs() FS {
 // refuses, with a *RefusedError, a target that is not a regular file or
 // belongs to another user, and a directory that is read-only or lacks the
 // space; once the copy is staged, a target that is not the file
-// opts.Expect identifies. Then it stages the copy beside target, keeps opts.Backups previous
-// binaries, and renames the copy over target. On failure it removes what
+// opts.Expect identifies. Then it stages the copy beside target, keeps
+// opts.Backups previous binaries, and renames the copy over target. On failure it removes what
 // it staged, and target holds the old binary, except when the final
 // rename reported an error after happening. While it writes a file, forks
 // of this process wait (go.dev/issue/22315). Call it holding Lock.
@@ -121,25 +121,6 @@ func Install(target, src string, opts Options) (backup string, err error) {
 	return backup, err
 }
 
-// Stage copies src into a new, uniquely named file beside target with the
-// target's permissions (not its set-id bits) and owner (or mode, when target does not exist), fsynced,
-// after the checks Install makes. It returns the staged file's path; the
-// caller removes it if the swap does not happen. Install does both steps.
-func Stage(target, src string, mode fs.FileMode) (string, error) {
-	return stage(OS{}, target, src, Options{Mode: mode}.mode(), os.Geteuid())
-}
-
-// Replace puts staged in place of target with one rename. With keepBackup
-// and an existing target, the old binary is kept as the one backup,
-// target+BackupSuffix, whose path it returns. Install does both steps.
-func Replace(target, staged string, keepBackup bool) (backup string, err error) {
-	keep := 0
-	if keepBackup {
-		keep = 1
-	}
-	return commit(OS{}, target, staged, keep)
-}
-
 // fileMeta is what a staged file or a backup copy takes from the target.
 type fileMeta struct {
 	mode     fs.FileMode
@@ -159,7 +140,11 @@ func metaOf(fi fs.FileInfo) fileMeta {
 	return m
 }
 
-// stage checks target and copies src beside it; see Stage.
+// stage checks target as Install does and copies src into a new,
+// uniquely named file beside it with the target's permissions (not its
+// set-id bits) and owner (or mode, when target does not exist), fsynced.
+// It returns the staged file's path; the caller removes it if the swap
+// does not happen.
 func stage(fsys FS, target, src string, mode fs.FileMode, euid int) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {

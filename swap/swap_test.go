@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestInstallRotatesBackups installs versions one after another: the
@@ -162,7 +164,7 @@ func checkRefusal(t *testing.T, err, reason error, dir string, before map[string
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "Options.Output") {
 		t.Errorf("message is not one line saying what to do: %q", msg)
 	}
-	if after := snapshot(t, dir); !maps.Equal(before, after) {
+	if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 		t.Errorf("the directory changed:\nbefore %v\nafter  %v", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))
 	}
 }
@@ -183,7 +185,7 @@ func TestRefuseNotRegular(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, dir)
+	before := testkit.Snapshot(t, dir)
 	for _, name := range []string{"dir", "link", "fifo"} {
 		_, err := Install(filepath.Join(dir, name), src, Options{})
 		checkRefusal(t, err, ErrNotRegular, dir, before)
@@ -207,7 +209,7 @@ func TestRefuseOtherOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	uid, _, _ := owner(fi)
-	before := snapshot(t, f.dir)
+	before := testkit.Snapshot(t, f.dir)
 	_, err = stage(OS{}, f.target, f.src, 0o755, uid+1)
 	checkRefusal(t, err, ErrNotOwner, f.dir, before)
 	for _, euid := range []int{0, uid} {
@@ -258,7 +260,7 @@ func (w failWriter) Write([]byte) (int, error) {
 func TestRefuseReadOnlyDir(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EACCES} {
 		f := newFixture(t)
-		before := snapshot(t, f.dir)
+		before := testkit.Snapshot(t, f.dir)
 		_, err := Install(f.target, f.src, Options{FS: failFS{OS{}, "create", errno}})
 		checkRefusal(t, err, ErrReadOnly, f.dir, before)
 		if !errors.Is(err, errno) {
@@ -271,7 +273,7 @@ func TestRefuseReadOnlyDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.Chmod(f.dir, 0o755)
-		before := snapshot(t, f.dir)
+		before := testkit.Snapshot(t, f.dir)
 		_, err := Install(f.target, f.src, Options{})
 		checkRefusal(t, err, ErrReadOnly, f.dir, before)
 	}
@@ -282,7 +284,7 @@ func TestRefuseReadOnlyDir(t *testing.T) {
 // partial file removed.
 func TestRefuseFullDisk(t *testing.T) {
 	f := newFixture(t)
-	before := snapshot(t, f.dir)
+	before := testkit.Snapshot(t, f.dir)
 	_, err := Install(f.target, f.src, Options{FS: failFS{OS{}, "statfs", nil}})
 	checkRefusal(t, err, ErrNoSpace, f.dir, before)
 	want := "not enough space in " + f.dir + ": need 1 MiB, have 0 MiB; free space or set Options.Output"
@@ -297,33 +299,12 @@ func TestRefuseFullDisk(t *testing.T) {
 	t.Logf("refusal: %v", err)
 }
 
-// TestStageAndReplace: the two-step API used by rebuild.go still works.
-func TestStageAndReplace(t *testing.T) {
-	f := newFixture(t)
-	f.keep = 1
-	staged, err := Stage(f.target, f.src, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(filepath.Base(staged), ".host.selfcompile-new-") {
-		t.Errorf("staged as %s", staged)
-	}
-	backup, err := Replace(f.target, staged, true)
-	if err != nil || backup != f.target+BackupSuffix {
-		t.Fatalf("Replace: %q, %v", backup, err)
-	}
-	f.check(t, "v4")
-	if got := f.backupLabels(t); !slices.Equal(got, []string{"v3"}) {
-		t.Errorf("backups %v, want [v3]", got)
-	}
-}
-
 // TestFullDiskKeepsBackups: when the backup must be copied and the copy
 // hits a full disk, the refusal comes before the rotation: every backup
 // is still there, and nothing else changed.
 func TestFullDiskKeepsBackups(t *testing.T) {
 	f := newFixture(t)
-	before := snapshot(t, f.dir)
+	before := testkit.Snapshot(t, f.dir)
 	ffs := &faultFS{FS: noLinkFS{OS{}}, err: &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}}
 	ffs.at = 11 // statfs create write write chown chmod fsync close link create [write]
 	_, err := Install(f.target, f.src, Options{Backups: f.keep, FS: ffs})

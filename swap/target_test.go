@@ -14,7 +14,7 @@ import (
 // TestCheckRunning: the test binary is running, a copy of it is not.
 func TestCheckRunning(t *testing.T) {
 	if _, err := os.Stat(procSelfExe); err != nil {
-		t.Skip("no /proc/self/exe")
+		t.Skip("no /proc/self/exe: ", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // BenchmarkPart measures the toolchain part of the local GOROOT as the
@@ -33,9 +34,9 @@ import (
 // platforms (their pkg/tool binaries are not in the local GOROOT; they add
 // about 10 MB compressed on linux/amd64).
 func BenchmarkPart(b *testing.B) {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
+	out, err := exec.Command(testkit.NeedGo(b), "env", "GOROOT").Output()
 	if err != nil {
-		b.Skipf("no go command: %v", err)
+		b.Fatal(err)
 	}
 	goroot := strings.TrimSpace(string(out))
 	host := runtime.GOOS + "/" + runtime.GOARCH

@@ -55,8 +55,8 @@ var PGOTools = tcache.PGOTools
 // Files lists the trimmed file set of goroot for building programs for
 // goos/goarch on goos/goarch. With pgo, the profile tool is included. The
 // executables (bin/go and pkg/tool/GOOS_GOARCH) are taken from bins, laid
-// out as a GOROOT: goroot itself for its own platform, or where
-// [BuildCommand] built them for another.
+// out as a GOROOT: goroot itself for its own platform, or a directory
+// holding another platform's executables built from goroot's source.
 func Files(goroot, bins, goos, goarch string, pgo bool) ([]bundle.Entry, error) {
 	exe := ""
 	if goos == "windows" {

@@ -17,6 +17,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/tcache"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // fakeToolchain archives a tiny tree shaped like a GOROOT.
@@ -190,10 +191,7 @@ func TestSourceFilesHoldWhatStdReads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list for several platforms")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
+	goBin := testkit.NeedGo(t)
 	out, err := exec.Command(goBin, "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -271,9 +269,9 @@ func TestSourceFilesHoldWhatStdReads(t *testing.T) {
 // A toolchain installed from a distribution (tcache.KeepFromZip, used by
 // slim bundles) holds every file a bundle's toolchain part holds.
 func TestZipInstallKeepsTheBundleSet(t *testing.T) {
-	out, err := exec.Command("go", "env", "GOROOT", "GOOS", "GOARCH").Output()
+	out, err := exec.Command(testkit.NeedGo(t), "env", "GOROOT", "GOOS", "GOARCH").Output()
 	if err != nil {
-		t.Skip("no go command: ", err)
+		t.Fatal(err)
 	}
 	f := strings.Fields(string(out))
 	goroot, goos, goarch := f[0], f[1], f[2]

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // cgoArchive holds plugins that need cgo, directly or through a package
@@ -48,10 +50,11 @@ import "C"
 
 func cgoRefusals(t *testing.T, extra ...string) (map[string]*PluginError, []Report) {
 	t.Helper()
+	testkit.NeedGo(t)
 	dir := t.TempDir()
-	writeArchive(t, dir, cgoArchive)
+	testkit.WriteTxtar(t, dir, cgoArchive)
 	paths := []string{"example.com/p/cgodirect", "example.com/p/cgodep", "example.com/p/otheros"}
-	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testEnv(extra...)}, paths)
+	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testkit.GoEnv(extra...)}, paths)
 	return refusals(t, err), reports
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // shapesArchive is a host shaped like the real ones: a main package that
@@ -135,9 +137,10 @@ var shapesRegisterFuncs = []string{"example.com/h/registry.Register", "example.c
 
 func shapesConfig(t *testing.T) Config {
 	t.Helper()
+	testkit.NeedGo(t)
 	dir := t.TempDir()
-	writeArchive(t, dir, shapesArchive)
-	return Config{Dir: dir, Env: testEnv(), RegisterFuncs: shapesRegisterFuncs, Constructors: []string{"NewFactory"}, Host: "./cmd/h"}
+	testkit.WriteTxtar(t, dir, shapesArchive)
+	return Config{Dir: dir, Env: testkit.GoEnv(), RegisterFuncs: shapesRegisterFuncs, Constructors: []string{"NewFactory"}, Host: "./cmd/h"}
 }
 
 // TestPluginShapes checks the three shapes plugins ship in: an aggregator

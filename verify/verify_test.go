@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/tools/txtar"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // registryArchive is the module every plugin case is unpacked into: a
@@ -328,42 +327,15 @@ func init() {}
 	msg:  []string{"has no Go files for ", "build constraints exclude every file"},
 }}
 
-// testEnv is the environment of a hermetic load of a temp module with the
-// go command on PATH.
-func testEnv(extra ...string) []string {
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
-	return append(env, extra...)
-}
-
-// writeArchive unpacks a txtar archive into dir.
-func writeArchive(t *testing.T, dir, archive string) {
-	t.Helper()
-	if err := writeFiles(dir, archive); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeFiles(dir, archive string) error {
-	for _, f := range txtar.Parse([]byte(archive)).Files {
-		path := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // pluginModule writes the registry module with each case in a directory
 // of its own and returns the module directory.
 func pluginModule(t *testing.T, cases []pluginCase) string {
 	t.Helper()
+	testkit.NeedGo(t)
 	dir := t.TempDir()
-	writeArchive(t, dir, registryArchive)
+	testkit.WriteTxtar(t, dir, registryArchive)
 	for _, c := range cases {
-		writeArchive(t, filepath.Join(dir, c.name), c.archive)
+		testkit.WriteTxtar(t, filepath.Join(dir, c.name), c.archive)
 	}
 	return dir
 }
@@ -399,8 +371,8 @@ func TestPlugins(t *testing.T) {
 		paths = append(paths, "example.com/p/"+c.name)
 	}
 	paths = append(paths, "example.com/p/nope", "example.com/p/registry/testonly")
-	writeArchive(t, dir, "-- registry/testonly/x_test.go --\npackage testonly\n")
-	cfg := Config{Dir: dir, Env: testEnv(), RegisterFuncs: testRegisterFuncs}
+	testkit.WriteTxtar(t, dir, "-- registry/testonly/x_test.go --\npackage testonly\n")
+	cfg := Config{Dir: dir, Env: testkit.GoEnv(), RegisterFuncs: testRegisterFuncs}
 	reports, err := Plugins(context.Background(), cfg, paths)
 	refused := refusals(t, err)
 	byPath := map[string]Report{}
@@ -483,7 +455,7 @@ func TestPluginsWithoutRegisterFuncs(t *testing.T) {
 		}
 		ran = append(ran, strings.Join(args, " "))
 	}
-	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testEnv(), OnGoCommand: onGo}, []string{"example.com/p/unrelated", "example.com/p/noinit"})
+	reports, err := Plugins(context.Background(), Config{Dir: dir, Env: testkit.GoEnv(), OnGoCommand: onGo}, []string{"example.com/p/unrelated", "example.com/p/noinit"})
 	// Every go command go/packages ran was reported: the type-check's
 	// go list -export of the plugin that passed the first checks among them.
 	typeCheck := false
@@ -518,7 +490,7 @@ func TestTypeCheckWaitsForCaller(t *testing.T) {
 	onGo := func(args []string, d time.Duration) { ran = append(ran, strings.Join(args, " ")) }
 	stop := errors.New("not yet")
 	calls := 0
-	cfg := Config{Dir: dir, Env: testEnv(), OnGoCommand: onGo, TypeCheck: func(context.Context) error {
+	cfg := Config{Dir: dir, Env: testkit.GoEnv(), OnGoCommand: onGo, TypeCheck: func(context.Context) error {
 		calls++
 		if len(ran) == 0 {
 			t.Error("TypeCheck called before any go command: the checks that compile nothing come first")

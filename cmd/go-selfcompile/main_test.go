@@ -10,6 +10,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/goproxytest"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -28,9 +30,7 @@ func TestMain(m *testing.M) {
 // serves the repository's test modules, ../../testdata/mod (a script that
 // must not download sets GOPROXY=off itself).
 func TestScripts(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // TestUnpackAndRun takes a bundle through the source and build stages
@@ -21,9 +22,7 @@ import (
 // the host module is linked in, the new bundle carries the unchanged
 // parts byte for byte and the new plugin set, and the binary runs.
 func TestUnpackAndRun(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +32,7 @@ func TestUnpackAndRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := t.TempDir()
-	writeTree(t, src, map[string]string{
+	testkit.WriteFiles(t, src, map[string]string{
 		"module/go.mod":           "module example.com/host\n\ngo 1.26.0\n\nrequire github.com/selfcompile/go-selfcompile v0.0.0\n\nreplace github.com/selfcompile/go-selfcompile => " + repo + "\n",
 		"module/go.sum":           readFile(t, filepath.Join(repo, "go.sum")),
 		"module/cmd/host/main.go": "package main\n\nfunc main() { println(\"host main\") }\n",
@@ -174,19 +173,6 @@ func testBundleWith(t *testing.T, src string, mods []bundle.Entry, trimmed []str
 		t.Fatal(err)
 	}
 	return os.DirFS(dir), m
-}
-
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func readFile(t *testing.T, name string) string {

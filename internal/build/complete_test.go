@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/modtrim"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
@@ -29,9 +29,7 @@ import (
 // trimmed directory in the same GOCACHE, is not read stale afterwards.
 // A file of the completed module altered afterwards is still found.
 func TestCompleteTrimmedModule(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	srv, err := goproxytest.NewServer("../../testdata/mod", "")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +42,7 @@ func TestCompleteTrimmedModule(t *testing.T) {
 
 	// The host as the generator sees it, its modules in a cache of their own.
 	src := filepath.Join(root, "src")
-	writeTree(t, src, map[string]string{
+	testkit.WriteFiles(t, src, map[string]string{
 		"module/go.mod":           "module example.com/host\n\ngo 1.26\n\nrequire example.com/hostdep v1.0.0\n",
 		"module/cmd/host/main.go": "package main\n\nimport \"example.com/hostdep\"\n\nfunc main() { println(hostdep.Version) }\n",
 		"module/registry/r.go":    "package registry\n\nfunc Register(string) {}\n",
@@ -101,7 +99,7 @@ func TestCompleteTrimmedModule(t *testing.T) {
 
 	// A plugin of the host module that needs the package hostdep's trimmed
 	// directory lacks.
-	writeTree(t, tree.Module, map[string]string{"plug/plug.go": "package plug\n\nimport _ \"example.com/hostdep/plugin\"\n"})
+	testkit.WriteFiles(t, tree.Module, map[string]string{"plug/plug.go": "package plug\n\nimport _ \"example.com/hostdep/plugin\"\n"})
 	gosum, _ := os.ReadFile(filepath.Join(tree.Module, "go.sum"))
 	var warned []string
 	c := &Completer{Go: &gocmd.Runner{Env: base}, ModCache: modCache, GoSum: gosum, Warn: func(f string, a ...any) { warned = append(warned, f) }}
@@ -204,7 +202,7 @@ func TestCompleteTrimmedModule(t *testing.T) {
 func TestIndexOffWhenATrimmedModuleChanges(t *testing.T) {
 	root := t.TempDir()
 	files := filepath.Join(root, "files")
-	writeTree(t, files, map[string]string{
+	testkit.WriteFiles(t, files, map[string]string{
 		"example.com/m@v1.0.0/go.mod": "module example.com/m\n",
 		"example.com/m@v1.0.0/a/a.go": "package a\n",
 		"example.com/m@v1.0.0/b/b.go": "package b\n",
@@ -219,7 +217,7 @@ func TestIndexOffWhenATrimmedModuleChanges(t *testing.T) {
 		return es
 	}
 	src := filepath.Join(root, "src")
-	writeTree(t, src, map[string]string{"module/go.mod": "module example.com/host\n", "module/cmd/host/main.go": "package main\n\nfunc main() {}\n"})
+	testkit.WriteFiles(t, src, map[string]string{"module/go.mod": "module example.com/host\n", "module/cmd/host/main.go": "package main\n\nfunc main() {}\n"})
 	trimmed := []string{"example.com/m@v1.0.0"}
 	partA, mA := testBundleWith(t, src, entries("example.com/m@v1.0.0/go.mod", "example.com/m@v1.0.0/a/a.go"), trimmed)
 	partA2, mA2 := testBundleWith(t, src, entries("example.com/m@v1.0.0/go.mod", "example.com/m@v1.0.0/a/a.go", "example.com/n@v1.0.0/go.mod", "example.com/n@v1.0.0/n.go"), trimmed)

@@ -7,13 +7,14 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // Prewarm adds the part's cache entries once, keeping entries already in
 // the cache.
 func TestPrewarm(t *testing.T) {
 	src := t.TempDir()
-	writeTree(t, src, map[string]string{"ab/ab12-a": "action", "ab/ab12-d": "output", "cd/cd34-d": "other output"})
+	testkit.WriteFiles(t, src, map[string]string{"ab/ab12-a": "action", "ab/ab12-d": "output", "cd/cd34-d": "other output"})
 	var entries []bundle.Entry
 	for _, n := range []string{"ab/ab12-a", "ab/ab12-d", "cd/cd34-d"} {
 		entries = append(entries, bundle.Entry{Name: n, Src: filepath.Join(src, filepath.FromSlash(n))})
@@ -34,7 +35,7 @@ func TestPrewarm(t *testing.T) {
 		t.Errorf("PartNames %v lacks the optional part", names)
 	}
 	gocache := t.TempDir()
-	writeTree(t, gocache, map[string]string{"cd/cd34-d": "already here"})
+	testkit.WriteFiles(t, gocache, map[string]string{"cd/cd34-d": "already here"})
 	n, err := Prewarm(os.DirFS(dir), m, gocache)
 	if err != nil || n != 2 {
 		t.Fatalf("Prewarm = %d, %v; want the 2 entries not already there", n, err)

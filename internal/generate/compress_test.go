@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 func testEntries(t *testing.T) []bundle.Entry {
@@ -33,10 +33,7 @@ func testEntries(t *testing.T) []bundle.Entry {
 // TestCompressWithCommand compresses with the zstd command on PATH and
 // reads the result with the bundle reader: same files, 128 MiB window.
 func TestCompressWithCommand(t *testing.T) {
-	zstdCmd, err := exec.LookPath("zstd")
-	if err != nil {
-		t.Skip("no zstd command on PATH")
-	}
+	zstdCmd := testkit.NeedCommand(t, "zstd")
 	entries := testEntries(t)
 	name := filepath.Join(t.TempDir(), "tc.tar.zst")
 	part, err := compressWithCommand(context.Background(), name, entries, zstdCmd)

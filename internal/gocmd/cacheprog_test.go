@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // cacheProgEnv makes the test binary a GOCACHEPROG: a build cache kept in
@@ -125,9 +126,7 @@ func cacheLog(t *testing.T, dir string) map[string]int {
 // reaches the go command, so that machines rebuilding one program can
 // share a remote build cache through any backend.
 func TestGOCACHEPROGPassesThrough(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

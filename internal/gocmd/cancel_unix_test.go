@@ -5,12 +5,13 @@ package gocmd
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // lockedBuffer is written by the command while the test reads it.
@@ -24,10 +25,7 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func TestCancelStopsTheWholeProcessGroup(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh: ", err)
-	}
+	sh := testkit.NeedCommand(t, "sh")
 	// A shell stands in for the go command: it starts a grandchild, as go
 	// starts compilers, that a kill of the child alone would leave running.
 	r := &Runner{GoBin: sh}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // writeModule writes a module of three packages, c importing b importing
@@ -19,15 +18,7 @@ import (
 func writeModule(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	return dir
 }
 
@@ -43,9 +34,7 @@ var chain = map[string]string{
 // OutOfDate says how many packages a build compiles, and Compiled sees
 // each as the go command starts it; a second build compiles nothing.
 func TestCompiledCountsWhatTheGoCommandCompiles(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	dir := writeModule(t, chain)
 	var runs []Run
 	r := &Runner{Env: []string{"GOCACHE=" + t.TempDir(), "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(run Run) { runs = append(runs, run) }}
@@ -80,9 +69,7 @@ func TestCompiledCountsWhatTheGoCommandCompiles(t *testing.T) {
 
 // A failed build keeps its errors for the error message, and only those.
 func TestCompiledKeepsErrorsOutOfTheCount(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	dir := writeModule(t, chain)
 	var runs []Run
 	r := &Runner{Env: []string{"GOCACHE=" + t.TempDir(), "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(run Run) { runs = append(runs, run) }}
@@ -107,9 +94,7 @@ func TestCompiledKeepsErrorsOutOfTheCount(t *testing.T) {
 // packages or more, and reports a count that grows, never above its
 // total, and ends with every package compiled as the total.
 func TestRunCounted(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	const n = 3 * CountFrom // a chain, so that the count has time to be listed
 	files := map[string]string{"go.mod": "module example.com/many\n\ngo 1.26\n", "p0/p.go": "package p0\n\nconst V = 0\n"}
 	for i := 1; i < n; i++ {

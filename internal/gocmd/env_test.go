@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // userEnvFile writes a go env file (as go env -w does) holding one kept and
@@ -90,9 +91,7 @@ func TestGOFLAGSAddUp(t *testing.T) {
 
 // TestGoCommandSeesTheKeptSettingsOnly asks a real go command what it sees.
 func TestGoCommandSeesTheKeptSettingsOnly(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	base := append(Without(os.Environ(), "GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOAUTH", "CC", "GOFLAGS", "GOEXPERIMENT", "CGO_CFLAGS", "GOFIPS140"),
 		"GOENV="+userEnvFile(t), "GOFIPS140=v1.0.0")
 	r := &Runner{Base: base, Env: []string{"GOFLAGS=-mod=mod"}}

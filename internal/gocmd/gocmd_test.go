@@ -3,9 +3,10 @@ package gocmd
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 func TestEnvironDropsOwnedVariables(t *testing.T) {
@@ -37,9 +38,7 @@ func TestEnvironDropsOwnedVariables(t *testing.T) {
 }
 
 func TestErrorCarriesStderr(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	r := &Runner{}
 	_, err := r.Run(context.Background(), Invocation{Verb: "list", Args: []string{"example.invalid/no/such/package"}, WorkingDir: t.TempDir(), Env: []string{"GOPROXY=off", "GO111MODULE=off"}})
 	var ge *Error

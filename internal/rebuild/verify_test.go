@@ -14,6 +14,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
@@ -110,10 +111,7 @@ func TestVerifyInHelperProcess(t *testing.T) {
 // module's directory; it skips the test without a go command.
 func hostModule(t *testing.T) (goroot, dir string) {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH: ", err)
-	}
+	goBin := testkit.NeedGo(t)
 	out, err := exec.Command(goBin, "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatal(err)

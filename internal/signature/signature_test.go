@@ -9,14 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 // buildFor builds a small program for goos/goarch with the go command.
 func buildFor(t *testing.T, goos, goarch string) string {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "main.go")
 	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
@@ -132,9 +132,7 @@ func TestAuthenticode(t *testing.T) {
 		t.Errorf("an unsigned PE file reported as %q", got)
 	}
 	for _, tool := range []string{"openssl", "osslsigncode"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not on PATH (.ci/run installs it): %v", tool, err)
-		}
+		testkit.NeedCommand(t, tool) // .ci/run installs it
 	}
 	dir := t.TempDir()
 	key, cert, signed := filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "signed.exe")

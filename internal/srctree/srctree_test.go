@@ -3,7 +3,6 @@ package srctree
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,12 +10,11 @@ import (
 	"github.com/rogpeppe/go-internal/goproxytest"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/testkit"
 )
 
 func TestFiles(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	root := t.TempDir()
 	for name, body := range map[string]string{
 		"go.mod":                       "module example.com/m\n\ngo 1.26\n",
@@ -67,9 +65,7 @@ func TestFiles(t *testing.T) {
 // rebuild runs the go command, does not rewrite its go.mod (a local
 // plugin's directory is the user's).
 func TestFilesLeavesGoModAlone(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go command is not on PATH: ", err)
-	}
+	testkit.NeedGo(t)
 	srv, err := goproxytest.NewServer("../../testdata/mod", "")
 	if err != nil {
 		t.Fatal(err)
