@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,7 +57,7 @@ func digest(entries []bundle.Entry) (string, error) {
 // build stamps, and the two cannot be compared ("" and false).
 func gitState(ctx context.Context, dir, stub string) (string, bool) {
 	git := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		out, err := output(command(ctx, "git", append([]string{"-C", dir}, args...)...))
 		return strings.TrimSpace(string(out)), err
 	}
 	rev, err := git("rev-parse", "HEAD")
