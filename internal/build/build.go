@@ -1,8 +1,13 @@
-// Package build owns the host's tree during a rebuild: the source stage
-// unpacks the bundled host source and dependency modules ([Unpack]), and
-// the build stage links the new plugin set into the host's main package,
-// writes the bundle the new binary carries ([Prepare]) and runs go build
-// ([Prepared.Build]).
+// Package build owns the host's tree during a rebuild. The source stage
+// unpacks the bundled host source and dependency modules ([Unpack]) into
+// a module cache that outlives the rebuild and is checked at every use
+// ([Seal]; modcache.go), adds the bundle's compiled standard packages to
+// the build cache ([Prewarm]), and completes a trimmed module a build
+// needs more of ([Completer]). The build stage links the new plugin set
+// into the host's main package and writes the bundle the new binary
+// carries ([Prepare]; what it keeps is package assemble's decision, as
+// for the generator; the parts it carries on unchanged are copied ahead,
+// [CopyKeptParts]), then runs go build ([Prepared.Build]).
 package build
 
 import (

@@ -1,7 +1,6 @@
 package generate
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -154,12 +153,8 @@ func (g *generator) buildTools(ctx context.Context, p platform, pgo bool, dir st
 // against the checksum database.
 func (g *generator) toolchainModule(ctx context.Context, p platform, tmp string) (*bundle.Slim, error) {
 	version := toolchain.ModuleVersion(g.env.GOVERSION, p.goos, p.goarch)
-	var out bytes.Buffer
-	_, err := g.run.Run(ctx, gocmd.Invocation{Verb: "mod", Args: []string{"download", "-json", toolchain.ModulePath + "@" + version}, WorkingDir: tmp, Env: []string{"GOFLAGS=-modcacherw"}, Stdout: &out})
-	var dl struct{ Sum, Error string }
-	if jerr := json.Unmarshal(out.Bytes(), &dl); err != nil && jerr == nil && dl.Error != "" {
-		err = errors.New(dl.Error) // the go command's own words
-	}
+	// A failure is in the go command's own words (gocmd.DownloadError).
+	dl, err := g.run.Download(ctx, gocmd.Invocation{WorkingDir: tmp, Env: []string{"GOFLAGS=-modcacherw"}}, toolchain.ModulePath+"@"+version)
 	if err == nil && dl.Sum == "" {
 		err = errors.New("no checksum")
 	}
