@@ -10,6 +10,7 @@
 package generate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -123,7 +124,7 @@ type goEnv struct {
 
 // Run writes the bundle for the main package in opts.Dir.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	dir, err := filepath.Abs(cmp.Or(opts.Dir, "."))
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +147,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 // newRunner runs the developer's own go command, in their environment.
 func newRunner() *gocmd.Runner { return &gocmd.Runner{InheritEnv: true} }
 
+// generator is one run: the main package directory, the options with
+// their defaults, the developer's go command and its environment.
 type generator struct {
 	dir  string
 	opts Options
@@ -153,6 +156,8 @@ type generator struct {
 	env  goEnv
 }
 
+// generate makes every part of the bundle, then writes them and prints
+// the report to out.
 func (g *generator) generate(ctx context.Context, out io.Writer) (*Report, error) {
 	m, modRoot, platforms, err := g.loadHost(ctx)
 	if err != nil {
@@ -357,11 +362,4 @@ func removeAll(dir string) {
 	if err := srctree.RemoveAll(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "go-selfcompile: warning: %v\n", err)
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

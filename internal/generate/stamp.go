@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -83,7 +84,7 @@ var ErrStale = errors.New("the bundle is stale")
 // ErrStale when the host's build inputs changed since, for CI and
 // release scripts.
 func Check(ctx context.Context, opts Options) error {
-	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	dir, err := filepath.Abs(cmp.Or(opts.Dir, "."))
 	if err != nil {
 		return err
 	}
