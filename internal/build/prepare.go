@@ -152,7 +152,7 @@ type used struct {
 // cache holds them, not trimmed again (larger, never short of a package).
 func usedPackages(ctx context.Context, in Input, mainPkg string, listed []gocmd.Package) (used, error) {
 	own := in.Manifest.GOOS + "/" + in.Manifest.GOARCH
-	u := used{platforms: in.Manifest.TrimPlatforms, listed: listed}
+	u := used{platforms: in.Manifest.TrimPlatforms, listed: slices.Clip(listed)}
 	if len(u.platforms) == 0 && in.Manifest.Slim == nil {
 		u.platforms = []string{own}
 	}
