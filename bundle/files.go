@@ -18,6 +18,21 @@ type Entry struct {
 	Src  string
 }
 
+// The source part's layout: the host module under SourceModuleDir, each
+// local replace directory of its go.mod under SourceReplaceDir, the n-th
+// at [SourceReplace](n), and at SourceGoMod the host's go.mod with those
+// replaces pointing at the copies, so that the tree builds wherever it is
+// unpacked.
+const (
+	SourceModuleDir  = "module"
+	SourceReplaceDir = "replace"
+	SourceGoMod      = SourceModuleDir + "/go.mod"
+)
+
+// SourceReplace is the directory of the source part that holds the n-th
+// local replace directory (from 0), slash-separated.
+func SourceReplace(n int) string { return SourceReplaceDir + "/" + strconv.Itoa(n) }
+
 // stubHead is the generated file that embeds the bundle into package main
 // and registers it with the library, with what the manifest says as Go
 // values (see Stub). Its init runs after every imported package's init,

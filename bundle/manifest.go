@@ -13,7 +13,8 @@
 //     host's process (see internal/helper), as one gzip stream;
 //   - source: the host module under "module/" and every local replace
 //     directory under "replace/N/", with the archived go.mod rewritten to
-//     point at those copies, so the tree builds wherever it is unpacked;
+//     point at those copies, so the tree builds wherever it is unpacked
+//     ([SourceModuleDir]);
 //   - modules: the dependency modules the host builds with, as a module
 //     cache (GOMODCACHE) without zips, tests and testdata (see
 //     [ModuleEntries]), each trimmed to the packages the build uses

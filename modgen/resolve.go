@@ -226,11 +226,11 @@ func (r *Resolver) listModule(ctx context.Context, args ...string) (*listedModul
 
 // download fetches mod@v into the module cache and returns its directory.
 func (r *Resolver) download(ctx context.Context, mod, v string) (string, error) {
-	m, err := r.goJSON(ctx, "mod", "download", "-json", mod+"@"+v)
+	dl, err := r.Go.Download(ctx, gocmd.Invocation{WorkingDir: r.ModDir}, mod+"@"+v)
 	if err != nil {
 		return "", err
 	}
-	return m.Dir, nil
+	return dl.Dir, nil
 }
 
 func (r *Resolver) goJSON(ctx context.Context, verb string, args ...string) (*listedModule, error) {

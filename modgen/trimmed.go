@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -47,26 +46,9 @@ func (e *IncompleteModuleError) Error() string {
 
 func (e *IncompleteModuleError) Unwrap() error { return e.Err }
 
-// Listed is a package as Load lists it: go list's fields [ListedJSON].
-type Listed struct {
-	ImportPath string
-	Dir        string
-	// GoFiles are the Go files the build compiles but those that import
-	// "C" (CgoFiles), and EmbedFiles the files it embeds; all relative to
-	// Dir.
-	GoFiles    []string
-	EmbedFiles []string
-	// CgoFiles and SwigFiles are the files compiled with cgo.
-	CgoFiles, SwigFiles []string
-	Module              *struct{ Path, Version string }
-	Error               *struct{ Err string }
-}
-
-// ListedJSON is the go list flag that prints the fields of [Listed].
-const ListedJSON = "-json=ImportPath,Dir,GoFiles,EmbedFiles,CgoFiles,SwigFiles,Module,Error"
-
-// UsesCgo reports whether the build compiles p with cgo.
-func (p Listed) UsesCgo() bool { return len(p.CgoFiles)+len(p.SwigFiles) > 0 }
+// Listed is a package as Load lists it (go list's fields
+// [gocmd.ListJSON]).
+type Listed = gocmd.Package
 
 // LoadRequest is what Load loads.
 type LoadRequest struct {
@@ -108,12 +90,8 @@ func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
 			return nil, err
 		}
 		var stderr bytes.Buffer
-		args := append([]string{"-e", "-deps", ListedJSON}, req.Args...)
-		out, err := req.Go.Run(ctx, gocmd.Invocation{Verb: "list", Args: args, WorkingDir: req.Dir, Stderr: &stderr})
-		if err != nil {
-			return nil, err
-		}
-		pkgs, err := ParseListed(out)
+		args := append([]string{"-e", "-deps"}, req.Args...)
+		pkgs, err := req.Go.List(ctx, gocmd.Invocation{Args: args, WorkingDir: req.Dir, Stderr: &stderr})
 		if err != nil || req.Trimmed == nil && !req.NoMove {
 			return pkgs, err
 		}
@@ -201,19 +179,6 @@ func missingPackages(pkgs []Listed, stderr []byte) []string {
 		}
 	}
 	return out
-}
-
-// ParseListed parses the output of go list with [ListedJSON].
-func ParseListed(out []byte) ([]Listed, error) {
-	var pkgs []Listed
-	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
-		var p Listed
-		if err := dec.Decode(&p); err != nil {
-			return nil, fmt.Errorf("parsing go list output: %w", err)
-		}
-		pkgs = append(pkgs, p)
-	}
-	return pkgs, nil
 }
 
 // modFiles are go.mod and go.sum as they were; a nil sum was missing.

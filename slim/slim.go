@@ -308,7 +308,7 @@ func buildHelper(ctx context.Context, req bundle.FetchRequest, goroot string) (s
 	_, err = run.Run(ctx, gocmd.Invocation{
 		Verb:       "build",
 		Args:       []string{"-trimpath", "-ldflags=-s -w", "-o", exe, bundle.HelperPackage},
-		WorkingDir: filepath.Join(src, "module", filepath.FromSlash(m.MainDir)),
+		WorkingDir: filepath.Join(src, bundle.SourceModuleDir, filepath.FromSlash(m.MainDir)),
 	})
 	if err != nil {
 		return "", fmt.Errorf("building the rebuild helper: %w", err)

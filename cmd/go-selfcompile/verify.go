@@ -210,7 +210,8 @@ func openHost(ctx context.Context, dir string) (*host, error) {
 	if h.tmp, err = os.MkdirTemp("", "go-selfcompile-verify-"); err != nil {
 		return nil, err
 	}
-	if err := h.copyModFiles(data); err != nil {
+	h.modFile = filepath.Join(h.tmp, "go.mod")
+	if err := gocmd.CopyModFile(h.root, h.modFile); err != nil {
 		h.close()
 		return nil, err
 	}
@@ -221,23 +222,6 @@ func openHost(ctx context.Context, dir string) (*host, error) {
 	}
 	h.goRun = &gocmd.Runner{InheritEnv: true, Env: []string{"GOWORK=off", "GOFLAGS=" + flagsVal}}
 	return h, nil
-}
-
-// copyModFiles writes the copies of go.mod (given) and go.sum (when the
-// host has one).
-func (h *host) copyModFiles(gomod []byte) error {
-	h.modFile = filepath.Join(h.tmp, "go.mod")
-	if err := os.WriteFile(h.modFile, gomod, 0o644); err != nil {
-		return err
-	}
-	sum, err := os.ReadFile(filepath.Join(h.root, "go.sum"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(h.tmp, "go.sum"), sum, 0o644)
 }
 
 func (h *host) close() { os.RemoveAll(h.tmp) }

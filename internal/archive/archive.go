@@ -3,7 +3,9 @@
 // that a rebuild copies the unchanged ones), gzip for the helper, each
 // checked against the sha256 and size the manifest records. Extraction
 // refuses any entry that would land outside its destination (package
-// internal/untar).
+// internal/untar). It also writes a whole bundle into a main package
+// directory ([Write], [WritePlatform]): its parts, side by side, then the
+// manifest and the stub that embeds them.
 package archive
 
 import (

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,23 +110,13 @@ func (c *Completer) Complete(ctx context.Context, mod, version, pkg string) erro
 	// module, where there is no go.sum), and its hash is compared with
 	// that line below.
 	nosumdb, _ := gocmd.Lookup(c.Go.Environ(), "GONOSUMDB")
-	var stdout bytes.Buffer
-	_, err = c.Go.Run(ctx, gocmd.Invocation{
-		Verb: "mod", Args: []string{"download", "-json", mod + "@" + version},
+	dl, err := c.Go.Download(ctx, gocmd.Invocation{
 		Env: []string{
 			"GOMODCACHE=" + filepath.Join(scratch, "mod"), "GOFLAGS=-modcacherw",
 			"GONOSUMDB=" + strings.TrimPrefix(nosumdb+","+mod, ","),
 		},
 		WorkingDir: c.ModCache,
-		Stdout:     &stdout,
-	})
-	var dl struct{ Dir, Sum, Error string }
-	if jerr := json.Unmarshal(stdout.Bytes(), &dl); err == nil {
-		err = jerr
-	}
-	if dl.Error != "" {
-		err = fmt.Errorf("%s", dl.Error)
-	}
+	}, mod+"@"+version)
 	if err != nil {
 		return fail(err)
 	}

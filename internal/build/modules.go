@@ -1,15 +1,12 @@
 package build
 
 import (
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/module"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
@@ -83,32 +80,4 @@ func keepModuleEntry(name string, used map[module.Version]bool, paths, local map
 	path, err1 := module.UnescapePath(name[:at])
 	ver, err2 := module.UnescapeVersion(escVer)
 	return err1 != nil || err2 != nil || used[module.Version{Path: path, Version: ver}]
-}
-
-// sourceEntries is the unpacked source as the new bundle carries it: the
-// host's own go.mod, the go.sum that now also holds the plugins' sums (so
-// the next rebuild verifies them offline), and no generated files.
-func sourceEntries(t *Tree) ([]bundle.Entry, error) {
-	root := t.Root
-	gomod := filepath.Join(filepath.Dir(root), "host.go.mod")
-	if err := os.WriteFile(gomod, t.GoMod, 0o600); err != nil {
-		return nil, err
-	}
-	var entries []bundle.Entry
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || srctree.Skip(d.Name()) {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		e := bundle.Entry{Name: filepath.ToSlash(rel), Src: p}
-		if e.Name == "module/go.mod" {
-			e.Src = gomod
-		}
-		entries = append(entries, e)
-		return nil
-	})
-	return entries, err
 }

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,7 +58,7 @@ func digest(entries []bundle.Entry) (string, error) {
 // build stamps, and the two cannot be compared ("" and false).
 func gitState(ctx context.Context, dir, stub string) (string, bool) {
 	git := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		out, err := output(command(ctx, "git", append([]string{"-C", dir}, args...)...))
 		return strings.TrimSpace(string(out)), err
 	}
 	rev, err := git("rev-parse", "HEAD")
@@ -84,7 +84,7 @@ var ErrStale = errors.New("the bundle is stale")
 // ErrStale when the host's build inputs changed since, for CI and
 // release scripts.
 func Check(ctx context.Context, opts Options) error {
-	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
+	dir, err := filepath.Abs(cmp.Or(opts.Dir, "."))
 	if err != nil {
 		return err
 	}

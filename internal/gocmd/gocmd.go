@@ -5,7 +5,11 @@
 // settings are kept; the build settings and the go command's own places
 // are the runner's, and the user's go env file is not read), takes ctx first, runs the command in its own process
 // group so that cancelling stops every compiler it started, and returns
-// stderr in the error.
+// stderr in the error. It also owns what the go command prints for a
+// program to read: the packages of go list -json ([Runner.List],
+// [Package]) and the modules of go mod download -json
+// ([Runner.Download]), and the private go.mod a command given -modfile
+// edits ([CopyModFile]).
 package gocmd
 
 import (

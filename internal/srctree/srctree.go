@@ -4,9 +4,7 @@
 package srctree
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -94,39 +92,25 @@ func skipDir(p, name string) bool {
 // -mod=mod it would rewrite them, and root may be a user's directory (a
 // local plugin) that a rebuild must not touch.
 func embedFiles(ctx context.Context, g *gocmd.Runner, root string) ([]string, error) {
-	args := []string{"-e", "-find", "-json=Dir,EmbedFiles"}
-	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+	args := []string{"-e", "-find"}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
 		tmp, err := os.MkdirTemp("", "selfcompile-modfile-*")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
-		if err := os.WriteFile(filepath.Join(tmp, "go.mod"), data, 0o600); err != nil {
+		modFile := filepath.Join(tmp, "go.mod")
+		if err := gocmd.CopyModFile(root, modFile); err != nil {
 			return nil, err
 		}
-		if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
-			if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o600); err != nil {
-				return nil, err
-			}
-		}
-		args = append(args, "-modfile="+filepath.Join(tmp, "go.mod"))
+		args = append(args, "-modfile="+modFile)
 	}
-	out, err := g.Run(ctx, gocmd.Invocation{Verb: "list", Args: append(args, "./..."), WorkingDir: root})
+	pkgs, err := g.List(ctx, gocmd.Invocation{Args: append(args, "./..."), WorkingDir: root})
 	if err != nil {
 		return nil, fmt.Errorf("listing the files %s embeds: %w", root, err)
 	}
 	var files []string
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p struct {
-			Dir        string
-			EmbedFiles []string
-		}
-		if err := dec.Decode(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("parsing go list output: %w", err)
-		}
+	for _, p := range pkgs {
 		for _, f := range p.EmbedFiles {
 			files = append(files, filepath.Join(p.Dir, filepath.FromSlash(path.Clean(f))))
 		}
