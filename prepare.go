@@ -157,12 +157,12 @@ func previous() string {
 // check asks the helper to refuse what the request alone shows to be
 // wrong; it returns why the request is nothing to do, if it is.
 func (j *job) check(ctx context.Context) (string, error) {
-	out, err := j.helper.Call(ctx, helper.Request{Check: &j.request}, nil)
+	out, err := helper.Call[Event, outcome](ctx, j.helper, helper.Request{Check: &j.request}, nil)
 	if err != nil {
 		return "", err
 	}
 	if out.Err != nil {
-		return "", remote(out.Err)
+		return "", out.Err
 	}
 	return out.Noop, nil
 }

@@ -132,7 +132,7 @@ func rebuildAsOtherUser(cache string) {
 		Plugins:  []string{"example.com/aplugin@v1.2.0"},
 		CacheDir: cache,
 		OnEvent: func(e Event) {
-			events = append(events, e.Kind.String()+" "+e.Stage)
+			events = append(events, e.Kind.String()+" "+string(e.Stage))
 		},
 	}).Run(context.Background())
 	var se *StageError

@@ -2,7 +2,6 @@ package rebuild
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/build"
@@ -30,16 +30,11 @@ import (
 // run runs the stages that make the new binary and reports each stage's
 // start and end, and every warning, on w as it happens. The outcome holds
 // what the stages learned, also when one failed.
-func run(ctx context.Context, job *helper.Job, w *helper.Writer) *helper.Outcome {
-	p := &pipeline{job: job, out: &helper.Outcome{}, w: w}
-	p.orch = &orchestrator.Runner{OnEvent: p.event}
+func run(ctx context.Context, job *helper.Job, w *helper.Writer) *outcome {
+	p := &pipeline{job: job, out: &outcome{}, w: w}
+	p.orch = &orchestrator.Runner{OnStart: p.started, OnEnd: p.ended}
 	if err := p.run(ctx); err != nil {
-		stage := ""
-		var se *orchestrator.StageError
-		if errors.As(err, &se) {
-			stage, err = se.Stage, se.Err
-		}
-		p.out.Err = &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}
+		p.out.Err = failed("", err).Err
 	}
 	return p.out
 }
@@ -47,7 +42,7 @@ func run(ctx context.Context, job *helper.Job, w *helper.Writer) *helper.Outcome
 // pipeline is one rebuild in the helper.
 type pipeline struct {
 	job  *helper.Job
-	out  *helper.Outcome
+	out  *outcome
 	w    *helper.Writer
 	orch *orchestrator.Runner
 	// stage is the stage running, which go commands are reported for
@@ -105,7 +100,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.out.GoVersion = m.GoVersion
+	p.out.Result.GoVersion = m.GoVersion
 	var fresh bool
 	modCache := job.ModCache
 	if modCache == "" {
@@ -218,9 +213,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		}
 		return verifyPlugins(ctx, goroot, goRun, cfg, paths, compile)
 	})
-	p.out.Checks = wireChecks(checks)
+	p.out.Result.Checks = wireChecks(checks)
 	plugins := withConstructions(in.Plugins, paths, checks)
-	p.out.Plugins = plugins
+	p.out.Result.Plugins = plugins
 	if err != nil || job.DryRun {
 		return err
 	}
@@ -243,7 +238,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err := build.Seal(tree, built.Manifest); err != nil {
 		p.warn("the next rebuild will unpack the modules again: %v", err)
 	}
-	p.out.Binary, p.out.BundleDir, p.out.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
+	p.out.Result.Binary, p.out.BundleDir, p.out.Result.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
 	// No go command of this helper runs from here on (the build ended,
 	// the warm-ups were stopped and waited for): smoke.Check, in this
 	// child subreaper, kills every child the helper gains meanwhile as
@@ -252,7 +247,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return smoke.Check(ctx, built.Binary, smokeConfig(job, m.Plugins, built.Manifest.Plugins, plan))
 	})
 	if rep != nil {
-		p.out.Smoke = &helper.SmokeReport{Nonce: rep.Nonce, GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
+		p.out.Result.Smoke = &selfcompile.SmokeReport{GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
 	}
 	return err
 }
@@ -374,10 +369,10 @@ func (p *pipeline) notePlan(plan *modgen.Plan) {
 		p.warn("%s", w)
 	}
 	for _, a := range plan.Added {
-		p.out.Added = append(p.out.Added, a.Plugin())
+		p.out.Result.Added = append(p.out.Result.Added, a.Plugin())
 	}
-	if len(plan.Drift) > 0 {
-		_ = p.w.Send(helper.Message{Drift: plan.Drift})
+	for i := range plan.Drift {
+		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.DriftFound, Drift: &plan.Drift[i]})
 	}
 }
 
@@ -477,27 +472,30 @@ func addedPaths(plan *modgen.Plan) []string {
 }
 
 func (p *pipeline) warn(format string, args ...any) {
-	_ = p.w.Send(helper.Message{Warning: fmt.Sprintf(format, args...)})
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.WarningRaised, Message: fmt.Sprintf(format, args...)})
 }
 
-func (p *pipeline) event(e orchestrator.Event) {
-	if e.Kind == orchestrator.StageStart {
-		p.mu.Lock()
-		p.stage = e.Stage
-		p.mu.Unlock()
+// started and ended report a stage to the host.
+func (p *pipeline) started(s orchestrator.Stage) {
+	p.mu.Lock()
+	p.stage = string(s)
+	p.mu.Unlock()
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageStarted, Stage: s})
+}
+
+func (p *pipeline) ended(s orchestrator.Stage, d time.Duration, err error) {
+	e := selfcompile.Event{Kind: selfcompile.StageDone, Stage: s, Duration: d}
+	if err != nil {
+		e.Kind, e.Err = selfcompile.StageFailed, err
 	}
-	msg := &helper.Event{Kind: e.Kind.String(), Stage: e.Stage, Duration: e.Duration}
-	if e.Err != nil {
-		msg.Err = e.Err.Error()
-	}
-	_ = p.w.Send(helper.Message{Event: msg})
+	_ = p.w.Send(e)
 }
 
 // progressIn returns what reports how many packages stage compiled so
 // far.
 func (p *pipeline) progressIn(stage string) func(done, total int) {
 	return func(done, total int) {
-		_ = p.w.Send(helper.Message{Progress: &helper.Progress{Stage: stage, Done: done, Total: total}})
+		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageProgress, Stage: selfcompile.Stage(stage), Done: done, Total: total})
 	}
 }
 
@@ -506,11 +504,7 @@ func (p *pipeline) ranGo(r gocmd.Run) { p.ranGoIn(p.current(), r) }
 
 // ranGoIn reports a go command run by stage.
 func (p *pipeline) ranGoIn(stage string, r gocmd.Run) {
-	msg := &helper.GoCommand{Stage: stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration}
-	if r.Err != nil {
-		msg.Err = r.Err.Error()
-	}
-	_ = p.w.Send(helper.Message{GoCommand: msg})
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.GoCommandRan, Stage: selfcompile.Stage(stage), Args: r.Args, Dir: r.Dir, Duration: r.Duration, Err: r.Err})
 }
 
 // current is the stage running.
