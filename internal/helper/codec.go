@@ -11,7 +11,7 @@ import (
 // A record is one value on the wire: a line of its kind, then pairs of a
 // field path and its value, every word Go-quoted (see wire.go):
 //
-//	event "Kind" "3" "Stage" "build" "Done" "12" "Total" "96"
+//	message "Kind" "3" "Stage" "build" "Done" "12" "Total" "96"
 //	done "Result.Checks" "1" "Result.Checks.0.Path" "example.com/p"
 //
 // The codec walks the value's exported fields by reflection, so a field

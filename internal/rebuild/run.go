@@ -49,7 +49,7 @@ type pipeline struct {
 	// unless they say which (ranGoIn); mu guards it, for the early build
 	// (see startBuild) runs beside the stages.
 	mu    sync.Mutex
-	stage string
+	stage orchestrator.Stage
 }
 
 // run is the helper's part of the pipeline; see the README's drawing.
@@ -57,15 +57,15 @@ func (p *pipeline) run(ctx context.Context) error {
 	job, r := p.job, p.orch
 	specs, err := parseSpecs(job.Plugins, job.Remove)
 	if err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	fsys := os.DirFS(job.Bundle)
 	m, err := bundle.ReadManifest(fsys)
 	if err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	if err := checkFresh(m, job.Settings); err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	s := newSettings(job, p.warn)
 	// A signature made with the publisher's identity is not the linker's
@@ -73,7 +73,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if sig := signature.Lost(job.Previous); sig != "" {
 		p.warn("%s", signature.Warning(sig))
 	}
-	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
+	goroot, err := orchestrator.Do(ctx, r, orchestrator.Toolchain, func(context.Context) (string, error) {
 		if m.Slim != nil {
 			// The host fetched it (package slim); check it is still the
 			// one it installed.
@@ -106,7 +106,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if modCache == "" {
 		modCache = filepath.Join(job.Work, "mod")
 	}
-	tree, err := orchestrator.Do(ctx, r, "source", func(ctx context.Context) (*build.Tree, error) {
+	tree, err := orchestrator.Do(ctx, r, orchestrator.Source, func(ctx context.Context) (*build.Tree, error) {
 		stop := func() {}
 		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache, func(t *build.Tree) {
 			// A first rebuild of this program here: the modules are
@@ -146,7 +146,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		// own while modgen waits on the network.
 		stopWarmUp = p.warmUp(ctx, goRun, tree, job.Work, s.flags)
 	}
-	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
+	plan, err := orchestrator.Do(ctx, r, orchestrator.Modgen, func(ctx context.Context) (*modgen.Plan, error) {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
 			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
@@ -197,7 +197,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if !job.DryRun && !mayConstruct(job.Constructors, paths, m.Plugins) {
 		early = p.startBuild(ctx, in)
 	}
-	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
+	checks, err := orchestrator.Do(ctx, r, orchestrator.Verify, func(ctx context.Context) ([]verify.Report, error) {
 		cfg := verify.Config{
 			Dir: tree.Module, BuildFlags: withProfile(s.flags, tree),
 			RegisterFuncs: job.RegisterFuncs, Constructors: job.Constructors,
@@ -206,7 +206,7 @@ func (p *pipeline) run(ctx context.Context) error {
 				p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 			},
 		}
-		progress := p.progressIn("verify")
+		progress := p.progressIn(orchestrator.Verify)
 		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, goRun), cfg, paths, progress) }
 		if early != nil {
 			compile = func(ctx context.Context) { early.compiled(ctx, progress) }
@@ -231,7 +231,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		in.Plugins, in.Kept = plugins, nil
 		early = p.startBuild(ctx, in)
 	}
-	built, err := orchestrator.Do(ctx, r, "build", early.wait)
+	built, err := orchestrator.Do(ctx, r, orchestrator.Build, early.wait)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	// the warm-ups were stopped and waited for): smoke.Check, in this
 	// child subreaper, kills every child the helper gains meanwhile as
 	// an orphan of the new binary.
-	rep, err := orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
+	rep, err := orchestrator.Do(ctx, r, orchestrator.Smoke, func(ctx context.Context) (*smoke.Report, error) {
 		return smoke.Check(ctx, built.Binary, smokeConfig(job, m.Plugins, built.Manifest.Plugins, plan))
 	})
 	if rep != nil {
@@ -478,7 +478,7 @@ func (p *pipeline) warn(format string, args ...any) {
 // started and ended report a stage to the host.
 func (p *pipeline) started(s orchestrator.Stage) {
 	p.mu.Lock()
-	p.stage = string(s)
+	p.stage = s
 	p.mu.Unlock()
 	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageStarted, Stage: s})
 }
@@ -493,9 +493,9 @@ func (p *pipeline) ended(s orchestrator.Stage, d time.Duration, err error) {
 
 // progressIn returns what reports how many packages stage compiled so
 // far.
-func (p *pipeline) progressIn(stage string) func(done, total int) {
+func (p *pipeline) progressIn(stage orchestrator.Stage) func(done, total int) {
 	return func(done, total int) {
-		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageProgress, Stage: selfcompile.Stage(stage), Done: done, Total: total})
+		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageProgress, Stage: stage, Done: done, Total: total})
 	}
 }
 
@@ -503,12 +503,12 @@ func (p *pipeline) progressIn(stage string) func(done, total int) {
 func (p *pipeline) ranGo(r gocmd.Run) { p.ranGoIn(p.current(), r) }
 
 // ranGoIn reports a go command run by stage.
-func (p *pipeline) ranGoIn(stage string, r gocmd.Run) {
-	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.GoCommandRan, Stage: selfcompile.Stage(stage), Args: r.Args, Dir: r.Dir, Duration: r.Duration, Err: r.Err})
+func (p *pipeline) ranGoIn(stage orchestrator.Stage, r gocmd.Run) {
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.GoCommandRan, Stage: stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration, Err: r.Err})
 }
 
 // current is the stage running.
-func (p *pipeline) current() string {
+func (p *pipeline) current() orchestrator.Stage {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stage
