@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
@@ -124,13 +125,13 @@ type jsonDrift struct {
 }
 
 // driftKindName names a drift kind in JSON.
-func driftKindName(k DriftKind) string {
+func driftKindName(k bundle.DriftKind) string {
 	switch k {
-	case DriftMoved:
+	case bundle.Moved:
 		return "moved"
-	case DriftMajorVersion:
+	case bundle.MajorVersion:
 		return "major_version"
-	case DriftHostModule:
+	case bundle.HostModule:
 		return "host_module"
 	}
 	return fmt.Sprintf("drift_kind_%d", int(k))

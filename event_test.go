@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 )
 
@@ -17,7 +18,7 @@ var events = []Event{
 	{Kind: StageFailed, Stage: StageBuild, Duration: 1500 * time.Millisecond, Err: errors.New("no space left")},
 	{Kind: StageProgress, Stage: StageVerify, Done: 0, Total: 96},
 	{Kind: WarningRaised, Stage: StageModgen, Message: "retracted <v1>"},
-	{Kind: DriftFound, Stage: StageModgen, Drift: &Drift{Kind: DriftMoved, Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}},
+	{Kind: DriftFound, Stage: StageModgen, Drift: &Drift{Kind: bundle.Moved, Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}},
 	{Kind: GoCommandRan, Stage: StageBuild, Args: []string{"build", "-o", "x", "."}, Dir: "/w", Duration: 1234567 * time.Microsecond, Err: errors.New("exit status 1")},
 }
 

@@ -112,8 +112,8 @@ func checkStillRunning(target string) error {
 	return nil
 }
 
-// installedExe records the file this process just put at target.
-func installedExe(target string) {
+// recordExecutable records the file this process just put at target.
+func recordExecutable(target string) {
 	if fi, err := os.Stat(target); err == nil {
 		registered.Lock()
 		registered.exe = fi
@@ -157,7 +157,7 @@ func smokeReport(nonce string, m *BundleInfo, err error, report func() []string)
 	if bi != nil {
 		rep.GoVersion = bi.GoVersion
 	}
-	for _, p := range installedFrom(m, bi) {
+	for _, p := range pluginsOf(m, bi) {
 		rep.Plugins = append(rep.Plugins, Plugin{Path: p.Path, Version: p.Version})
 	}
 	if report != nil {
@@ -178,10 +178,12 @@ func Installed() []Plugin {
 	m := registered.info
 	registered.Unlock()
 	bi, _ := debug.ReadBuildInfo()
-	return installedFrom(m, bi)
+	return pluginsOf(m, bi)
 }
 
-func installedFrom(m *BundleInfo, bi *debug.BuildInfo) []Plugin {
+// pluginsOf returns the plugins of the bundle m, at the versions the
+// build information bi gives their modules.
+func pluginsOf(m *BundleInfo, bi *debug.BuildInfo) []Plugin {
 	if m == nil {
 		return nil
 	}
@@ -231,10 +233,10 @@ func registeredBundle() (fs.FS, *BundleInfo, error) {
 	return registered.fsys, registered.info, registered.err
 }
 
-// installedBundle records the bundle of the binary this process just
+// recordNextBundle records the bundle of the binary this process just
 // installed: the parts that changed are read from dir into memory (a few
 // MiB: source and modules), the toolchain stays the embedded one.
-func installedBundle(dir string, info *BundleInfo) error {
+func recordNextBundle(dir string, info *BundleInfo) error {
 	files := map[string][]byte{}
 	changed := []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile}
 	if info.Slim != nil {

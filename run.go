@@ -55,8 +55,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	if j != nil && j.work != "" {
 		r.Defer("remove work directory", func() error { return p.removeWork(j.work) })
 	}
-	if err != nil || j.noop != "" {
-		p.nothingToDo(j)
+	if err != nil || j.nothingToDo != "" {
+		p.keepAsIs(j)
 		return err
 	}
 	built, err := p.rebuild(ctx, j)
@@ -73,7 +73,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.installed(j, built, backup)
+	p.recordSwap(j, built, backup)
 	return nil
 }
 

@@ -135,18 +135,9 @@ const (
 // Drift is one change the plugins make to the host's dependencies: a
 // module moved to another version, another major version of a module
 // added beside the host's, or a newer version of the host module itself
-// required.
+// required; its Kind says which (bundle.Moved, bundle.MajorVersion,
+// bundle.HostModule).
 type Drift = bundle.Drift
-
-// DriftKind says how a plugin changes the host's dependencies.
-type DriftKind = bundle.DriftKind
-
-// The kinds of Drift.
-const (
-	DriftMoved        = bundle.Moved        // a module the host uses is selected at another version
-	DriftMajorVersion = bundle.MajorVersion // another major version of a module the host uses is added beside it
-	DriftHostModule   = bundle.HostModule   // a plugin requires a newer version of the host module itself
-)
 
 // Check is what the verify stage found in one added plugin: where its
 // init code is and which registration calls it reaches. Positions are

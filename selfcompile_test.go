@@ -66,11 +66,11 @@ func TestInstalledFromTakesVersionsFromBuildInfo(t *testing.T) {
 		{Path: "example.com/host/p", Module: "example.com/host"},
 	}}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "example.com/a", Version: "v1.2.0"}}}
-	got := installedFrom(m, bi)
+	got := pluginsOf(m, bi)
 	if len(got) != 2 || got[0].Version != "v1.2.0" || got[1].Version != "" {
-		t.Errorf("installedFrom: %+v", got)
+		t.Errorf("pluginsOf: %+v", got)
 	}
-	if installedFrom(nil, bi) != nil {
+	if pluginsOf(nil, bi) != nil {
 		t.Error("a binary without a bundle reports plugins")
 	}
 }
@@ -84,7 +84,7 @@ func TestDescribeCarriesOptions(t *testing.T) {
 		Allow: "example.com/*",
 	}
 	j := &job{info: &BundleInfo{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}
-	if err := j.describe(o); err != nil {
+	if err := j.fillRequest(o); err != nil {
 		t.Fatal(err)
 	}
 	r := j.request

@@ -133,8 +133,8 @@ type Setting struct {
 // that the host keeps what it reads. On failure Err is set and Result
 // holds what the helper learned before it failed.
 type Outcome[R, E any] struct {
-	// Noop, from Check, says why the job is nothing to do.
-	Noop string
+	// NothingToDo, from Check, says why the job is nothing to do.
+	NothingToDo string
 	// BundleDir is the directory holding the bundle the new binary
 	// carries.
 	BundleDir string

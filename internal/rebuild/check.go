@@ -29,7 +29,7 @@ func check(job *helper.Job) *outcome {
 	if err != nil {
 		return failed(orchestrator.Prepare, err)
 	}
-	return &outcome{Noop: noop}
+	return &outcome{NothingToDo: noop}
 }
 
 // parseSpecs refuses a malformed spec.

@@ -90,7 +90,7 @@ func TestCheckRefusesInPrepare(t *testing.T) {
 	}
 	installed := []bundle.Plugin{{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0"}}
 	out := check(&helper.Job{Plugins: []string{"example.com/a@v1.2.0"}, Installed: installed})
-	if out.Err != nil || !strings.Contains(out.Noop, "already installed") {
+	if out.Err != nil || !strings.Contains(out.NothingToDo, "already installed") {
 		t.Errorf("check of an installed version = %+v, want nothing to do", out)
 	}
 }

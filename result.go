@@ -7,9 +7,8 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 )
 
-// This file holds what run.go's stages need beyond the call that does the
-// work: small adapters from the job to a stage's input, and from a stage's
-// output to the Result.
+// What a Run records as it goes: the Result it fills from its own stages
+// and the helper's outcome, and the events it passes on to the host.
 
 // backups is how many backups the swap keeps: none when writing to
 // Options.Output, a file of the caller's rather than an executable to
@@ -35,29 +34,29 @@ func (p *pipeline) noteDrift(d *Drift) {
 	}
 }
 
-// installed records a finished swap: in the Result, and for a later Run
+// recordSwap records a finished swap: in the Result, and for a later Run
 // in this process, which must start from the binary now in place.
-func (p *pipeline) installed(j *job, built *outcome, backup string) {
+func (p *pipeline) recordSwap(j *job, built *outcome, backup string) {
 	p.res.Binary, p.res.Backup = j.target, backup
 	p.res.Plugins = built.Result.Plugins
 	if !j.swapping {
 		return
 	}
-	installedExe(j.target)
+	recordExecutable(j.target)
 	next := *j.info
 	next.Plugins = built.Result.Plugins
-	if err := installedBundle(built.BundleDir, &next); err != nil {
+	if err := recordNextBundle(built.BundleDir, &next); err != nil {
 		p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
 }
 
-// nothingToDo fills the Result of a run that prepare found had nothing to do.
-func (p *pipeline) nothingToDo(j *job) {
-	if j == nil || j.noop == "" {
+// keepAsIs fills the Result of a run that prepare found had nothing to do.
+func (p *pipeline) keepAsIs(j *job) {
+	if j == nil || j.nothingToDo == "" {
 		return
 	}
 	p.res.Plugins = Installed()
-	p.warn("%s", j.noop)
+	p.warn("%s", j.nothingToDo)
 }
 
 // removeWork is the cleanup of the work directory: kept, and named, when
