@@ -23,7 +23,7 @@ import (
 // job is what the prepare stage decides, once, for the rest of a run.
 type job struct {
 	fsys     fs.FS         // the bundle the rebuild starts from
-	info     *BundleInfo   // what it holds
+	info     *bundle.Info  // what it holds
 	target   string        // the file to replace: the real executable, or Output
 	identity swap.Identity // what target was once the lock was held
 	swapping bool          // target is the running executable
@@ -331,7 +331,7 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups, warn func(
 }
 
 // workKey names the work directory of rebuilds of the program m describes.
-func workKey(m *BundleInfo) string {
+func workKey(m *bundle.Info) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s %s/%s", m.MainPackage, m.GOOS, m.GOARCH)
 	return hex.EncodeToString(h.Sum(nil))
