@@ -63,8 +63,10 @@ type Request struct {
 	Rebuild *Job
 }
 
-// Job is one rebuild, as the host hands it to the helper.
+// Job is one rebuild, as the host hands it to the helper: the host's
+// Options it acts on, and what the host knows of the running binary.
 type Job struct {
+	// Plugins and Remove are Options.Plugins and Options.Remove.
 	Plugins []string
 	Remove  []string
 	// Installed is the running binary's plugin set, versions from its
@@ -95,7 +97,9 @@ type Job struct {
 	Env []string
 	// Dir is the absolute directory relative local-directory specs are
 	// taken from.
-	Dir             string
+	Dir string
+	// RegisterFuncs, Constructors, DriftPolicy and RefuseRetracted are
+	// the Options of those names.
 	RegisterFuncs   []string
 	Constructors    []string
 	DriftPolicy     int
