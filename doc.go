@@ -23,7 +23,10 @@
 // Run works through a pipeline of stages (prepare, toolchain, source,
 // modgen, verify, build, smoke, swap, cleanup), wired in run.go; a failure
 // is reported as a *StageError naming the stage, and leaves the running
-// binary untouched. The stages from toolchain to smoke run in the helper,
+// binary untouched. A refusal (a bad spec, a plugin that fails its checks,
+// drift the policy refuses) matches [ErrRefused]; errors.As finds an
+// [*Error] saying what was refused: its Kind, and the Plugin, Spec and
+// Reason when it names them. The stages from toolchain to smoke run in the helper,
 // the go-selfcompile command the bundle carries, so that what only a
 // rebuild needs costs a host no code. [Installed] lists what the running
 // binary was built with; [Rollback] puts the previous binary back.

@@ -23,7 +23,7 @@ import (
 // job is what the prepare stage decides, once, for the rest of a run.
 type job struct {
 	fsys     fs.FS         // the bundle the rebuild starts from
-	info     *BundleInfo   // what it holds
+	info     *bundle.Info  // what it holds
 	target   string        // the file to replace: the real executable, or Output
 	identity swap.Identity // what target was once the lock was held
 	swapping bool          // target is the running executable
@@ -32,8 +32,9 @@ type job struct {
 	modCache string        // the module cache, kept between rebuilds of this program
 	helper   helper.Helper // the bundled helper, unpacked into work
 	request  helper.Job    // what the helper is asked
-	// noop is set when the request asks for nothing that is not already so.
-	noop string
+	// nothingToDo, when set, says why the request asks for nothing
+	// that is not already so.
+	nothingToDo string
 }
 
 // cleanups is where prepare registers what the cleanup stage undoes.
@@ -70,7 +71,7 @@ func prepare(ctx context.Context, o Options, c cleanups, warn func(string, ...an
 			return nil, err
 		}
 	}
-	if err := j.describe(o); err != nil {
+	if err := j.fillRequest(o); err != nil {
 		return nil, err
 	}
 	if j.cache, err = cacheDir(o.CacheDir); err != nil {
@@ -88,7 +89,7 @@ func prepare(ctx context.Context, o Options, c cleanups, warn func(string, ...an
 	} else if err := j.unpackHelper(); err != nil {
 		return j, err
 	}
-	if j.noop, err = j.check(ctx); err != nil || j.noop != "" {
+	if j.nothingToDo, err = j.check(ctx); err != nil || j.nothingToDo != "" {
 		return j, err
 	}
 	if !o.DryRun { // a dry run writes nothing beside the target
@@ -110,9 +111,9 @@ func sameIDs() error {
 	return fmt.Errorf("refusing to rebuild a setuid or setgid program: this process runs as uid %d gid %d with effective uid %d gid %d; run the rebuild as the user who owns the binary, without the set-id bits", uid, gid, euid, egid)
 }
 
-// describe fills the request the helper gets from the options and the
+// fillRequest fills the request the helper gets from the options and the
 // running binary's build information.
-func (j *job) describe(o Options) error {
+func (j *job) fillRequest(o Options) error {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return errors.New("the running binary has no build information: build it with module support")
@@ -157,14 +158,14 @@ func previous() string {
 // check asks the helper to refuse what the request alone shows to be
 // wrong; it returns why the request is nothing to do, if it is.
 func (j *job) check(ctx context.Context) (string, error) {
-	out, err := j.helper.Call(ctx, helper.Request{Check: &j.request}, nil)
+	out, err := helper.Call[Event, outcome](ctx, j.helper, helper.Request{Check: &j.request}, nil)
 	if err != nil {
 		return "", err
 	}
 	if out.Err != nil {
-		return "", remote(out.Err)
+		return "", out.Err
 	}
-	return out.Noop, nil
+	return out.NothingToDo, nil
 }
 
 // fetch has a slim bundle's Provide fetch and install the toolchain and
@@ -330,7 +331,7 @@ func (j *job) makeWorkDir(ctx context.Context, o Options, c cleanups, warn func(
 }
 
 // workKey names the work directory of rebuilds of the program m describes.
-func workKey(m *BundleInfo) string {
+func workKey(m *bundle.Info) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s %s/%s", m.MainPackage, m.GOOS, m.GOARCH)
 	return hex.EncodeToString(h.Sum(nil))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/testuser"
+	"github.com/selfcompile/go-selfcompile/stub"
 	"github.com/selfcompile/go-selfcompile/swap"
 )
 
@@ -126,13 +127,13 @@ func rebuildAsOtherUser(cache string) {
 		os.Exit(2)
 	}
 	fmt.Printf("child: running as uid %d gid %d\n", os.Geteuid(), os.Getegid())
-	RegisterBundle(fstest.MapFS{}, BundleInfo{Format: bundle.FormatVersion, GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, MainPackage: "example.com/host"})
+	stub.Register(fstest.MapFS{}, bundle.Info{Format: bundle.FormatVersion, GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, MainPackage: "example.com/host"})
 	var events []string
 	_, err = New(Options{
 		Plugins:  []string{"example.com/aplugin@v1.2.0"},
 		CacheDir: cache,
 		OnEvent: func(e Event) {
-			events = append(events, e.Kind.String()+" "+e.Stage)
+			events = append(events, e.Kind.String()+" "+string(e.Stage))
 		},
 	}).Run(context.Background())
 	var se *StageError

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/safedir"
 	"github.com/selfcompile/go-selfcompile/internal/testuser"
 )
@@ -100,7 +101,7 @@ func TestPrepareRefusesOtherUsersSubdirectories(t *testing.T) {
 }
 
 func testJob() *job {
-	return &job{info: &BundleInfo{MainPackage: "example.com/host", GOOS: "linux", GOARCH: "amd64"}}
+	return &job{info: &bundle.Info{MainPackage: "example.com/host", GOOS: "linux", GOARCH: "amd64"}}
 }
 
 // tryPrepareDirs runs what prepare does to choose its directories.

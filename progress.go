@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
 // progressView writes Options.Progress. On a terminal it keeps a live
@@ -23,14 +21,14 @@ type progressView struct {
 	w    io.Writer
 	live bool
 
-	stage       string // the stage running; "" between stages
+	stage       Stage // the stage running; "" between stages
 	start       time.Time
 	done, total int       // packages, once the stage reports them
 	drawn       time.Time // when the live line was last drawn
 	width       int       // of the live line on screen; 0 when none is
 	// steps are the stages a run goes through, in order, for the live
 	// line's "[N/M]"; nil shows no step.
-	steps []string
+	steps []Stage
 	// waited is how many packages the go build compiled while verify
 	// waited for them: the build stage's count goes on from there.
 	waited int
@@ -50,8 +48,8 @@ const (
 
 // runSteps are the stages of a run, and of a dry run.
 var (
-	runSteps    = []string{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageBuild, StageSmoke, StageSwap, StageCleanup}
-	dryRunSteps = []string{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageCleanup}
+	runSteps    = []Stage{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageBuild, StageSmoke, StageSwap, StageCleanup}
+	dryRunSteps = []Stage{StagePrepare, StageToolchain, StageSource, StageModgen, StageVerify, StageCleanup}
 )
 
 // redrawEvery is how often the live line's elapsed time moves, and how
@@ -78,11 +76,11 @@ func (v *progressView) event(e Event, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch e.Kind {
-	case orchestrator.StageStart:
+	case StageStarted:
 		v.stage, v.start, v.done, v.total = e.Stage, now, 0, 0
 		v.counted = time.Time{}
 		v.draw(now)
-	case orchestrator.StageProgress:
+	case StageProgress:
 		if e.Stage != v.stage {
 			return
 		}
@@ -93,9 +91,9 @@ func (v *progressView) event(e Event, now time.Time) {
 		if now.Sub(v.drawn) >= redrawEvery || v.done == v.total {
 			v.draw(now)
 		}
-	case orchestrator.StageDone, orchestrator.StageFailed:
+	case StageDone, StageFailed:
 		what := "done in"
-		if e.Kind == orchestrator.StageFailed {
+		if e.Kind == StageFailed {
 			what = "FAILED after"
 		}
 		compiled := ""
@@ -106,10 +104,10 @@ func (v *progressView) event(e Event, now time.Time) {
 		if e.Stage == v.stage {
 			v.stage = ""
 		}
-	case orchestrator.Warning:
+	case WarningRaised:
 		v.line("selfcompile: warning: " + e.Message)
 		v.draw(now)
-	case orchestrator.DriftFound:
+	case DriftFound:
 		if e.Drift != nil {
 			v.line("selfcompile: drift: " + e.Drift.String())
 			v.draw(now)
@@ -120,7 +118,7 @@ func (v *progressView) event(e Event, now time.Time) {
 // compiled says what the go build compiled in stage. The type-check of
 // verify waits for the go build of the build stage to compile what it
 // reads; the build stage's count includes those.
-func (v *progressView) compiled(stage string) string {
+func (v *progressView) compiled(stage Stage) string {
 	switch {
 	case stage == StageVerify:
 		v.waited = v.done

@@ -16,7 +16,7 @@ import (
 // swap (cleaning up) is a warning: the new binary is in place.
 func (c *Compiler) Run(ctx context.Context) (*Result, error) {
 	p := &pipeline{opts: c.opts, res: &Result{}}
-	p.orch = &orchestrator.Runner{OnEvent: p.onEvent}
+	p.orch = &orchestrator.Runner{OnStart: p.started, OnEnd: p.ended}
 	if c.opts.Progress != nil {
 		p.view = newProgressView(c.opts.Progress, c.opts.DryRun)
 		defer p.view.ticking()()
@@ -29,7 +29,6 @@ func (c *Compiler) Run(ctx context.Context) (*Result, error) {
 			err = errors.Join(err, cerr)
 		}
 	}
-	p.res.Stages = p.orch.Timings()
 	return p.res, err
 }
 
@@ -41,7 +40,7 @@ type pipeline struct {
 	orch *orchestrator.Runner
 	view *progressView // nil without Options.Progress
 	// stage is the stage running, which warnings are reported for.
-	stage string
+	stage Stage
 }
 
 // run is the pipeline; see the README's drawing. The stages from
@@ -50,14 +49,14 @@ type pipeline struct {
 // (the lock, the work directory) and the swap.
 func (p *pipeline) run(ctx context.Context) error {
 	o, r := p.opts, p.orch
-	j, err := orchestrator.Do(ctx, r, "prepare", func(ctx context.Context) (*job, error) {
+	j, err := orchestrator.Do(ctx, r, StagePrepare, func(ctx context.Context) (*job, error) {
 		return prepare(ctx, o, r, p.warn)
 	})
 	if j != nil && j.work != "" {
 		r.Defer("remove work directory", func() error { return p.removeWork(j.work) })
 	}
-	if err != nil || j.noop != "" {
-		p.nothingToDo(j)
+	if err != nil || j.nothingToDo != "" {
+		p.keepAsIs(j)
 		return err
 	}
 	built, err := p.rebuild(ctx, j)
@@ -65,40 +64,41 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	if o.DryRun {
-		p.res.Plugins = built.Plugins
+		p.res.Plugins = built.Result.Plugins
 		return nil
 	}
-	backup, err := orchestrator.Do(ctx, r, "swap", func(context.Context) (string, error) {
-		return swap.Install(j.target, built.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755, Expect: &j.identity})
+	backup, err := orchestrator.Do(ctx, r, StageSwap, func(context.Context) (string, error) {
+		return swap.Install(j.target, built.Result.Binary, swap.Options{Backups: j.backups(o.Backups), Mode: 0o755, Expect: &j.identity})
 	})
 	if err != nil {
 		return err
 	}
-	p.installed(j, built, backup)
+	p.recordSwap(j, built, backup)
 	return nil
 }
 
+// outcome is the helper's answer, in this package's types.
+type outcome = helper.Outcome[Result, Error]
+
 // rebuild has the helper run the stages toolchain, source, modgen, verify,
 // build and smoke, relaying their events, warnings and drift as they come.
-func (p *pipeline) rebuild(ctx context.Context, j *job) (*helper.Outcome, error) {
-	last := "toolchain"
-	out, err := j.helper.Call(ctx, helper.Request{Rebuild: &j.request}, func(m helper.Message) {
-		switch {
-		case m.Event != nil:
-			last = m.Event.Stage
-			p.orch.Record(localEvent(m.Event))
-		case m.Warning != "":
-			p.warn("%s", m.Warning)
-		case m.Drift != nil:
-			p.noteDrift(m.Drift)
-		case m.Progress != nil:
-			p.orch.Emit(Event{Kind: StageProgress, Stage: m.Progress.Stage, Done: m.Progress.Done, Total: m.Progress.Total})
-		case m.GoCommand != nil:
-			p.orch.Emit(goCommandEvent(m.GoCommand))
+func (p *pipeline) rebuild(ctx context.Context, j *job) (*outcome, error) {
+	last := StageToolchain
+	out, err := helper.Call[Event, outcome](ctx, j.helper, helper.Request{Rebuild: &j.request}, func(e *Event) {
+		switch e.Kind {
+		case StageStarted, StageDone, StageFailed:
+			last = e.Stage
+			p.emit(*e)
+		case WarningRaised:
+			p.warn("%s", e.Message)
+		case DriftFound:
+			p.noteDrift(e.Drift)
+		default:
+			p.emit(*e)
 		}
 	})
 	if out != nil {
-		p.noteOutcome(out)
+		p.noteOutcome(&out.Result)
 	}
 	switch {
 	case err != nil:
@@ -107,7 +107,7 @@ func (p *pipeline) rebuild(ctx context.Context, j *job) (*helper.Outcome, error)
 		if out.Err.Stage != "" {
 			last = out.Err.Stage
 		}
-		return nil, &StageError{Stage: last, Err: remote(out.Err)}
+		return nil, &StageError{Stage: last, Err: out.Err}
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
 // Options configures a rebuild. The zero value of every field is a
@@ -111,58 +110,6 @@ type Options struct {
 	OnEvent func(Event)
 }
 
-// Event reports what a stage does: its start and end, and while it runs
-// package counts, warnings, drift and go command runs (see the kinds,
-// StageStarted to GoCommandRan). MarshalJSON encodes it as one line of a
-// JSON stream.
-type Event = orchestrator.Event
-
-// StageError is the error Run returns: the stage that failed and why.
-type StageError = orchestrator.StageError
-
-// The stages of a rebuild, in order, as Event.Stage, StageError.Stage and
-// StageTiming.Stage name them.
-const (
-	StagePrepare   = "prepare"
-	StageToolchain = "toolchain"
-	StageSource    = "source"
-	StageModgen    = "modgen"
-	StageVerify    = "verify"
-	StageBuild     = "build"
-	StageSmoke     = "smoke"
-	StageSwap      = "swap"
-	StageCleanup   = orchestrator.CleanupStage
-)
-
-// EventKind says what an Event reports.
-type EventKind = orchestrator.EventKind
-
-// The kinds of Event. A stage starts, then ends done or failed; while it
-// runs it may report progress, warnings, drift and the go commands it
-// ran. Event.MarshalJSON encodes each as one line of a JSON stream.
-const (
-	StageStarted = orchestrator.StageStart
-	StageDone    = orchestrator.StageDone   // Duration is the stage's
-	StageFailed  = orchestrator.StageFailed // Duration, and Err why
-	// StageProgress: the go command started compiling Done of the Total
-	// packages it found out of date, in verify (the type-check compiles
-	// the plugins' dependencies) and build. A stage that compiles many
-	// packages reports from its eighth on, once its total is listed
-	// beside the compile; every stage that compiled any reports last
-	// Done of Done, what it compiled.
-	StageProgress = orchestrator.StageProgress
-	// WarningRaised: Message is a warning, also kept in Result.Warnings.
-	WarningRaised = orchestrator.Warning
-	// DriftFound: Drift is a change the plugins make to the host's
-	// dependencies, also kept in Result.Drift.
-	DriftFound = orchestrator.DriftFound
-	// GoCommandRan: the go command ran with Args (after "go") in Dir for
-	// Duration; Err says why it failed. Every go command of a rebuild is
-	// reported, those go/packages runs for the type-check included (at
-	// the end of that type-check).
-	GoCommandRan = orchestrator.GoCommand
-)
-
 // Plugin is one plugin of a binary: its package path, the module providing
 // it and the version, the query it was installed with, and the local
 // directory it was installed from, if any. It is the record the bundle
@@ -188,18 +135,9 @@ const (
 // Drift is one change the plugins make to the host's dependencies: a
 // module moved to another version, another major version of a module
 // added beside the host's, or a newer version of the host module itself
-// required.
+// required; its Kind says which (bundle.Moved, bundle.MajorVersion,
+// bundle.HostModule).
 type Drift = bundle.Drift
-
-// DriftKind says how a plugin changes the host's dependencies.
-type DriftKind = bundle.DriftKind
-
-// The kinds of Drift.
-const (
-	DriftMoved        = bundle.Moved        // a module the host uses is selected at another version
-	DriftMajorVersion = bundle.MajorVersion // another major version of a module the host uses is added beside it
-	DriftHostModule   = bundle.HostModule   // a plugin requires a newer version of the host module itself
-)
 
 // Check is what the verify stage found in one added plugin: where its
 // init code is and which registration calls it reaches. Positions are
@@ -236,7 +174,7 @@ type Construction struct {
 }
 
 // SmokeReport is what the new binary reported when started under the
-// smoke protocol, after every package's init had run.
+// smoke protocol (see package smoke), after every package's init had run.
 type SmokeReport struct {
 	GoVersion string   // the Go version it was built with
 	Plugins   []Plugin // the plugins it was built with (path and version)
@@ -250,9 +188,6 @@ type Registration struct {
 	Func string // the Options.RegisterFuncs entry it calls
 	Pos  string // where
 }
-
-// StageTiming is how long one stage ran.
-type StageTiming = orchestrator.Timing
 
 // Result describes a finished rebuild.
 type Result struct {
@@ -309,3 +244,43 @@ var ErrRefused = errors.New("refused")
 
 // ErrNoBundle is returned when the running binary carries no bundle.
 var ErrNoBundle = errors.New("this binary carries no go-selfcompile bundle: run go generate with go-selfcompile bundle in its main package, then build it again")
+
+// Error is a failure in the stages the helper runs (toolchain to smoke,
+// and its check of the request in prepare): Run returns it inside a
+// *StageError, where errors.As finds it. Kind says what was refused; it
+// is empty for a failure of the machine or the network, where trying
+// again may help. errors.Is(err, ErrRefused) holds for every other Kind.
+type Error struct {
+	Kind  ErrorKind
+	Stage Stage
+	// Plugin is the import path of the plugin at fault, when one is.
+	Plugin string
+	// Spec is the plugin spec at fault, as given, when one is.
+	Spec string
+	// Reason, for RefusedPlugin, says why the plugin was refused, e.g.
+	// "no-registration" or "type-errors" (the reasons of package verify).
+	Reason string
+	// Msg is the error's message.
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Is makes a refusal match ErrRefused.
+func (e *Error) Is(target error) bool { return e.Kind != "" && target == ErrRefused }
+
+// ErrorKind says what an Error refused.
+type ErrorKind string
+
+// The kinds of Error that refuse what was asked or what the host as built
+// can do.
+const (
+	RefusedSpec         ErrorKind = "spec"          // a malformed spec, or one no module provides
+	RefusedNotInstalled ErrorKind = "not-installed" // removing a plugin that is not installed
+	RefusedConflict     ErrorKind = "conflict"      // two specs asking one module at two versions
+	RefusedPin          ErrorKind = "pin"           // a spec moving a module an installed plugin is pinned to
+	RefusedDrift        ErrorKind = "drift"         // drift Options.DriftPolicy refuses
+	RefusedPlugin       ErrorKind = "plugin"        // a plugin that does not pass verify's checks; see Reason
+	RefusedSetting      ErrorKind = "setting"       // an Options.RegisterFuncs or Constructors entry that names nothing
+	RefusedStale        ErrorKind = "stale"         // a bundle made from other sources than the binary
+)

@@ -6,12 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/swap"
 )
 
@@ -60,31 +60,16 @@ func TestNewCopiesOptions(t *testing.T) {
 	}
 }
 
-func TestInstalledFromTakesVersionsFromBuildInfo(t *testing.T) {
-	m := &BundleInfo{Plugins: []Plugin{
-		{Path: "example.com/a/sub", Module: "example.com/a", Version: "v1.0.0"},
-		{Path: "example.com/host/p", Module: "example.com/host"},
-	}}
-	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "example.com/a", Version: "v1.2.0"}}}
-	got := installedFrom(m, bi)
-	if len(got) != 2 || got[0].Version != "v1.2.0" || got[1].Version != "" {
-		t.Errorf("installedFrom: %+v", got)
-	}
-	if installedFrom(nil, bi) != nil {
-		t.Error("a binary without a bundle reports plugins")
-	}
-}
-
 // Every option the helper acts on reaches its request.
-func TestDescribeCarriesOptions(t *testing.T) {
+func TestFillRequestCarriesOptions(t *testing.T) {
 	o := Options{
 		Plugins: []string{"example.com/a@v1.0.0"}, Remove: []string{"example.com/b"},
 		RegisterFuncs: []string{"database/sql.Register"}, Env: []string{"GOPROXY=off"}, Dir: "testdata",
 		DriftPolicy: RefuseBeyondPatch, RefuseRetracted: true, SmokeTimeout: 7 * time.Second, SmokeArgs: []string{"--version"},
 		Allow: "example.com/*",
 	}
-	j := &job{info: &BundleInfo{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}
-	if err := j.describe(o); err != nil {
+	j := &job{info: &bundle.Info{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}
+	if err := j.fillRequest(o); err != nil {
 		t.Fatal(err)
 	}
 	r := j.request
@@ -135,13 +120,13 @@ func TestStartingPluginsAfterAnInstall(t *testing.T) {
 	if got := startingPlugins(); len(got) != 0 {
 		t.Fatalf("the test binary has plugins %v", got)
 	}
-	registered.Lock()
-	registered.nextInfo = &BundleInfo{Plugins: []Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.2.0"}}}
-	registered.Unlock()
+	next.Lock()
+	next.info = &bundle.Info{Plugins: []Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.2.0"}}}
+	next.Unlock()
 	defer func() {
-		registered.Lock()
-		registered.nextInfo = nil
-		registered.Unlock()
+		next.Lock()
+		next.info = nil
+		next.Unlock()
 	}()
 	if got := startingPlugins(); len(got) != 1 || got[0].Version != "v1.2.0" {
 		t.Errorf("startingPlugins = %v, want the installed binary's", got)

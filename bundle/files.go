@@ -45,7 +45,8 @@ import (
 	"embed"
 	"os"
 
-	selfcompile "github.com/selfcompile/go-selfcompile"
+	selfcompilebundle "github.com/selfcompile/go-selfcompile/bundle"
+	selfcompilestub "github.com/selfcompile/go-selfcompile/stub"
 )
 
 //go:embed EMBEDDED_FILES
@@ -55,7 +56,7 @@ var selfcompileBundle embed.FS
 // binary writes its report and exits here, after every other package's
 // init and before main.
 func init() {
-	if code, exit := selfcompile.RegisterBundle(selfcompileBundle, selfcompileBundleInfo); exit {
+	if code, exit := selfcompilestub.Register(selfcompileBundle, selfcompileBundleInfo); exit {
 		os.Exit(code)
 	}
 }
@@ -69,7 +70,7 @@ func Stub(m *Manifest) []byte { return PlatformStub(m, nil) }
 // PlatformStub is [Stub] for one platform of a bundle generated for
 // several (bundle -platforms): the file, named by [PlatformFile], embeds
 // that platform's files and the shared ones, and passes every platform of
-// the bundle to RegisterBundle. With platforms nil it is Stub.
+// the bundle to package stub. With platforms nil it is Stub.
 func PlatformStub(m *Manifest, platforms []string) []byte {
 	var names []string
 	for _, name := range append([]string{ManifestFile}, m.PartNames()...) {
@@ -110,13 +111,13 @@ func OtherPlatformsStub(m *Manifest, platforms []string) []byte {
 // bundle does not carry, under names no host's package main is likely to
 // declare.
 const (
-	slimAnchor  = "\tselfcompile \"github.com/selfcompile/go-selfcompile\"\n"
-	slimImports = "\tselfcompilebundle \"github.com/selfcompile/go-selfcompile/bundle\"\n\tselfcompileslim \"github.com/selfcompile/go-selfcompile/slim\"\n"
+	slimAnchor  = "\tselfcompilebundle \"github.com/selfcompile/go-selfcompile/bundle\"\n"
+	slimImports = "\tselfcompileslim \"github.com/selfcompile/go-selfcompile/slim\"\n"
 )
 
-// writeInfo writes the BundleInfo the stub registers.
+// writeInfo writes the Info the stub registers.
 func writeInfo(b *strings.Builder, m *Manifest, platforms []string) {
-	fmt.Fprintf(b, "\nvar selfcompileBundleInfo = selfcompile.BundleInfo{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
+	fmt.Fprintf(b, "\nvar selfcompileBundleInfo = selfcompilebundle.Info{\n\tFormat:      %d,\n\tGoVersion:   %s,\n\tGOOS:        %s,\n\tGOARCH:      %s,\n\tMainPackage: %s,\n",
 		m.Format, strconv.Quote(m.GoVersion), strconv.Quote(m.GOOS), strconv.Quote(m.GOARCH), strconv.Quote(m.MainPackage))
 	if platforms != nil {
 		quoted := make([]string, len(platforms))
@@ -130,7 +131,7 @@ func writeInfo(b *strings.Builder, m *Manifest, platforms []string) {
 			strconv.Quote(m.Slim.Toolchain), strconv.Quote(m.Slim.ToolchainSum))
 	}
 	if len(m.Plugins) > 0 {
-		b.WriteString("\tPlugins: []selfcompile.Plugin{\n")
+		b.WriteString("\tPlugins: []selfcompilebundle.Plugin{\n")
 		for _, p := range m.Plugins {
 			fmt.Fprintf(b, "\t\t{Path: %s, Module: %s, Version: %s, Query: %s, Dir: %s",
 				strconv.Quote(p.Path), strconv.Quote(p.Module), strconv.Quote(p.Version), strconv.Quote(p.Query), strconv.Quote(p.Dir))

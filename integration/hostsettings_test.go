@@ -38,12 +38,19 @@ func TestMisspelledRegisterFuncs(t *testing.T) {
 		if len(refusal) != 1 || !strings.HasPrefix(refusal[0], c.want) {
 			t.Errorf("RegisterFuncs %s: refused with %q, want one line starting\n\t%s", c.funcs, refusal, c.want)
 		}
+		mustContain(t, out, "refusal: setting in ")
 		mustNotContain(t, out, "plugin example.com/hostplugin", "selfcompile: verify", "selfcompile: build")
 		if after := testkit.Snapshot(t, dir); !maps.Equal(before, after) {
 			t.Errorf("RegisterFuncs %s: a refused rebuild changed the directory:\nbefore %v\nafter  %v", c.funcs, before, after)
 		}
 	}
-	out := run(t, true, dir, env("HOST_REGISTER_FUNCS=example.com/host/registry.Register"), bin, "install", "example.com/hostplugin@v1.0.0")
+	// The host finds with errors.As what refused a plugin and why.
+	out, code := runCode(t, dir, env("HOST_REGISTER_FUNCS=example.com/host/registry.Register"), bin, "install", "example.com/aggnone@v1.0.0")
+	if code != 2 {
+		t.Errorf("aggnone: exit code %d, want 2 (refused)", code)
+	}
+	mustContain(t, out, `refusal: plugin in verify: plugin "example.com/aggnone" spec "" reason "no-init-code"`)
+	out = run(t, true, dir, env("HOST_REGISTER_FUNCS=example.com/host/registry.Register"), bin, "install", "example.com/hostplugin@v1.0.0")
 	mustContain(t, out, "selfcompile: smoke")
 	mustContain(t, run(t, true, "", env(), bin), "hostplugin v1.0.0")
 }

@@ -416,7 +416,7 @@ func (c *command) fail(err error) int {
 func LogEvents(l *slog.Logger) func(selfcompile.Event) {
 	return func(e selfcompile.Event) {
 		ctx := context.Background()
-		stage := slog.String("stage", e.Stage)
+		stage := slog.String("stage", string(e.Stage))
 		switch e.Kind {
 		case selfcompile.GoCommandRan:
 			attrs := []slog.Attr{stage, slog.Any("args", e.Args), slog.String("dir", e.Dir), slog.Duration("duration", e.Duration)}

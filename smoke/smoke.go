@@ -5,8 +5,8 @@
 // set to a nonce writes one [Report] as a JSON line of its own to stdout
 // and exits 0, after every package's init has run and before main. The
 // generated stub in the host's main package does it, being initialised
-// last: it calls [Requested] and [Write] (through the root package's
-// RegisterBundle) and exits.
+// last: it calls [Requested] and [Write] (through package stub's
+// Register) and exits.
 //
 // The rebuild's end: [Check] starts the new binary in smoke mode, finds
 // the line carrying the nonce among whatever plugins print, and refuses,

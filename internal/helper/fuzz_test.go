@@ -72,15 +72,15 @@ func normal(req *Request) Job {
 func FuzzReadAnswer(f *testing.F) {
 	var b bytes.Buffer
 	w := NewWriter(&b)
-	w.Send(Message{Event: &Event{Kind: "done", Stage: "toolchain", Duration: time.Second}})
-	w.Send(Message{Warning: "careful\nnow"})
-	w.Done(&Outcome{Binary: "/w/new", GoVersion: "go1.26.8",
-		Plugins: []bundle.Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.0.0"}},
-		Err:     &Error{Stage: "smoke", Msg: "it \"exited\"", Refused: true}})
+	w.Send(testEvent{Kind: "done", Stage: "toolchain", Duration: time.Second})
+	w.Send(testEvent{Kind: "warning\nnow"})
+	w.Done(&testOutcome{BundleDir: "/w/b", Result: testResult{Binary: "/w/new",
+		Added: []bundle.Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.0.0"}}},
+		Err: &testError{Stage: "smoke", Msg: "it \"exited\"", Refused: true}})
 	f.Add(b.Bytes())
-	f.Add([]byte(header + " \"1\"\nevent \"x\"\ndone\n"))
+	f.Add([]byte(header + " \"1\"\nmessage \"x\"\ndone\nend\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o, err := readAnswer(bytes.NewReader(data), func(Message) {})
+		o, err := ReadAnswer[testEvent, testOutcome](bytes.NewReader(data), func(*testEvent) {})
 		if err != nil {
 			return
 		}
@@ -88,7 +88,7 @@ func FuzzReadAnswer(f *testing.F) {
 		if err := NewWriter(&b).Done(o); err != nil {
 			t.Fatal(err)
 		}
-		again, err := readAnswer(&b, nil)
+		again, err := ReadAnswer[testEvent, testOutcome](&b, nil)
 		if err != nil {
 			t.Fatalf("reading back an accepted outcome: %v\n%s", err, b.Bytes())
 		}

@@ -11,16 +11,21 @@
 // host (its PATH, its working directory) is touched.
 //
 // The host writes one [Request] to the helper's stdin; the helper writes
-// [Message] lines to its stdout as things happen (stage events, package
-// counts, go command runs, warnings, drift), then the [Outcome]. Both begin with a line naming the protocol
-// [Version]; a side refuses another version rather than guess. The
-// host keeps the helper's stdin open after the request, until it has the
+// messages to its stdout as things happen (the host's events: stage
+// starts and ends, package counts, go command runs, warnings, drift),
+// then the [Outcome]. Both begin with a line naming the protocol
+// [Version]; a side refuses another version rather than guess. The host
+// keeps the helper's stdin open after the request, until it has the
 // outcome: the helper stops what it runs and exits when it reads the end
-// of its input, for the host went (killed, crashed, exited). The
-// encoding is lines of Go-quoted strings (see wire.go), which both sides
-// read with strconv alone. This package holds the protocol and the host's
-// client; the helper's side is package internal/rebuild. It must stay
-// light: every host links it.
+// of its input, for the host went (killed, crashed, exited).
+//
+// Each value travels as one record, by the names of its fields (see
+// codec.go), in lines of Go-quoted strings (see wire.go) which both sides
+// read with strconv and reflect alone: the message and outcome types are
+// the host's own (package selfcompile's Event, Result and Error), which
+// this package does not know. This package holds the protocol and the
+// host's client; the helper's side is package internal/rebuild. It must
+// stay light: every host links it.
 package helper
 
 import (
@@ -39,7 +44,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 6
+const Version = 7
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -58,8 +63,10 @@ type Request struct {
 	Rebuild *Job
 }
 
-// Job is one rebuild, as the host hands it to the helper.
+// Job is one rebuild, as the host hands it to the helper: the host's
+// Options it acts on, and what the host knows of the running binary.
 type Job struct {
+	// Plugins and Remove are Options.Plugins and Options.Remove.
 	Plugins []string
 	Remove  []string
 	// Installed is the running binary's plugin set, versions from its
@@ -90,7 +97,9 @@ type Job struct {
 	Env []string
 	// Dir is the absolute directory relative local-directory specs are
 	// taken from.
-	Dir             string
+	Dir string
+	// RegisterFuncs, Constructors, DriftPolicy and RefuseRetracted are
+	// the Options of those names.
 	RegisterFuncs   []string
 	Constructors    []string
 	DriftPolicy     int
@@ -123,102 +132,19 @@ type Setting struct {
 	Key, Value string
 }
 
-// Message is one thing the helper says while it works: an event, a
-// warning, the drift modgen found, how many packages a stage compiled so
-// far, or a go command it ran. One field is set.
-type Message struct {
-	Event     *Event
-	Warning   string
-	Drift     []bundle.Drift
-	Progress  *Progress
-	GoCommand *GoCommand
+// Outcome is what a request came to, R being the host's result type and
+// E its error type: the helper fills it with the host's own types, so
+// that the host keeps what it reads. On failure Err is set and Result
+// holds what the helper learned before it failed.
+type Outcome[R, E any] struct {
+	// NothingToDo, from Check, says why the job is nothing to do.
+	NothingToDo string
+	// BundleDir is the directory holding the bundle the new binary
+	// carries.
+	BundleDir string
+	Result    R
+	Err       *E
 }
-
-// Progress is how far the go command is in a stage that compiles: Done
-// of Total packages started.
-type Progress struct {
-	Stage       string
-	Done, Total int
-}
-
-// GoCommand is one run of the go command in the helper.
-type GoCommand struct {
-	Stage    string
-	Args     []string // after "go"
-	Dir      string
-	Duration time.Duration
-	Err      string // empty when it succeeded
-}
-
-// Event is a stage starting or ending in the helper.
-type Event struct {
-	Kind     string // "start", "done" or "failed"
-	Stage    string
-	Duration time.Duration
-	Err      string
-}
-
-// Outcome is what a request came to. On failure Err is set and the other
-// fields hold what the helper learned before it failed.
-type Outcome struct {
-	// Noop, from Check, says why the job is nothing to do.
-	Noop string
-	// Binary is the new binary and BundleDir the directory holding the
-	// bundle it carries; Plugins is its plugin set.
-	Binary, BundleDir string
-	Plugins           []bundle.Plugin
-	// Added are the plugins the specs resolved to.
-	Added []bundle.Plugin
-	// Drift lists the changes the plugins make to the host's dependencies
-	// (the client gathers it from the messages).
-	Drift []bundle.Drift
-	// Checks are the verify stage's findings, one per added plugin.
-	Checks    []Check
-	GoVersion string
-	// Smoke is the report the new binary gave in smoke mode.
-	Smoke *SmokeReport
-	Err   *Error
-}
-
-// Check is what the verify stage found in one plugin. Positions are
-// "file:line:column", the file shortened to its last two elements.
-type Check struct {
-	Path, Name, Module, Version string
-	Inits, VarInits             []string
-	Registrations               []Registration
-	Via                         []string
-	Constructor                 *Construction
-}
-
-// Construction is how a constructor plugin registers (see
-// verify.Construction).
-type Construction struct {
-	Func, Register, Type string
-}
-
-// Registration is a call to a registration function found in a plugin.
-type Registration struct {
-	Func, Pos string
-}
-
-// SmokeReport is what the new binary reported (see package smoke).
-type SmokeReport struct {
-	Nonce, GoVersion string
-	Plugins          []bundle.Plugin // path and version
-	Registered       []string
-}
-
-// Error is a failure in the helper: the stage it happened in and its
-// message. Refused is set when the request itself was at fault (a bad
-// spec, a plugin that does not pass its checks, drift the policy
-// refuses), as opposed to the machine (no network, a full disk).
-type Error struct {
-	Stage   string
-	Msg     string
-	Refused bool
-}
-
-func (e *Error) Error() string { return e.Msg }
 
 // Helper is a helper binary and the environment it runs in.
 type Helper struct {
@@ -233,11 +159,11 @@ type Helper struct {
 // stderrTail is how much of the helper's stderr an error quotes.
 const stderrTail = 4 << 10
 
-// Call runs the helper once with req. Every message before the outcome is
-// passed to on, as it arrives (on may be nil). The outcome is returned
-// even when it reports a failure (Outcome.Err); the error is for a helper
-// that could not run or answer.
-func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outcome, error) {
+// Call runs the helper h once with req. Every message before the outcome
+// is decoded as an M and passed to on, as it arrives (on may be nil). The
+// outcome is returned even when it reports a failure (its Err); the error
+// is for a helper that could not run or answer.
+func Call[M, O any](ctx context.Context, h Helper, req Request, on func(*M)) (*O, error) {
 	var in strings.Builder
 	if err := WriteRequest(&in, req); err != nil {
 		return nil, err
@@ -263,7 +189,7 @@ func (h Helper) Call(ctx context.Context, req Request, on func(Message)) (*Outco
 	}
 	// A helper that ended before reading it all says why below.
 	_, _ = io.WriteString(stdin, in.String())
-	done, readErr := readAnswer(stdout, on)
+	done, readErr := ReadAnswer[M, O](stdout, on)
 	err = cmd.Wait()
 	_ = proc.Kill(cmd) // a go command it left behind
 	if ctx.Err() != nil {
@@ -288,7 +214,6 @@ func quote(stderr string) string {
 
 // WriteRequest writes req.
 func WriteRequest(w io.Writer, req Request) error {
-	lw := &lineWriter{w: w}
 	verb, job := "check", req.Check
 	if req.Rebuild != nil {
 		verb, job = "rebuild", req.Rebuild
@@ -296,49 +221,8 @@ func WriteRequest(w io.Writer, req Request) error {
 	if job == nil {
 		return errors.New("helper: empty request")
 	}
-	lines := [][]string{{header, strconv.Itoa(Version), verb}}
-	add := func(kind string, fields ...string) { lines = append(lines, append([]string{kind}, fields...)) }
-	each := func(kind string, vals []string) {
-		for _, v := range vals {
-			add(kind, v)
-		}
-	}
-	each("plugin", job.Plugins)
-	each("remove", job.Remove)
-	for _, p := range job.Installed {
-		add("installed", pluginFields(p)...)
-	}
-	add("bundle", job.Bundle)
-	add("work", job.Work)
-	add("cache", job.Cache)
-	add("modcache", job.ModCache)
-	add("goroot", job.GOROOT)
-	add("output", job.Output)
-	add("hostversion", job.HostVersion)
-	for _, s := range job.Settings {
-		add("setting", s.Key, s.Value)
-	}
-	each("env", job.Env)
-	add("dir", job.Dir)
-	each("registerfunc", job.RegisterFuncs)
-	each("constructor", job.Constructors)
-	add("driftpolicy", strconv.Itoa(job.DriftPolicy))
-	add("refuseretracted", strconv.FormatBool(job.RefuseRetracted))
-	add("allow", job.Allow)
-	add("requirechecksumdb", strconv.FormatBool(job.RequireChecksumDB))
-	add("previous", job.Previous)
-	add("dryrun", strconv.FormatBool(job.DryRun))
-	add("reportsregistrations", strconv.FormatBool(job.ReportsRegistrations))
-	each("registration", job.Registrations)
-	add("smoketimeout", job.SmokeTimeout.String())
-	each("smokearg", job.SmokeArgs)
-	add("end")
-	for _, l := range lines {
-		if err := lw.line(l[0], l[1:]...); err != nil {
-			return err
-		}
-	}
-	return nil
+	lw := &lineWriter{w: w}
+	return errors.Join(lw.line(header, strconv.Itoa(Version), verb), lw.line(verb, encode(job)...), lw.line(end))
 }
 
 // ReadRequest reads a request and refuses another version.
@@ -361,87 +245,16 @@ func ReadRequest(r io.Reader) (*Request, error) {
 		if err == io.EOF {
 			err = errNoEnd
 		}
+		if err == nil && (kind == "check" || kind == "rebuild") {
+			err = decode(job, f)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("helper: reading the request: %w", err)
 		}
-		if kind == "end" {
+		if kind == end {
 			return req, nil
 		}
-		if err := job.set(kind, f); err != nil {
-			return nil, fmt.Errorf("helper: reading the request: %w", err)
-		}
 	}
-}
-
-// set applies one request line to job.
-func (job *Job) set(kind string, f []string) error {
-	n := 1
-	switch kind {
-	case "installed":
-		n = pluginFieldCount
-	case "setting":
-		n = 2
-	}
-	if err := want(kind, f, n); err != nil {
-		return err
-	}
-	var err error
-	switch kind {
-	case "plugin":
-		job.Plugins = append(job.Plugins, f[0])
-	case "remove":
-		job.Remove = append(job.Remove, f[0])
-	case "installed":
-		job.Installed = append(job.Installed, plugin(f))
-	case "bundle":
-		job.Bundle = f[0]
-	case "work":
-		job.Work = f[0]
-	case "cache":
-		job.Cache = f[0]
-	case "modcache":
-		job.ModCache = f[0]
-	case "goroot":
-		job.GOROOT = f[0]
-	case "output":
-		job.Output = f[0]
-	case "hostversion":
-		job.HostVersion = f[0]
-	case "setting":
-		job.Settings = append(job.Settings, Setting{Key: f[0], Value: f[1]})
-	case "env":
-		job.Env = append(job.Env, f[0])
-	case "dir":
-		job.Dir = f[0]
-	case "registerfunc":
-		job.RegisterFuncs = append(job.RegisterFuncs, f[0])
-	case "constructor":
-		job.Constructors = append(job.Constructors, f[0])
-	case "driftpolicy":
-		job.DriftPolicy, err = strconv.Atoi(f[0])
-	case "allow":
-		job.Allow = f[0]
-	case "dryrun":
-		job.DryRun, err = strconv.ParseBool(f[0])
-	case "previous":
-		job.Previous = f[0]
-	case "requirechecksumdb":
-		job.RequireChecksumDB, err = strconv.ParseBool(f[0])
-	case "refuseretracted":
-		job.RefuseRetracted, err = strconv.ParseBool(f[0])
-	case "reportsregistrations":
-		job.ReportsRegistrations, err = strconv.ParseBool(f[0])
-	case "registration":
-		job.Registrations = append(job.Registrations, f[0])
-	case "smoketimeout":
-		job.SmokeTimeout, err = time.ParseDuration(f[0])
-	case "smokearg":
-		job.SmokeArgs = append(job.SmokeArgs, f[0])
-	default:
-		// A field a newer host sends: ignored, as an unknown JSON key
-		// would be. The version says when a change matters.
-	}
-	return err
 }
 
 func checkHeader(kind string, f []string) error {
@@ -452,17 +265,6 @@ func checkHeader(kind string, f []string) error {
 		return fmt.Errorf("protocol version %s, this side speaks %d: regenerate the bundle with the go-selfcompile version the host links", f[0], Version)
 	}
 	return nil
-}
-
-func pluginFields(p bundle.Plugin) []string {
-	return []string{p.Path, p.Module, p.Version, p.Query, p.Dir, p.Constructor, p.Register}
-}
-
-// pluginFieldCount is how many fields pluginFields writes.
-const pluginFieldCount = 7
-
-func plugin(f []string) bundle.Plugin {
-	return bundle.Plugin{Path: f[0], Module: f[1], Version: f[2], Query: f[3], Dir: f[4], Constructor: f[5], Register: f[6]}
 }
 
 // Writer writes the helper's side of the protocol: the header, messages,
@@ -481,93 +283,33 @@ func (w *Writer) start() error {
 	return w.err
 }
 
-// Send writes one message.
-func (w *Writer) Send(m Message) error {
+// Send writes one message, a struct or a pointer to one: the host
+// decodes it as the M of its Call.
+func (w *Writer) Send(m any) error {
 	if err := w.start(); err != nil {
 		return err
 	}
-	switch {
-	case m.Event != nil:
-		e := m.Event
-		return w.lw.line("event", e.Kind, e.Stage, e.Duration.String(), e.Err)
-	case m.Warning != "":
-		return w.lw.line("warning", m.Warning)
-	case m.Progress != nil:
-		p := m.Progress
-		return w.lw.line("progress", p.Stage, strconv.Itoa(p.Done), strconv.Itoa(p.Total))
-	case m.GoCommand != nil:
-		g := m.GoCommand
-		return w.lw.line("go", append([]string{g.Stage, g.Dir, g.Duration.String(), g.Err}, g.Args...)...)
-	}
-	for _, d := range m.Drift {
-		if err := w.lw.line("drift", append([]string{strconv.Itoa(int(d.Kind)), d.Module, d.Old, d.New, d.Base}, d.Plugins...)...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.lw.line(message, encode(m)...)
 }
 
-// Done writes the outcome; nothing may follow.
-func (w *Writer) Done(o *Outcome) error {
+// Done writes the outcome, a pointer to an Outcome; nothing may follow.
+func (w *Writer) Done(o any) error {
 	if err := w.start(); err != nil {
 		return err
 	}
-	var lines [][]string
-	add := func(kind string, fields ...string) { lines = append(lines, append([]string{kind}, fields...)) }
-	if o.Noop != "" {
-		add("noop", o.Noop)
-	}
-	add("binary", o.Binary)
-	add("bundledir", o.BundleDir)
-	add("goversion", o.GoVersion)
-	for _, p := range o.Plugins {
-		add("plugin", pluginFields(p)...)
-	}
-	for _, p := range o.Added {
-		add("added", pluginFields(p)...)
-	}
-	for _, c := range o.Checks {
-		add("check", c.Path, c.Name, c.Module, c.Version)
-		for _, p := range c.Inits {
-			add("init", p)
-		}
-		for _, p := range c.VarInits {
-			add("varinit", p)
-		}
-		for _, r := range c.Registrations {
-			add("registration", r.Func, r.Pos)
-		}
-		for _, v := range c.Via {
-			add("via", v)
-		}
-		if k := c.Constructor; k != nil {
-			add("construct", k.Func, k.Register, k.Type)
-		}
-	}
-	if s := o.Smoke; s != nil {
-		add("smoke", s.Nonce, s.GoVersion)
-		for _, p := range s.Plugins {
-			add("smokeplugin", p.Path, p.Version)
-		}
-		for _, r := range s.Registered {
-			add("registered", r)
-		}
-	}
-	if e := o.Err; e != nil {
-		add("error", e.Stage, e.Msg, strconv.FormatBool(e.Refused))
-	}
-	add("done")
-	for _, l := range lines {
-		if err := w.lw.line(l[0], l[1:]...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(w.lw.line(outcome, encode(o)...), w.lw.line(end))
 }
 
-// readAnswer reads the helper's messages, passing each to on, then its
-// outcome.
-func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
+// The kinds of line after the header.
+const (
+	message = "message"
+	outcome = "done"
+	end     = "end"
+)
+
+// ReadAnswer reads the helper's messages, decoding each as an M and
+// passing it to on (which may be nil), then its outcome, decoded as an O.
+func ReadAnswer[M, O any](r io.Reader, on func(*M)) (*O, error) {
 	defer io.Copy(io.Discard, r)
 	lr := newLineReader(r)
 	kind, f, err := lr.next()
@@ -577,7 +319,7 @@ func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
 	if err := checkHeader(kind, f); err != nil {
 		return nil, err
 	}
-	o := &Outcome{}
+	var o *O
 	for {
 		kind, f, err := lr.next()
 		if err == io.EOF {
@@ -586,114 +328,27 @@ func readAnswer(r io.Reader, on func(Message)) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		if kind == "done" {
-			return o, nil
-		}
-		msg, err := o.set(kind, f)
-		if err != nil {
-			return nil, err
-		}
-		if msg != nil && on != nil {
-			on(*msg)
-		}
-	}
-}
-
-// set applies one answer line to o; a line that is a message is returned.
-func (o *Outcome) set(kind string, f []string) (*Message, error) {
-	n := map[string]int{"event": 4, "drift": 5, "progress": 3, "go": 4, "plugin": pluginFieldCount, "added": pluginFieldCount, "check": 4, "construct": 3, "registration": 2, "smoke": 2, "smokeplugin": 2, "error": 3}[kind]
-	if n == 0 {
-		n = 1
-	}
-	if err := want(kind, f, n); err != nil {
-		return nil, err
-	}
-	last := func() (*Check, error) {
-		if len(o.Checks) == 0 {
-			return nil, fmt.Errorf("malformed answer: %s before check", kind)
-		}
-		return &o.Checks[len(o.Checks)-1], nil
-	}
-	switch kind {
-	case "event":
-		d, err := time.ParseDuration(f[2])
-		if err != nil {
-			return nil, err
-		}
-		return &Message{Event: &Event{Kind: f[0], Stage: f[1], Duration: d, Err: f[3]}}, nil
-	case "warning":
-		return &Message{Warning: f[0]}, nil
-	case "progress":
-		done, err1 := strconv.Atoi(f[1])
-		total, err2 := strconv.Atoi(f[2])
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		return &Message{Progress: &Progress{Stage: f[0], Done: done, Total: total}}, nil
-	case "go":
-		d, err := time.ParseDuration(f[2])
-		if err != nil {
-			return nil, err
-		}
-		return &Message{GoCommand: &GoCommand{Stage: f[0], Dir: f[1], Duration: d, Err: f[3], Args: f[4:]}}, nil
-	case "drift":
-		k, err := strconv.Atoi(f[0])
-		if err != nil {
-			return nil, err
-		}
-		d := bundle.Drift{Kind: bundle.DriftKind(k), Module: f[1], Old: f[2], New: f[3], Base: f[4], Plugins: f[5:]}
-		o.Drift = append(o.Drift, d)
-		return &Message{Drift: []bundle.Drift{d}}, nil
-	case "noop":
-		o.Noop = f[0]
-	case "binary":
-		o.Binary = f[0]
-	case "bundledir":
-		o.BundleDir = f[0]
-	case "goversion":
-		o.GoVersion = f[0]
-	case "plugin":
-		o.Plugins = append(o.Plugins, plugin(f))
-	case "added":
-		o.Added = append(o.Added, plugin(f))
-	case "check":
-		o.Checks = append(o.Checks, Check{Path: f[0], Name: f[1], Module: f[2], Version: f[3]})
-	case "init", "varinit", "registration", "via", "construct":
-		c, err := last()
-		if err != nil {
-			return nil, err
-		}
 		switch kind {
-		case "init":
-			c.Inits = append(c.Inits, f[0])
-		case "varinit":
-			c.VarInits = append(c.VarInits, f[0])
-		case "via":
-			c.Via = append(c.Via, f[0])
-		case "construct":
-			c.Constructor = &Construction{Func: f[0], Register: f[1], Type: f[2]}
-		default:
-			c.Registrations = append(c.Registrations, Registration{Func: f[0], Pos: f[1]})
+		case end:
+			if o == nil {
+				return nil, errNoEnd
+			}
+			return o, nil
+		case outcome:
+			o = new(O)
+			if err := decode(o, f); err != nil {
+				return nil, fmt.Errorf("malformed outcome: %w", err)
+			}
+		case message:
+			m := new(M)
+			if err := decode(m, f); err != nil {
+				return nil, fmt.Errorf("malformed message: %w", err)
+			}
+			if on != nil {
+				on(m)
+			}
 		}
-	case "smoke":
-		o.Smoke = &SmokeReport{Nonce: f[0], GoVersion: f[1]}
-	case "smokeplugin", "registered":
-		if o.Smoke == nil {
-			return nil, fmt.Errorf("malformed answer: %s before smoke", kind)
-		}
-		if kind == "registered" {
-			o.Smoke.Registered = append(o.Smoke.Registered, f[0])
-		} else {
-			o.Smoke.Plugins = append(o.Smoke.Plugins, bundle.Plugin{Path: f[0], Version: f[1]})
-		}
-	case "error":
-		refused, err := strconv.ParseBool(f[2])
-		if err != nil {
-			return nil, err
-		}
-		o.Err = &Error{Stage: f[0], Msg: f[1], Refused: refused}
 	}
-	return nil, nil
 }
 
 // tailBuffer keeps the last stderrTail bytes written to it.

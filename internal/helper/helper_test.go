@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -24,26 +25,53 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// The host's types stand in for package selfcompile's, which this
+// package does not know.
+type (
+	testEvent struct {
+		Kind     string
+		Stage    string
+		Duration time.Duration
+		Err      error
+		Args     []string
+		Drift    *bundle.Drift
+		Done     int
+	}
+	testResult struct {
+		Binary string
+		Added  []bundle.Plugin
+		Smoke  *testSmoke
+	}
+	testSmoke struct {
+		GoVersion  string
+		Registered []string
+	}
+	testError struct {
+		Stage, Msg string
+		Refused    bool
+	}
+	testOutcome = Outcome[testResult, testError]
+)
+
 func play(script string) int {
 	w := NewWriter(os.Stdout)
 	req, err := ReadRequest(os.Stdin)
 	if err != nil {
-		_ = w.Done(&Outcome{Err: &Error{Msg: err.Error()}})
+		_ = w.Done(&testOutcome{Err: &testError{Msg: err.Error()}})
 		return 0
 	}
 	switch script {
 	case "stages":
 		for _, st := range []string{"toolchain", "build"} {
-			_ = w.Send(Message{Event: &Event{Kind: "start", Stage: st}})
+			_ = w.Send(testEvent{Kind: "start", Stage: st})
 			if st == "build" {
-				_ = w.Send(Message{Progress: &Progress{Stage: st, Done: 2, Total: 96}})
-				_ = w.Send(Message{GoCommand: &GoCommand{Stage: st, Args: []string{"build", "-o", "a \"b\"", "."}, Dir: "/w d", Duration: 1500 * time.Millisecond, Err: "exit status 1"}})
+				_ = w.Send(testEvent{Kind: "progress", Stage: st, Done: 2})
+				_ = w.Send(&testEvent{Kind: "go", Stage: st, Args: []string{"build", "-o", "a \"b\"", "."}, Duration: 1500 * time.Millisecond, Err: errors.New("exit status 1")})
 			}
-			_ = w.Send(Message{Event: &Event{Kind: "done", Stage: st, Duration: time.Second}})
+			_ = w.Send(testEvent{Kind: "done", Stage: st, Duration: time.Second})
 		}
-		_ = w.Send(Message{Warning: "careful"})
-		_ = w.Send(Message{Drift: []bundle.Drift{{Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}}})
-		_ = w.Done(&Outcome{Binary: req.Rebuild.Output, Added: req.Rebuild.Installed, Smoke: &SmokeReport{Nonce: "n", Registered: []string{"a b"}}})
+		_ = w.Send(testEvent{Kind: "drift", Drift: &bundle.Drift{Module: "example.com/m", Old: "v1.0.0", New: "v1.1.0", Plugins: []string{"example.com/p"}}})
+		_ = w.Done(&testOutcome{Result: testResult{Binary: req.Rebuild.Output, Added: req.Rebuild.Installed, Smoke: &testSmoke{Registered: []string{"a b"}}}})
 	case "old":
 		fmt.Println(`go-selfcompile-helper "2"`)
 	case "crash":
@@ -64,45 +92,42 @@ func helperFor(t *testing.T, script string) Helper {
 func TestCallRelaysMessagesInOrder(t *testing.T) {
 	var got []string
 	installed := []bundle.Plugin{{Path: "example.com/p", Module: "example.com/p", Version: "v1.0.0", Query: ">=1, <2", Dir: "a \"dir\"\n"}}
-	out, err := helperFor(t, "stages").Call(context.Background(), Request{Rebuild: &Job{Output: "/out/bin", Installed: installed}}, func(m Message) {
-		switch {
-		case m.Event != nil:
-			got = append(got, m.Event.Kind+" "+m.Event.Stage)
-		case m.Warning != "":
-			got = append(got, "warning "+m.Warning)
-		case m.Drift != nil:
-			got = append(got, "drift "+m.Drift[0].String())
-		case m.Progress != nil:
-			got = append(got, fmt.Sprintf("progress %s %d/%d", m.Progress.Stage, m.Progress.Done, m.Progress.Total))
-		case m.GoCommand != nil:
-			g := m.GoCommand
-			got = append(got, fmt.Sprintf("go %s %q in %q %v %s", g.Stage, g.Args, g.Dir, g.Duration, g.Err))
+	out, err := Call[testEvent, testOutcome](context.Background(), helperFor(t, "stages"), Request{Rebuild: &Job{Output: "/out/bin", Installed: installed}}, func(e *testEvent) {
+		switch e.Kind {
+		case "drift":
+			got = append(got, "drift "+e.Drift.String())
+		case "progress":
+			got = append(got, fmt.Sprintf("progress %s %d", e.Stage, e.Done))
+		case "go":
+			got = append(got, fmt.Sprintf("go %s %q %v %v", e.Stage, e.Args, e.Duration, e.Err))
+		default:
+			got = append(got, e.Kind+" "+e.Stage)
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "start toolchain,done toolchain,start build,progress build 2/96,go build [\"build\" \"-o\" \"a \\\"b\\\"\" \".\"] in \"/w d\" 1.5s exit status 1,done build,warning careful,drift example.com/m v1.0.0 -> v1.1.0 (pulled by example.com/p)"
+	want := "start toolchain,done toolchain,start build,progress build 2,go build [\"build\" \"-o\" \"a \\\"b\\\"\" \".\"] 1.5s exit status 1,done build,drift example.com/m v1.0.0 -> v1.1.0 (pulled by example.com/p)"
 	if strings.Join(got, ",") != want {
 		t.Errorf("messages %q, want %q", got, want)
 	}
-	if out.Binary != "/out/bin" || len(out.Added) != 1 || out.Added[0] != installed[0] || len(out.Drift) != 1 {
-		t.Errorf("outcome %+v, want the binary and plugins the request named, and the drift", out)
+	if r := out.Result; r.Binary != "/out/bin" || len(r.Added) != 1 || r.Added[0] != installed[0] {
+		t.Errorf("outcome %+v, want the binary and plugins the request named", out)
 	}
-	if out.Smoke == nil || out.Smoke.Nonce != "n" || len(out.Smoke.Registered) != 1 || out.Smoke.Registered[0] != "a b" {
-		t.Errorf("smoke report %+v", out.Smoke)
+	if s := out.Result.Smoke; s == nil || len(s.Registered) != 1 || s.Registered[0] != "a b" {
+		t.Errorf("smoke report %+v", s)
 	}
 }
 
 func TestCallRefusesAnotherVersion(t *testing.T) {
-	_, err := helperFor(t, "old").Call(context.Background(), Request{Check: &Job{}}, nil)
+	_, err := Call[testEvent, testOutcome](context.Background(), helperFor(t, "old"), Request{Check: &Job{}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "protocol version 2") || !strings.Contains(err.Error(), "regenerate the bundle") {
 		t.Errorf("error %v, want one naming the version and what to do", err)
 	}
 }
 
 func TestCallHelperThatDies(t *testing.T) {
-	_, err := helperFor(t, "crash").Call(context.Background(), Request{Check: &Job{}}, nil)
+	_, err := Call[testEvent, testOutcome](context.Background(), helperFor(t, "crash"), Request{Check: &Job{}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "ended without an answer") || !strings.Contains(err.Error(), "panic: something broke") {
 		t.Errorf("error %v, want one saying it ended and quoting its stderr", err)
 	}
@@ -113,7 +138,7 @@ func TestCallHelperThatIsNotOne(t *testing.T) {
 	if _, err := os.Stat(h.Bin); err != nil {
 		t.Skip("no /bin/true: ", err)
 	}
-	_, err := h.Call(context.Background(), Request{Check: &Job{}}, nil)
+	_, err := Call[testEvent, testOutcome](context.Background(), h, Request{Check: &Job{}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "/bin/true") {
 		t.Errorf("error %v, want one naming the helper", err)
 	}
@@ -126,7 +151,7 @@ func TestReadRequestRefusesOtherVersions(t *testing.T) {
 	if _, err := ReadRequest(strings.NewReader(`{`)); err == nil || !strings.Contains(err.Error(), "not a go-selfcompile helper message") {
 		t.Errorf("error %v, want one about the request", err)
 	}
-	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "` + strconv.Itoa(Version) + `" "check"` + "\nplugin \"x\"\n")); err == nil || !strings.Contains(err.Error(), "ended early") {
+	if _, err := ReadRequest(strings.NewReader(`go-selfcompile-helper "` + strconv.Itoa(Version) + `" "check"` + "\ncheck \"Plugins\" \"1\"\n")); err == nil || !strings.Contains(err.Error(), "ended early") {
 		t.Errorf("error %v, want one saying the request ended early", err)
 	}
 }

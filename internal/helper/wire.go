@@ -13,7 +13,7 @@ import (
 // The protocol's encoding is lines of words: a kind, then its fields, each
 // a Go-quoted string (strconv.Quote), separated by single spaces:
 //
-//	event "done" "toolchain" "3.681s" ""
+//	message "Kind" "1" "Stage" "toolchain" "Duration" "3681000000"
 //
 // Quoting escapes everything that could break a line, and reading it
 // needs only strconv: a host links no encoding package for the protocol.
@@ -82,14 +82,6 @@ func splitLine(line string) (string, []string, error) {
 		rest = strings.TrimPrefix(rest[len(q):], " ")
 	}
 	return kind, fields, nil
-}
-
-// fields checks that a line of kind has at least n fields.
-func want(kind string, fields []string, n int) error {
-	if len(fields) < n {
-		return fmt.Errorf("malformed %s line: %d fields, want %d", kind, len(fields), n)
-	}
-	return nil
 }
 
 var errNoEnd = errors.New("the message ended early")

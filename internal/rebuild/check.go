@@ -7,13 +7,14 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // check decides what the job alone decides, before anything is unpacked:
 // a malformed spec and removing a plugin that is not installed are
 // refused; asking only for what is already installed is nothing to do.
-func check(job *helper.Job) *helper.Outcome {
+func check(job *helper.Job) *outcome {
 	specs, err := parseSpecs(job.Plugins, job.Remove)
 	if err == nil {
 		err = modgen.CheckAllowed(specs, job.Allow)
@@ -22,13 +23,13 @@ func check(job *helper.Job) *helper.Outcome {
 		err = verify.CheckSettings(job.RegisterFuncs, job.Constructors)
 	}
 	if err != nil {
-		return failed("prepare", err)
+		return failed(orchestrator.Prepare, err)
 	}
 	noop, err := alreadySo(specs, job.Remove, job.Installed)
 	if err != nil {
-		return failed("prepare", err)
+		return failed(orchestrator.Prepare, err)
 	}
-	return &helper.Outcome{Noop: noop}
+	return &outcome{NothingToDo: noop}
 }
 
 // parseSpecs refuses a malformed spec.

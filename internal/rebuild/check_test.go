@@ -1,11 +1,14 @@
 package rebuild
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
@@ -62,25 +65,56 @@ func TestCheckRefusesInPrepare(t *testing.T) {
 	for _, tc := range []struct {
 		job  helper.Job
 		want string
+		kind selfcompile.ErrorKind
+		spec string // the Error's Spec, or its Plugin when kind has no spec
 	}{
-		{helper.Job{}, "nothing to do"},
-		{helper.Job{Plugins: []string{"example.com/a plugin"}}, `plugin "example.com/a plugin"`},
-		{helper.Job{Plugins: []string{"example.com/p@v2.0.0"}}, "example.com/p/v2"},
-		{helper.Job{Remove: []string{"example.com/b"}}, "example.com/b"},
-		{helper.Job{Plugins: []string{"example.com/evil@v1.0.0"}, Allow: "example.com/good"}, `example.com/evil is not allowed: this program installs only plugins matching "example.com/good"`},
+		{helper.Job{}, "nothing to do", "", ""},
+		{helper.Job{Plugins: []string{"example.com/a plugin"}}, `plugin "example.com/a plugin"`, selfcompile.RefusedSpec, "example.com/a plugin"},
+		{helper.Job{Plugins: []string{"example.com/p@v2.0.0"}}, "example.com/p/v2", selfcompile.RefusedSpec, "example.com/p@v2.0.0"},
+		{helper.Job{Remove: []string{"example.com/b"}}, "example.com/b", selfcompile.RefusedNotInstalled, "example.com/b"},
+		{helper.Job{Plugins: []string{"example.com/evil@v1.0.0"}, Allow: "example.com/good"}, `example.com/evil is not allowed: this program installs only plugins matching "example.com/good"`, selfcompile.RefusedSpec, "example.com/evil@v1.0.0"},
+		{helper.Job{Plugins: []string{"example.com/p"}, RegisterFuncs: []string{"Register"}}, "RegisterFuncs", selfcompile.RefusedSetting, ""},
 	} {
 		out := check(&tc.job)
-		if out.Err == nil || out.Err.Stage != "prepare" || !strings.Contains(out.Err.Msg, tc.want) {
+		if out.Err == nil || out.Err.Stage != selfcompile.StagePrepare || !strings.Contains(out.Err.Msg, tc.want) {
 			t.Errorf("check(%+v) = %+v, want a prepare error containing %q", tc.job, out.Err, tc.want)
+			continue
 		}
-		if tc.want != "nothing to do" && !out.Err.Refused {
-			t.Errorf("check(%+v): not marked as refused", tc.job)
+		e := out.Err
+		if e.Kind != tc.kind || (e.Spec != tc.spec && e.Plugin != tc.spec) {
+			t.Errorf("check(%+v): %+v, want kind %q naming %q", tc.job, e, tc.kind, tc.spec)
+		}
+		if refused := errors.Is(e, selfcompile.ErrRefused); refused != (tc.kind != "") {
+			t.Errorf("check(%+v): errors.Is(err, ErrRefused) = %v", tc.job, refused)
 		}
 	}
 	installed := []bundle.Plugin{{Path: "example.com/a", Module: "example.com/a", Version: "v1.2.0"}}
 	out := check(&helper.Job{Plugins: []string{"example.com/a@v1.2.0"}, Installed: installed})
-	if out.Err != nil || !strings.Contains(out.Noop, "already installed") {
+	if out.Err != nil || !strings.Contains(out.NothingToDo, "already installed") {
 		t.Errorf("check of an installed version = %+v, want nothing to do", out)
+	}
+}
+
+// A refusal reaches the host as the *selfcompile.Error the helper made,
+// through the protocol: errors.As finds it, with what it names.
+func TestServeRefusalCrossesTheWire(t *testing.T) {
+	var req, answer bytes.Buffer
+	if err := helper.WriteRequest(&req, helper.Request{Check: &helper.Job{Remove: []string{"example.com/b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Serve(context.Background(), nil, &req, &answer, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helper.ReadAnswer[selfcompile.Event, outcome](&answer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal *selfcompile.Error
+	if err := error(out.Err); !errors.As(err, &refusal) || !errors.Is(err, selfcompile.ErrRefused) {
+		t.Fatalf("outcome error %#v, want a refusal", out.Err)
+	}
+	if refusal.Kind != selfcompile.RefusedNotInstalled || refusal.Plugin != "example.com/b" || refusal.Stage != selfcompile.StagePrepare {
+		t.Errorf("refusal %+v, want not-installed example.com/b in prepare", refusal)
 	}
 }
 

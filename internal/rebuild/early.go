@@ -9,6 +9,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
 // earlyBuild is the build stage's work, started before the stage so that
@@ -40,10 +41,10 @@ type earlyBuild struct {
 // go commands and progress are reported as the build stage's.
 func (p *pipeline) startBuild(ctx context.Context, in build.Input) *earlyBuild {
 	ctx, cancel := context.WithCancel(ctx)
-	e := &earlyBuild{cancel: cancel, done: make(chan struct{}), deps: make(chan struct{}), report: p.progressIn("build")}
+	e := &earlyBuild{cancel: cancel, done: make(chan struct{}), deps: make(chan struct{}), report: p.progressIn(orchestrator.Build)}
 	depsDone := func() { e.depsOnce.Do(func() { close(e.deps) }) }
 	run := *in.Go
-	run.OnRun = func(r gocmd.Run) { p.ranGoIn("build", r) }
+	run.OnRun = func(r gocmd.Run) { p.ranGoIn(orchestrator.Build, r) }
 	in.Go = &run
 	go func() {
 		defer close(e.done)
@@ -159,7 +160,7 @@ func (p *pipeline) warmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.
 		}
 	}
 	args := append([]string{"-mod=readonly", "-modfile=" + modFile}, flags...)
-	return p.compileAhead(ctx, goRun, "modgen", tree.Module, args, []string{tree.MainPackage()})
+	return p.compileAhead(ctx, goRun, orchestrator.Modgen, tree.Module, args, []string{tree.MainPackage()})
 }
 
 // warmUpStd starts compiling the standard packages std with the build's
@@ -171,7 +172,7 @@ func (p *pipeline) warmUpStd(ctx context.Context, goRun *gocmd.Runner, dir strin
 	if len(std) == 0 {
 		return func() {}
 	}
-	return p.compileAhead(ctx, goRun, "source", dir, flags, std)
+	return p.compileAhead(ctx, goRun, orchestrator.Source, dir, flags, std)
 }
 
 // compileAhead starts go list -export of pkgs and their dependencies in
@@ -179,7 +180,7 @@ func (p *pipeline) warmUpStd(ctx context.Context, goRun *gocmd.Runner, dir strin
 // stops it. Stopped, it reports no error: what it compiled stays in the
 // build cache, and what it did not, or failed on, is the stages' to
 // compile.
-func (p *pipeline) compileAhead(ctx context.Context, goRun *gocmd.Runner, stage, dir string, flags, pkgs []string) (stop func()) {
+func (p *pipeline) compileAhead(ctx context.Context, goRun *gocmd.Runner, stage orchestrator.Stage, dir string, flags, pkgs []string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	inStage := *goRun
 	inStage.OnRun = func(r gocmd.Run) { p.ranGoIn(stage, r) }

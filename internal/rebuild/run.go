@@ -2,7 +2,6 @@ package rebuild
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/archive"
 	"github.com/selfcompile/go-selfcompile/internal/build"
@@ -30,16 +30,11 @@ import (
 // run runs the stages that make the new binary and reports each stage's
 // start and end, and every warning, on w as it happens. The outcome holds
 // what the stages learned, also when one failed.
-func run(ctx context.Context, job *helper.Job, w *helper.Writer) *helper.Outcome {
-	p := &pipeline{job: job, out: &helper.Outcome{}, w: w}
-	p.orch = &orchestrator.Runner{OnEvent: p.event}
+func run(ctx context.Context, job *helper.Job, w *helper.Writer) *outcome {
+	p := &pipeline{job: job, out: &outcome{}, w: w}
+	p.orch = &orchestrator.Runner{OnStart: p.started, OnEnd: p.ended}
 	if err := p.run(ctx); err != nil {
-		stage := ""
-		var se *orchestrator.StageError
-		if errors.As(err, &se) {
-			stage, err = se.Stage, se.Err
-		}
-		p.out.Err = &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}
+		p.out.Err = failed("", err).Err
 	}
 	return p.out
 }
@@ -47,14 +42,14 @@ func run(ctx context.Context, job *helper.Job, w *helper.Writer) *helper.Outcome
 // pipeline is one rebuild in the helper.
 type pipeline struct {
 	job  *helper.Job
-	out  *helper.Outcome
+	out  *outcome
 	w    *helper.Writer
 	orch *orchestrator.Runner
 	// stage is the stage running, which go commands are reported for
 	// unless they say which (ranGoIn); mu guards it, for the early build
 	// (see startBuild) runs beside the stages.
 	mu    sync.Mutex
-	stage string
+	stage orchestrator.Stage
 }
 
 // run is the helper's part of the pipeline; see the README's drawing.
@@ -62,15 +57,15 @@ func (p *pipeline) run(ctx context.Context) error {
 	job, r := p.job, p.orch
 	specs, err := parseSpecs(job.Plugins, job.Remove)
 	if err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	fsys := os.DirFS(job.Bundle)
 	m, err := bundle.ReadManifest(fsys)
 	if err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	if err := checkFresh(m, job.Settings); err != nil {
-		return &orchestrator.StageError{Stage: "prepare", Err: err}
+		return &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}
 	s := newSettings(job, p.warn)
 	// A signature made with the publisher's identity is not the linker's
@@ -78,7 +73,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if sig := signature.Lost(job.Previous); sig != "" {
 		p.warn("%s", signature.Warning(sig))
 	}
-	goroot, err := orchestrator.Do(ctx, r, "toolchain", func(context.Context) (string, error) {
+	goroot, err := orchestrator.Do(ctx, r, orchestrator.Toolchain, func(context.Context) (string, error) {
 		if m.Slim != nil {
 			// The host fetched it (package slim); check it is still the
 			// one it installed.
@@ -105,13 +100,13 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.out.GoVersion = m.GoVersion
+	p.out.Result.GoVersion = m.GoVersion
 	var fresh bool
 	modCache := job.ModCache
 	if modCache == "" {
 		modCache = filepath.Join(job.Work, "mod")
 	}
-	tree, err := orchestrator.Do(ctx, r, "source", func(ctx context.Context) (*build.Tree, error) {
+	tree, err := orchestrator.Do(ctx, r, orchestrator.Source, func(ctx context.Context) (*build.Tree, error) {
 		stop := func() {}
 		tree, reused, err := build.Unpack(fsys, m, job.Work, modCache, func(t *build.Tree) {
 			// A first rebuild of this program here: the modules are
@@ -151,7 +146,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		// own while modgen waits on the network.
 		stopWarmUp = p.warmUp(ctx, goRun, tree, job.Work, s.flags)
 	}
-	plan, err := orchestrator.Do(ctx, r, "modgen", func(ctx context.Context) (*modgen.Plan, error) {
+	plan, err := orchestrator.Do(ctx, r, orchestrator.Modgen, func(ctx context.Context) (*modgen.Plan, error) {
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: goRun, Dir: tree.Module, HostModule: m.Module, HostVersion: job.HostVersion,
 			Installed: m.Plugins, Specs: specs, Remove: job.Remove, BaseDir: job.Dir,
@@ -202,7 +197,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if !job.DryRun && !mayConstruct(job.Constructors, paths, m.Plugins) {
 		early = p.startBuild(ctx, in)
 	}
-	checks, err := orchestrator.Do(ctx, r, "verify", func(ctx context.Context) ([]verify.Report, error) {
+	checks, err := orchestrator.Do(ctx, r, orchestrator.Verify, func(ctx context.Context) ([]verify.Report, error) {
 		cfg := verify.Config{
 			Dir: tree.Module, BuildFlags: withProfile(s.flags, tree),
 			RegisterFuncs: job.RegisterFuncs, Constructors: job.Constructors,
@@ -211,16 +206,16 @@ func (p *pipeline) run(ctx context.Context) error {
 				p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
 			},
 		}
-		progress := p.progressIn("verify")
+		progress := p.progressIn(orchestrator.Verify)
 		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, goRun), cfg, paths, progress) }
 		if early != nil {
 			compile = func(ctx context.Context) { early.compiled(ctx, progress) }
 		}
 		return verifyPlugins(ctx, goroot, goRun, cfg, paths, compile)
 	})
-	p.out.Checks = wireChecks(checks)
+	p.out.Result.Checks = wireChecks(checks)
 	plugins := withConstructions(in.Plugins, paths, checks)
-	p.out.Plugins = plugins
+	p.out.Result.Plugins = plugins
 	if err != nil || job.DryRun {
 		return err
 	}
@@ -236,23 +231,23 @@ func (p *pipeline) run(ctx context.Context) error {
 		in.Plugins, in.Kept = plugins, nil
 		early = p.startBuild(ctx, in)
 	}
-	built, err := orchestrator.Do(ctx, r, "build", early.wait)
+	built, err := orchestrator.Do(ctx, r, orchestrator.Build, early.wait)
 	if err != nil {
 		return err
 	}
 	if err := build.Seal(tree, built.Manifest); err != nil {
 		p.warn("the next rebuild will unpack the modules again: %v", err)
 	}
-	p.out.Binary, p.out.BundleDir, p.out.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
+	p.out.Result.Binary, p.out.BundleDir, p.out.Result.Plugins = built.Binary, built.BundleDir, built.Manifest.Plugins
 	// No go command of this helper runs from here on (the build ended,
 	// the warm-ups were stopped and waited for): smoke.Check, in this
 	// child subreaper, kills every child the helper gains meanwhile as
 	// an orphan of the new binary.
-	rep, err := orchestrator.Do(ctx, r, "smoke", func(ctx context.Context) (*smoke.Report, error) {
+	rep, err := orchestrator.Do(ctx, r, orchestrator.Smoke, func(ctx context.Context) (*smoke.Report, error) {
 		return smoke.Check(ctx, built.Binary, smokeConfig(job, m.Plugins, built.Manifest.Plugins, plan))
 	})
 	if rep != nil {
-		p.out.Smoke = &helper.SmokeReport{Nonce: rep.Nonce, GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
+		p.out.Result.Smoke = &selfcompile.SmokeReport{GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
 	}
 	return err
 }
@@ -374,10 +369,10 @@ func (p *pipeline) notePlan(plan *modgen.Plan) {
 		p.warn("%s", w)
 	}
 	for _, a := range plan.Added {
-		p.out.Added = append(p.out.Added, a.Plugin())
+		p.out.Result.Added = append(p.out.Result.Added, a.Plugin())
 	}
-	if len(plan.Drift) > 0 {
-		_ = p.w.Send(helper.Message{Drift: plan.Drift})
+	for i := range plan.Drift {
+		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.DriftFound, Drift: &plan.Drift[i]})
 	}
 }
 
@@ -477,27 +472,30 @@ func addedPaths(plan *modgen.Plan) []string {
 }
 
 func (p *pipeline) warn(format string, args ...any) {
-	_ = p.w.Send(helper.Message{Warning: fmt.Sprintf(format, args...)})
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.WarningRaised, Message: fmt.Sprintf(format, args...)})
 }
 
-func (p *pipeline) event(e orchestrator.Event) {
-	if e.Kind == orchestrator.StageStart {
-		p.mu.Lock()
-		p.stage = e.Stage
-		p.mu.Unlock()
+// started and ended report a stage to the host.
+func (p *pipeline) started(s orchestrator.Stage) {
+	p.mu.Lock()
+	p.stage = s
+	p.mu.Unlock()
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageStarted, Stage: s})
+}
+
+func (p *pipeline) ended(s orchestrator.Stage, d time.Duration, err error) {
+	e := selfcompile.Event{Kind: selfcompile.StageDone, Stage: s, Duration: d}
+	if err != nil {
+		e.Kind, e.Err = selfcompile.StageFailed, err
 	}
-	msg := &helper.Event{Kind: e.Kind.String(), Stage: e.Stage, Duration: e.Duration}
-	if e.Err != nil {
-		msg.Err = e.Err.Error()
-	}
-	_ = p.w.Send(helper.Message{Event: msg})
+	_ = p.w.Send(e)
 }
 
 // progressIn returns what reports how many packages stage compiled so
 // far.
-func (p *pipeline) progressIn(stage string) func(done, total int) {
+func (p *pipeline) progressIn(stage orchestrator.Stage) func(done, total int) {
 	return func(done, total int) {
-		_ = p.w.Send(helper.Message{Progress: &helper.Progress{Stage: stage, Done: done, Total: total}})
+		_ = p.w.Send(selfcompile.Event{Kind: selfcompile.StageProgress, Stage: stage, Done: done, Total: total})
 	}
 }
 
@@ -505,16 +503,12 @@ func (p *pipeline) progressIn(stage string) func(done, total int) {
 func (p *pipeline) ranGo(r gocmd.Run) { p.ranGoIn(p.current(), r) }
 
 // ranGoIn reports a go command run by stage.
-func (p *pipeline) ranGoIn(stage string, r gocmd.Run) {
-	msg := &helper.GoCommand{Stage: stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration}
-	if r.Err != nil {
-		msg.Err = r.Err.Error()
-	}
-	_ = p.w.Send(helper.Message{GoCommand: msg})
+func (p *pipeline) ranGoIn(stage orchestrator.Stage, r gocmd.Run) {
+	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.GoCommandRan, Stage: stage, Args: r.Args, Dir: r.Dir, Duration: r.Duration, Err: r.Err})
 }
 
 // current is the stage running.
-func (p *pipeline) current() string {
+func (p *pipeline) current() orchestrator.Stage {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stage

@@ -2,8 +2,10 @@
 // it answers the host's requests in the go-selfcompile command the bundle
 // carries. A check refuses what the request alone shows to be wrong; a
 // rebuild runs the stages that make and check the new binary — toolchain,
-// source, modgen, verify, build, smoke — and hands the host the binary,
-// for the host to swap. The wiring reads as the pipeline, in run.go.
+// source, modgen, verify, build, smoke (running the new binary) — and
+// hands the host the binary, for the host to swap. The wiring reads as
+// the pipeline, in run.go. The host's types (package selfcompile's
+// Event, Result and Error) are what it answers in.
 package rebuild
 
 import (
@@ -11,10 +13,15 @@ import (
 	"errors"
 	"io"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
+
+// outcome is the answer to a request, in the host's types.
+type outcome = helper.Outcome[selfcompile.Result, selfcompile.Error]
 
 // Serve answers one request read from r, writing the protocol's messages
 // to w. With args "verify" it answers a type-check request a rebuild makes
@@ -42,7 +49,7 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped
 	if stopped != nil {
 		defer context.AfterFunc(ctx, stopped)()
 	}
-	var done *helper.Outcome
+	var done *outcome
 	switch {
 	case err != nil:
 		done = failed("", err)
@@ -56,15 +63,22 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped
 	return out.Done(done)
 }
 
-// failed is the outcome of a failure in stage.
-func failed(stage string, err error) *helper.Outcome {
-	return &helper.Outcome{Err: &helper.Error{Stage: stage, Msg: err.Error(), Refused: refused(err)}}
+// failed is the outcome of a failure in stage; a *StageError in err names
+// the stage instead.
+func failed(stage orchestrator.Stage, err error) *outcome {
+	if se := (*orchestrator.StageError)(nil); errors.As(err, &se) {
+		stage, err = se.Stage, se.Err
+	}
+	e := &selfcompile.Error{Stage: stage, Msg: err.Error()}
+	classify(e, err)
+	return &outcome{Err: e}
 }
 
-// refused reports whether err is the request's fault, or the host's as
-// built (a stale bundle, a host setting that names nothing), rather than
-// the machine's: running it again cannot help.
-func refused(err error) bool {
+// classify sets e's Kind, and what it knows of the plugin at fault, when
+// err is the request's fault, or the host's as built (a stale bundle, a
+// host setting that names nothing), rather than the machine's: running
+// it again cannot help.
+func classify(e *selfcompile.Error, err error) {
 	var (
 		se  *modgen.SpecError
 		nie *modgen.NotInstalledError
@@ -75,6 +89,22 @@ func refused(err error) bool {
 		set *verify.SettingError
 		st  *staleError
 	)
-	return errors.As(err, &se) || errors.As(err, &nie) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &pin) ||
-		errors.As(err, &set) || errors.As(err, &st)
+	switch {
+	case errors.As(err, &pe):
+		e.Kind, e.Plugin, e.Reason = selfcompile.RefusedPlugin, pe.Plugin, string(pe.Reason)
+	case errors.As(err, &se):
+		e.Kind, e.Spec = selfcompile.RefusedSpec, se.Spec
+	case errors.As(err, &nie):
+		e.Kind, e.Plugin = selfcompile.RefusedNotInstalled, nie.Path
+	case errors.As(err, &ce):
+		e.Kind, e.Spec = selfcompile.RefusedConflict, ce.Specs[0]
+	case errors.As(err, &pin):
+		e.Kind, e.Spec, e.Plugin = selfcompile.RefusedPin, pin.Spec, pin.Path
+	case errors.As(err, &de):
+		e.Kind = selfcompile.RefusedDrift
+	case errors.As(err, &set):
+		e.Kind = selfcompile.RefusedSetting
+	case errors.As(err, &st):
+		e.Kind = selfcompile.RefusedStale
+	}
 }

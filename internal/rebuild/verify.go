@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/proc"
@@ -215,11 +216,11 @@ func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 	return json.NewEncoder(w).Encode(resp)
 }
 
-// wireChecks turns the verify stage's reports into the protocol's.
-func wireChecks(reports []verify.Report) []helper.Check {
-	var out []helper.Check
+// wireChecks turns the verify stage's reports into the host's.
+func wireChecks(reports []verify.Report) []selfcompile.Check {
+	var out []selfcompile.Check
 	for _, r := range reports {
-		c := helper.Check{Path: r.Path, Name: r.Name, Module: r.Module, Version: r.Version}
+		c := selfcompile.Check{Path: r.Path, Name: r.Name, Module: r.Module, Version: r.Version}
 		for _, p := range r.Inits {
 			c.Inits = append(c.Inits, p.String())
 		}
@@ -227,11 +228,11 @@ func wireChecks(reports []verify.Report) []helper.Check {
 			c.VarInits = append(c.VarInits, p.String())
 		}
 		for _, reg := range r.Registrations {
-			c.Registrations = append(c.Registrations, helper.Registration{Func: reg.Func, Pos: reg.Pos.String()})
+			c.Registrations = append(c.Registrations, selfcompile.Registration{Func: reg.Func, Pos: reg.Pos.String()})
 		}
 		c.Via = r.Via
 		if k := r.Constructor; k != nil {
-			c.Constructor = &helper.Construction{Func: k.Func, Register: k.Register, Type: k.Type}
+			c.Constructor = &selfcompile.Construction{Func: k.Func, Register: k.Register, Type: k.Type}
 		}
 		out = append(out, c)
 	}
