@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/proc"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
@@ -53,6 +56,41 @@ type goCommand struct {
 // the helper, which the host never speaks.
 const verifyArg = "verify"
 
+// verify is the verify stage: the plugins new to the binary or moved
+// (the plan's Added) type-checked and their registrations found, while
+// beside (nil: none) compiles what the type-check needs, or the stage
+// compiles it itself. It returns the reports, and plugins with each
+// checked plugin registering as verify found (withConstructions), also
+// when it failed.
+func (p *pipeline) verify(ctx context.Context, src *sources, plan *modgen.Plan, plugins []bundle.Plugin, beside *backgroundBuild) ([]verify.Report, []bundle.Plugin, error) {
+	tree, paths := src.tree, addedPaths(plan)
+	checks, err := orchestrator.Do(ctx, p.orch, stageVerify, func(ctx context.Context) ([]verify.Report, error) {
+		cfg := verify.Config{
+			Dir: tree.Module, BuildFlags: withProfile(src.settings.flags, tree),
+			RegisterFuncs: p.job.RegisterFuncs, Constructors: p.job.Constructors,
+			Host: tree.MainPackage(), Installed: pluginPaths(src.manifest.Plugins),
+			OnGoCommand: func(args []string, d time.Duration) {
+				p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
+			},
+		}
+		progress := p.progressIn(stageVerify)
+		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, src.goRun), cfg, paths, progress) }
+		if beside != nil {
+			compile = func(ctx context.Context) { beside.compiled(ctx, progress) }
+		}
+		return verifyPlugins(ctx, src.goroot, src.goRun, cfg, paths, compile)
+	})
+	return checks, withConstructions(plugins, paths, checks), err
+}
+
+func pluginPaths(ps []bundle.Plugin) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Path
+	}
+	return out
+}
+
 // verifyPlugins runs verify.Plugins in a copy of this helper started with
 // the bundled go first on its PATH: go/packages runs the go command found
 // on the process's PATH, and even a helper does not change its own
@@ -62,7 +100,7 @@ const verifyArg = "verify"
 //
 // The type-check compiles every dependency of the plugins that is not in
 // the build cache (export data): compile compiles them, its own way
-// (precompile, or the go build that goes beside: earlyBuild.compiled),
+// (precompile, or the go build that goes beside: backgroundBuild.compiled),
 // while the copy runs the checks that compile nothing; the copy
 // type-checks once compile returns (verify.Config.TypeCheck: the end of
 // its standard input). compile's context is done when the copy ends first.
@@ -215,27 +253,4 @@ func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
 		resp.Refused = append(resp.Refused, *pe)
 	}
 	return json.NewEncoder(w).Encode(resp)
-}
-
-// wireChecks turns the verify stage's reports into the protocol's.
-func wireChecks(reports []verify.Report) []helper.Check {
-	var out []helper.Check
-	for _, r := range reports {
-		c := helper.Check{Path: r.Path, Name: r.Name, Module: r.Module, Version: r.Version}
-		for _, p := range r.Inits {
-			c.Inits = append(c.Inits, p.String())
-		}
-		for _, p := range r.VarInits {
-			c.VarInits = append(c.VarInits, p.String())
-		}
-		for _, reg := range r.Registrations {
-			c.Registrations = append(c.Registrations, helper.Registration{Func: reg.Func, Pos: reg.Pos.String()})
-		}
-		c.Via = r.Via
-		if k := r.Constructor; k != nil {
-			c.Constructor = &helper.Construction{Func: k.Func, Register: k.Register, Type: k.Type}
-		}
-		out = append(out, c)
-	}
-	return out
 }
