@@ -81,7 +81,7 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	if !p.job.DryRun && req.manifest.Slim == nil {
 		src.kept = bg.startKeptCopy(req.fsys, req.manifest, src.tree.MainDir)
 	}
-	if src.fresh {
+	if src.unpackedAnew {
 		// A module cache unpacked anew: this program was not rebuilt
 		// here, and its packages are not compiled yet. Compile the
 		// host's own while modgen waits on the network.

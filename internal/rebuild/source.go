@@ -17,9 +17,9 @@ import (
 type sources struct {
 	*tools
 	tree *build.Tree
-	// fresh says the module cache was unpacked anew: a first rebuild of
-	// this program here.
-	fresh bool
+	// unpackedAnew says the module cache was unpacked anew, not reused:
+	// a first rebuild of this program here.
+	unpackedAnew bool
 	// goRun is the bundled go command in the unpacked tree; completer
 	// completes a module the bundle carries trimmed.
 	goRun     *gocmd.Runner
@@ -41,10 +41,12 @@ func (p *pipeline) source(ctx context.Context, tc *tools, bg *background) (*sour
 	if modCache == "" {
 		modCache = filepath.Join(job.Work, "mod")
 	}
-	var fresh bool
+	var reused bool
 	tree, err := orchestrator.Do(ctx, p.orch, stageSource, func(ctx context.Context) (*build.Tree, error) {
 		defer bg.stopStdWarmUp()
-		tree, reused, err := build.Unpack(tc.fsys, tc.manifest, job.Work, modCache, func(t *build.Tree) {
+		var tree *build.Tree
+		var err error
+		tree, reused, err = build.Unpack(tc.fsys, tc.manifest, job.Work, modCache, func(t *build.Tree) {
 			// A first rebuild of this program here: the modules are
 			// unpacked anew, a disk-bound wait. The standard packages
 			// need none of them, unless the build uses a profile (PGO):
@@ -54,7 +56,6 @@ func (p *pipeline) source(ctx context.Context, tc *tools, bg *background) (*sour
 				bg.startStdWarmUp(ctx, s.goRunner(tc.goroot, modCache), job.Work, s.flags, tc.manifest.StdPackages)
 			}
 		})
-		fresh = !reused
 		return tree, err
 	})
 	if err != nil {
@@ -66,7 +67,7 @@ func (p *pipeline) source(ctx context.Context, tc *tools, bg *background) (*sour
 	download := s.downloadRunner(tc.goroot)
 	download.OnRun = p.ranGo
 	completer := &build.Completer{Go: download, ModCache: tree.ModCache, GoSum: sumBefore, Warn: p.warn}
-	return &sources{tools: tc, tree: tree, fresh: fresh, goRun: goRun, completer: completer, sumBefore: sumBefore}, nil
+	return &sources{tools: tc, tree: tree, unpackedAnew: !reused, goRun: goRun, completer: completer, sumBefore: sumBefore}, nil
 }
 
 // withProfile returns the build's flags with the profile for

@@ -33,7 +33,7 @@ func (p *pipeline) verify(ctx context.Context, src *sources, plan *modgen.Plan, 
 			},
 		}
 		progress := p.progressIn(stageVerify)
-		compile := func(ctx context.Context) { precompile(ctx, stoppable(ctx, src.goRun), cfg, paths, progress) }
+		compile := func(ctx context.Context) { compileForTypeCheck(ctx, stoppable(ctx, src.goRun), cfg, paths, progress) }
 		if beside != nil {
 			compile = func(ctx context.Context) { beside.compiled(ctx, progress) }
 		}
@@ -56,7 +56,7 @@ func pluginPaths(ps []bundle.Plugin) []string {
 //
 // The type-check compiles every dependency of the plugins that is not in
 // the build cache (export data): compile compiles them, its own way
-// (precompile, or the go build that goes beside: backgroundBuild.compiled),
+// (compileForTypeCheck, or the go build that goes beside: backgroundBuild.compiled),
 // while verify runs the checks that compile nothing; it type-checks once
 // compile returns (verify.Config.TypeCheck). compile's context is done
 // when verify ends first: it refused every plugin, or failed.
@@ -135,13 +135,13 @@ func stoppable(ctx context.Context, run *gocmd.Runner) *gocmd.Runner {
 	return &r
 }
 
-// precompile compiles what the type-check of paths needs, counting the
+// compileForTypeCheck compiles what the type-check of paths needs, counting the
 // packages as the go command starts them (see gocmd.RunCounted), so that
 // a person sees a long type-check advance (go/packages would compile them
 // silently): for a check with no build beside (a dry run). When it cannot
 // list or compile, go/packages runs as it would have and reports the
 // problem.
-func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
+func compileForTypeCheck(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
 	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456)
 	// before the build flags, which may name a profile (withProfile).
 	flags := append([]string{"-pgo=off", "-buildvcs=false"}, cfg.BuildFlags...)

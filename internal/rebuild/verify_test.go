@@ -38,7 +38,7 @@ func TestVerifyWithBundledGo(t *testing.T) {
 	releasedAfter := -1
 	paths := []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}
 	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, paths, func(ctx context.Context) {
-		precompile(ctx, goRun, cfg, paths, func(done, total int) {
+		compileForTypeCheck(ctx, goRun, cfg, paths, func(done, total int) {
 			progress = append(progress, [2]int{done, total})
 		})
 		mu.Lock()
