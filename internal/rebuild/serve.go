@@ -24,9 +24,9 @@ import (
 type outcome = helper.Outcome[selfcompile.Result, selfcompile.Error]
 
 // Serve answers one request read from r, writing the protocol's messages
-// to w. With args "verify" it answers a type-check request a rebuild makes
-// of a copy of this helper (see verifyPlugins). It returns an error only
-// when it cannot write; a failure of the request travels in the outcome.
+// to w (args, the helper verb's further arguments, are reserved: none is
+// defined). It returns an error only when it cannot write; a failure of
+// the request travels in the outcome.
 //
 // The host keeps r open until it has the outcome, and its end means the
 // host went (see package internal/helper). Then, or when ctx is done (the
@@ -35,9 +35,6 @@ type outcome = helper.Outcome[selfcompile.Result, selfcompile.Error]
 // the helper's main uses it to make sure the process ends soon, whatever
 // has not stopped yet.
 func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped func()) error {
-	if len(args) == 1 && args[0] == verifyArg {
-		return serveVerify(ctx, r, w)
-	}
 	out := helper.NewWriter(w)
 	req, err := helper.ReadRequest(r)
 	ctx, cancel := context.WithCancel(ctx)

@@ -1,156 +1,121 @@
 package rebuild
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
-	selfcompile "github.com/selfcompile/go-selfcompile"
+	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/internal/helper"
-	"github.com/selfcompile/go-selfcompile/internal/proc"
+	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/toolchain"
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
-// verifyRequest asks a copy of the helper for verify.Plugins(ctx, Config,
-// Paths). Config.Env is not sent: that helper's environment is the go
-// command's.
-type verifyRequest struct {
-	Config verify.Config `json:"config"`
-	Paths  []string      `json:"paths"`
+// verify is the verify stage: the plugins new to the binary or moved
+// (the plan's Added) type-checked and their registrations found, while
+// beside (nil: none) compiles what the type-check needs, or the stage
+// compiles it itself. It returns the reports, and plugins with each
+// checked plugin registering as verify found (withConstructions), also
+// when it failed.
+func (p *pipeline) verify(ctx context.Context, src *sources, plan *modgen.Plan, plugins []bundle.Plugin, beside *backgroundBuild) ([]verify.Report, []bundle.Plugin, error) {
+	tree, paths := src.tree, addedPaths(plan)
+	checks, err := orchestrator.Do(ctx, p.orch, orchestrator.Verify, func(ctx context.Context) ([]verify.Report, error) {
+		cfg := verify.Config{
+			Dir: tree.Module, BuildFlags: withProfile(src.settings.flags, tree),
+			RegisterFuncs: p.job.RegisterFuncs, Constructors: p.job.Constructors,
+			Host: tree.MainPackage(), Installed: pluginPaths(src.manifest.Plugins),
+			OnGoCommand: func(args []string, d time.Duration) {
+				p.ranGo(gocmd.Run{Args: args, Dir: tree.Module, Duration: d})
+			},
+		}
+		progress := p.progressIn(orchestrator.Verify)
+		compile := func(ctx context.Context) { compileForTypeCheck(ctx, stoppable(ctx, src.goRun), cfg, paths, progress) }
+		if beside != nil {
+			compile = func(ctx context.Context) { beside.compiled(ctx, progress) }
+		}
+		return verifyPlugins(ctx, src.goroot, src.goRun, cfg, paths, compile)
+	})
+	return checks, withConstructions(plugins, paths, checks), err
 }
 
-// verifyResponse is what verify.Plugins returned: the reports of the
-// plugins that passed and the refusals of the others.
-type verifyResponse struct {
-	Reports []verify.Report      `json:"reports"`
-	Refused []verify.PluginError `json:"refused,omitempty"`
-	// Setting is a host setting that names nothing; Error is any other
-	// failure that is not a plugin's refusal.
-	Setting *verify.SettingError `json:"setting,omitempty"`
-	Error   string               `json:"error,omitempty"`
-	// Commands are the go commands go/packages ran.
-	Commands []goCommand `json:"commands,omitempty"`
+func pluginPaths(ps []bundle.Plugin) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Path
+	}
+	return out
 }
 
-// goCommand is one go command run by go/packages in the copy of the
-// helper.
-type goCommand struct {
-	Args     []string      `json:"args"`
-	Duration time.Duration `json:"duration"`
-}
-
-// verifyArg is the argument of the helper verb that makes the helper
-// answer one verify request, in JSON: the protocol between two copies of
-// the helper, which the host never speaks.
-const verifyArg = "verify"
-
-// verifyPlugins runs verify.Plugins in a copy of this helper started with
-// the bundled go first on its PATH: go/packages runs the go command found
-// on the process's PATH, and even a helper does not change its own
-// environment while it runs. Refusals come back as the *verify.PluginError
-// values (joined) that verify.Plugins returns. The go commands
-// go/packages ran are passed to cfg.OnGoCommand when it returns.
+// verifyPlugins runs verify.Plugins with the bundled go command of
+// goroot and goRun's environment. Refusals are the *verify.PluginError
+// values (joined) that verify.Plugins returns.
 //
 // The type-check compiles every dependency of the plugins that is not in
 // the build cache (export data): compile compiles them, its own way
-// (precompile, or the go build that goes beside: earlyBuild.compiled),
-// while the copy runs the checks that compile nothing; the copy
-// type-checks once compile returns (verify.Config.TypeCheck: the end of
-// its standard input). compile's context is done when the copy ends first.
+// (compileForTypeCheck, or the go build that goes beside: backgroundBuild.compiled),
+// while verify runs the checks that compile nothing; it type-checks once
+// compile returns (verify.Config.TypeCheck). compile's context is done
+// when verify ends first: it refused every plugin, or failed.
 func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
 	if len(paths) == 0 {
-		return nil, nil // nothing to check: no process to start
-	}
-	onGo := cfg.OnGoCommand
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding the helper to type-check in: %w", err)
+		return nil, nil // nothing to check, nothing to compile
 	}
 	env := goRun.Environ()
 	path := filepath.Dir(toolchain.GoBin(goroot))
 	if p, _ := gocmd.Lookup(env, "PATH"); p != "" {
 		path += string(os.PathListSeparator) + p
 	}
-	cfg.Env, cfg.OnGoCommand = nil, nil
-	in, err := json.Marshal(verifyRequest{Config: cfg, Paths: paths})
+	cfg.Env = gocmd.Set(env, "PATH", path)
+	restore, err := setPATH(path)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, helper.Verb, verifyArg)
-	cmd.Dir = cfg.Dir
-	cmd.Env = gocmd.Set(env, "PATH", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	proc.Setup(cmd, proc.Interrupt, 3*time.Second)
-	stdin, err := cmd.StdinPipe()
-	if err == nil {
-		err = cmd.Start()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("type-checking in %s: %w", exe, err)
-	}
-	// The copy reads the request and runs the checks that compile nothing
-	// while compile compiles; a copy that has ended already (it could not
-	// load) makes these writes fail, and says why below.
-	_, _ = stdin.Write(in)
-	// It ends before compile does when those checks refused every plugin
-	// (or it failed): compile is then stopped, not waited for.
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	defer restore()
 	cctx, stopCompile := context.WithCancel(ctx)
 	compiled := make(chan struct{})
 	go func() {
 		defer close(compiled)
 		compile(cctx)
 	}()
-	select {
-	case <-compiled:
-		_ = stdin.Close()
-		err = <-exited
-	case err = <-exited:
+	cfg.TypeCheck = func(ctx context.Context) error {
+		select {
+		case <-compiled:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	reports, err := verify.Plugins(ctx, cfg, paths)
 	stopCompile()
 	<-compiled
-	_ = proc.Kill(cmd)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	var resp verifyResponse
-	if derr := json.Unmarshal(stdout.Bytes(), &resp); derr != nil {
-		if err == nil {
-			err = derr
+	return reports, err
+}
+
+// setPATH sets this process's PATH to path until restore is called:
+// go/packages runs the go command found on the process's PATH, which a
+// PATH in its Config.Env does not choose. The helper owns its process:
+// what else it starts meanwhile is named by its full path (the go
+// commands by gocmd.Runner.GoBin), and a go command that inherits this
+// PATH finds first the go it is.
+func setPATH(path string) (restore func(), err error) {
+	old, had := os.LookupEnv("PATH")
+	if err := os.Setenv("PATH", path); err != nil {
+		return nil, fmt.Errorf("putting the bundled go command on PATH: %w", err)
+	}
+	return func() {
+		if had {
+			os.Setenv("PATH", old)
+		} else {
+			os.Unsetenv("PATH")
 		}
-		return nil, fmt.Errorf("type-checking in %s: %v\n%s", exe, err, strings.TrimSpace(stderr.String()))
-	}
-	if onGo != nil {
-		for _, c := range resp.Commands {
-			onGo(c.Args, c.Duration)
-		}
-	}
-	if resp.Setting != nil {
-		return nil, resp.Setting
-	}
-	if resp.Error != "" {
-		return nil, errors.New(resp.Error)
-	}
-	var errs []error
-	for i := range resp.Refused {
-		errs = append(errs, &resp.Refused[i])
-	}
-	if len(errs) == 1 {
-		return resp.Reports, errs[0]
-	}
-	return resp.Reports, errors.Join(errs...)
+	}, nil
 }
 
 // stoppable returns a copy of run whose go commands report no error once
@@ -170,71 +135,17 @@ func stoppable(ctx context.Context, run *gocmd.Runner) *gocmd.Runner {
 	return &r
 }
 
-// precompile compiles what the type-check of paths needs, counting the
+// compileForTypeCheck compiles what the type-check of paths needs, counting the
 // packages as the go command starts them (see gocmd.RunCounted), so that
 // a person sees a long type-check advance (go/packages would compile them
 // silently): for a check with no build beside (a dry run). When it cannot
 // list or compile, go/packages runs as it would have and reports the
 // problem.
-func precompile(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
+func compileForTypeCheck(ctx context.Context, goRun *gocmd.Runner, cfg verify.Config, paths []string, progress func(done, total int)) {
 	// go/packages loads with -pgo=off and -buildvcs=false (golang/go#60456)
 	// before the build flags, which may name a profile (withProfile).
 	flags := append([]string{"-pgo=off", "-buildvcs=false"}, cfg.BuildFlags...)
 	args := append([]string{"-e", "-deps", "-export", "-compiled", "-f", "{{.ImportPath}}"}, flags...)
 	inv := gocmd.Invocation{Verb: "list", Args: append(append(args, "--"), paths...), WorkingDir: cfg.Dir}
 	_, _ = goRun.RunCounted(ctx, inv, flags, paths, progress)
-}
-
-// serveVerify answers a verify request, in the copy of the helper.
-func serveVerify(ctx context.Context, r io.Reader, w io.Writer) error {
-	var req verifyRequest
-	var resp verifyResponse
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&req); err != nil {
-		resp.Error = fmt.Sprintf("helper: reading the verify request: %v", err)
-		return json.NewEncoder(w).Encode(resp)
-	}
-	req.Config.OnGoCommand = func(args []string, d time.Duration) {
-		resp.Commands = append(resp.Commands, goCommand{Args: args, Duration: d})
-	}
-	// The end of the input says that what the type-check needs is
-	// compiled (see verifyPlugins).
-	req.Config.TypeCheck = func(context.Context) error {
-		_, err := io.Copy(io.Discard, io.MultiReader(dec.Buffered(), r))
-		return err
-	}
-	reports, err := verify.Plugins(ctx, req.Config, req.Paths)
-	resp.Reports = reports
-	refused, ok := verify.Refusals(err)
-	if !ok {
-		resp = verifyResponse{Error: err.Error(), Commands: resp.Commands}
-		errors.As(err, &resp.Setting)
-	}
-	for _, pe := range refused {
-		resp.Refused = append(resp.Refused, *pe)
-	}
-	return json.NewEncoder(w).Encode(resp)
-}
-
-// wireChecks turns the verify stage's reports into the host's.
-func wireChecks(reports []verify.Report) []selfcompile.Check {
-	var out []selfcompile.Check
-	for _, r := range reports {
-		c := selfcompile.Check{Path: r.Path, Name: r.Name, Module: r.Module, Version: r.Version}
-		for _, p := range r.Inits {
-			c.Inits = append(c.Inits, p.String())
-		}
-		for _, p := range r.VarInits {
-			c.VarInits = append(c.VarInits, p.String())
-		}
-		for _, reg := range r.Registrations {
-			c.Registrations = append(c.Registrations, selfcompile.Registration{Func: reg.Func, Pos: reg.Pos.String()})
-		}
-		c.Via = r.Via
-		if k := r.Constructor; k != nil {
-			c.Constructor = &selfcompile.Construction{Func: k.Func, Register: k.Register, Type: k.Type}
-		}
-		out = append(out, c)
-	}
-	return out
 }

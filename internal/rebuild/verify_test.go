@@ -18,26 +18,14 @@ import (
 	"github.com/selfcompile/go-selfcompile/verify"
 )
 
-// The test binary is its own helper: started with helperEnv set, it
-// serves one request, as "go-selfcompile helper" does.
-const helperEnv = "REBUILD_TEST_SERVE"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
-		if err := Serve(context.Background(), os.Args[len(os.Args)-1:], os.Stdin, os.Stdout, nil); err != nil {
-			os.Stderr.WriteString(err.Error())
-			os.Exit(2)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// TestVerifyInHelperProcess checks plugins in a copy of the helper, the
-// go command found through the PATH it is given, and gets back the
-// refusals as the typed errors verify.Plugins returns.
-func TestVerifyInHelperProcess(t *testing.T) {
+// TestVerifyWithBundledGo checks plugins with the go command of the
+// GOROOT it is given, which the process's PATH does not name, and gets
+// back the refusals as the typed errors verify.Plugins returns.
+func TestVerifyWithBundledGo(t *testing.T) {
 	goroot, dir := hostModule(t)
+	// go/packages finds its go command on the process's PATH only.
+	noGo := t.TempDir()
+	t.Setenv("PATH", noGo)
 	var mu sync.Mutex // the count's go commands run beside the compile
 	var ran []string
 	record := func(args []string) {
@@ -45,13 +33,13 @@ func TestVerifyInHelperProcess(t *testing.T) {
 		defer mu.Unlock()
 		ran = append(ran, strings.Join(args, " "))
 	}
-	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}, OnRun: func(r gocmd.Run) { record(r.Args) }}
+	goRun := &gocmd.Runner{GoBin: filepath.Join(goroot, "bin", "go"), Env: []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "CGO_ENABLED=0"}, OnRun: func(r gocmd.Run) { record(r.Args) }}
 	cfg := verify.Config{Dir: dir, OnGoCommand: func(args []string, _ time.Duration) { record(args) }}
 	var progress [][2]int
 	releasedAfter := -1
 	paths := []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}
 	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, paths, func(ctx context.Context) {
-		precompile(ctx, goRun, cfg, paths, func(done, total int) {
+		compileForTypeCheck(ctx, goRun, cfg, paths, func(done, total int) {
 			progress = append(progress, [2]int{done, total})
 		})
 		mu.Lock()
@@ -100,6 +88,9 @@ func TestVerifyInHelperProcess(t *testing.T) {
 	if reasons["example.com/host/noinit"] != verify.NoInitCode || reasons["example.com/host/cmd"] != verify.IsCommand {
 		t.Errorf("refusals %v", reasons)
 	}
+	if got := os.Getenv("PATH"); got != noGo {
+		t.Errorf("PATH is %q after the check, want %q as it was", got, noGo)
+	}
 	checks := wireChecks(reports)
 	if len(checks) != 1 || len(checks[0].Inits) != 1 || !strings.Contains(checks[0].Inits[0], "hasinit/p.go:3:") {
 		t.Errorf("checks %+v, want hasinit's init at hasinit/p.go:3", checks)
@@ -138,7 +129,7 @@ func hostModule(t *testing.T) (goroot, dir string) {
 // waiting for the compile, which is stopped.
 func TestVerifyRefusalStopsTheCompile(t *testing.T) {
 	goroot, dir := hostModule(t)
-	goRun := &gocmd.Runner{Env: []string{helperEnv + "=1", "GOFLAGS=-mod=mod", "GOPROXY=off"}}
+	goRun := &gocmd.Runner{Env: []string{"GOFLAGS=-mod=mod", "GOPROXY=off"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	stopped := false
@@ -152,7 +143,7 @@ func TestVerifyRefusalStopsTheCompile(t *testing.T) {
 	}
 }
 
-// Nothing to check starts no process and compiles nothing.
+// Nothing to check runs no go command and compiles nothing.
 func TestVerifyNothing(t *testing.T) {
 	compiled := false
 	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, func(context.Context) { compiled = true })
