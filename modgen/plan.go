@@ -83,7 +83,7 @@ type Plan struct {
 	// Listed are the packages the plugins and Request.HostPackages use,
 	// as go list -deps listed them with the plan's go.mod (Load); nil
 	// when no plugin was added.
-	Listed []Listed
+	Listed []gocmd.Package
 }
 
 // MakePlan resolves the specs, computes the new plugin set, writes it into
@@ -211,7 +211,7 @@ func LocalCopy(store, mod string) (string, error) {
 // the trimmed modules they need. Problems of a plugin package itself (no
 // files for the target, a missing import) are left to package verify,
 // which explains them (-e).
-func loadPackages(ctx context.Context, req Request, added []Resolved) ([]Listed, error) {
+func loadPackages(ctx context.Context, req Request, added []Resolved) ([]gocmd.Package, error) {
 	if len(added) == 0 {
 		return nil, nil
 	}

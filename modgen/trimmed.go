@@ -46,10 +46,6 @@ func (e *IncompleteModuleError) Error() string {
 
 func (e *IncompleteModuleError) Unwrap() error { return e.Err }
 
-// Listed is a package as Load lists it (go list's fields
-// [gocmd.ListJSON]).
-type Listed = gocmd.Package
-
 // LoadRequest is what Load loads.
 type LoadRequest struct {
 	// Go runs the go command, with -mod=mod in its GOFLAGS.
@@ -81,7 +77,7 @@ const findingPrefix = "go: finding module for package "
 // whatever module the go command added or upgraded for it), completes
 // that module and lists again, until nothing is missing. A package that
 // is missing for another reason is left to the go command, as ever.
-func Load(ctx context.Context, req LoadRequest) ([]Listed, error) {
+func Load(ctx context.Context, req LoadRequest) ([]gocmd.Package, error) {
 	gomodDir := cmpOr(req.GoModDir, req.Dir)
 	done := map[string]bool{}
 	for {
@@ -166,7 +162,7 @@ func findings(stderr []byte) []string {
 
 // missingPackages returns the packages the go command looked for a
 // module for, or could not find: what a trimmed module may lack.
-func missingPackages(pkgs []Listed, stderr []byte) []string {
+func missingPackages(pkgs []gocmd.Package, stderr []byte) []string {
 	out := findings(stderr)
 	add := func(p string) {
 		if p != "" && !slices.Contains(out, p) {

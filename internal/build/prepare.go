@@ -47,7 +47,7 @@ type Input struct {
 	// Listed, when set, are the packages the build uses, listed with the
 	// go.mod it builds with (modgen.Plan.Listed, with the host's packages
 	// [Tree.HostPackages]): Prepare does not list them again.
-	Listed []modgen.Listed
+	Listed []gocmd.Package
 }
 
 // Output is what Build built.

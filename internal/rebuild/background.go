@@ -3,9 +3,7 @@ package rebuild
 import (
 	"context"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
@@ -90,14 +88,8 @@ func (b *background) startKeptCopy(fsys fs.FS, m *bundle.Manifest, dir string) *
 // differs; a package it fails on is left to the stages.
 func (b *background) startHostWarmUp(ctx context.Context, goRun *gocmd.Runner, tree *build.Tree, work string, flags []string) {
 	modFile := filepath.Join(work, "warmup.mod")
-	for from, to := range map[string]string{"go.mod": modFile, "go.sum": strings.TrimSuffix(modFile, ".mod") + ".sum"} {
-		data, err := os.ReadFile(filepath.Join(tree.Module, from))
-		if err == nil {
-			err = os.WriteFile(to, data, 0o644)
-		}
-		if err != nil && from == "go.mod" {
-			return
-		}
+	if err := gocmd.CopyModFile(tree.Module, modFile); err != nil {
+		return // the stages compile it all
 	}
 	args := append([]string{"-mod=readonly", "-modfile=" + modFile}, flags...)
 	b.hostWarmUp = b.p.compileIntoCache(ctx, goRun, orchestrator.Modgen, tree.Module, args, []string{tree.MainPackage()})

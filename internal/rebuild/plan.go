@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/modgen"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 	"github.com/selfcompile/go-selfcompile/verify"
@@ -43,8 +44,8 @@ func (p *pipeline) plan(ctx context.Context, src *sources) (*modgen.Plan, error)
 
 // listedFiles is verify.CheckRegisterFuncs' look-up of a package's Go
 // files in modgen's listing of the build.
-func listedFiles(listed []modgen.Listed) func(string) ([]string, bool) {
-	byPath := make(map[string]modgen.Listed, len(listed))
+func listedFiles(listed []gocmd.Package) func(string) ([]string, bool) {
+	byPath := make(map[string]gocmd.Package, len(listed))
 	for _, l := range listed {
 		byPath[l.ImportPath] = l
 	}
