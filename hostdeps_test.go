@@ -15,7 +15,7 @@ var heavy = []string{
 	"golang.org/x/tools/go/packages", "go/types", "golang.org/x/mod/modfile",
 	"github.com/hashicorp/go-version", "github.com/klauspost/compress/zstd",
 	"archive/tar", "crypto/rand", "crypto/sha256", "regexp",
-	"github.com/selfcompile/go-selfcompile/modgen", "github.com/selfcompile/go-selfcompile/verify",
+	"github.com/selfcompile/go-selfcompile/internal/modgen", "github.com/selfcompile/go-selfcompile/internal/verify",
 	"github.com/selfcompile/go-selfcompile/internal/rebuild", "github.com/selfcompile/go-selfcompile/internal/archive",
 }
 

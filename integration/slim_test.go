@@ -18,7 +18,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/testkit"
-	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
 )
 
 // toolchainProxy makes a module proxy directory serving this machine's

@@ -16,7 +16,7 @@ import (
 	"sync"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/smoke"
+	"github.com/selfcompile/go-selfcompile/internal/smoke"
 )
 
 var registered struct {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
-	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
 )
 
 // binaryReport is what inspect says of a built binary.

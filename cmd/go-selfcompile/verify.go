@@ -16,8 +16,8 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/modgen"
-	"github.com/selfcompile/go-selfcompile/verify"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 )
 
 const verifyUsage = `usage: go-selfcompile verify [-C DIR] [-register-func FUNC]... [-constructor NAME]... [-tags TAGS] SPEC...

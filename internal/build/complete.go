@@ -16,10 +16,10 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
 	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
 	"github.com/selfcompile/go-selfcompile/internal/treeindex"
-	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
 // A module cache records what trimming changes in the go command's

@@ -14,9 +14,9 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
 	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 	"github.com/selfcompile/go-selfcompile/internal/testkit"
-	"github.com/selfcompile/go-selfcompile/modgen"
 )
 
 // TestCompleteTrimmedModule runs the real go command against the test

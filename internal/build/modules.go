@@ -7,7 +7,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
 )
 
 // pruneModules keeps of a module cache's entries only what the new

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
 )
 
 func TestPruneModules(t *testing.T) {

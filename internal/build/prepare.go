@@ -13,7 +13,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/assemble"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
 )
 
 // Input is what Prepare and Build build.

@@ -23,7 +23,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/modtrim"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
-	"github.com/selfcompile/go-selfcompile/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
 )
 
 // Options configures Run. The zero value bundles the package in the

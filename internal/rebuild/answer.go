@@ -7,9 +7,9 @@ import (
 	selfcompile "github.com/selfcompile/go-selfcompile"
 
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // This file holds what a rebuild tells the host in the protocol's types

@@ -7,10 +7,10 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/smoke"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/smoke"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // run runs the stages that make the new binary and reports each stage's

@@ -9,8 +9,8 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
-	"github.com/selfcompile/go-selfcompile/toolchain"
-	"github.com/selfcompile/go-selfcompile/verify"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 )
 
 // settings are how the new binary is built: the original build's flags

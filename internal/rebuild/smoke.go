@@ -7,9 +7,9 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/smoke"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/smoke"
 )
 
 // smoke is the smoke stage: the new binary run until its plugins' init

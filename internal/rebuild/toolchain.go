@@ -11,8 +11,8 @@ import (
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/tcache"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/toolchain"
 )
 
 // tools is the request with the toolchain that builds it.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
-	"github.com/selfcompile/go-selfcompile/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/modgen"
+	"github.com/selfcompile/go-selfcompile/internal/toolchain"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
-	"github.com/selfcompile/go-selfcompile/toolchain"
-	"github.com/selfcompile/go-selfcompile/verify"
 )
 
 // verify is the verify stage: the plugins new to the binary or moved

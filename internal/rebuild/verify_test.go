@@ -15,7 +15,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/gocmd"
 	"github.com/selfcompile/go-selfcompile/internal/testkit"
-	"github.com/selfcompile/go-selfcompile/verify"
+	"github.com/selfcompile/go-selfcompile/internal/verify"
 )
 
 // TestVerifyWithBundledGo checks plugins with the go command of the

@@ -53,7 +53,7 @@ func newTestEnv(t *testing.T) *testEnv {
 func newTestEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *testEnv {
 	t.Helper()
 	testkit.NeedGo(t)
-	url := goproxytest.NewTestServer(t, filepath.Join("..", "testdata", "mod"), "").URL
+	url := goproxytest.NewTestServer(t, filepath.Join("..", "..", "testdata", "mod"), "").URL
 	if wrap != nil {
 		target, err := neturl.Parse(url)
 		if err != nil {

@@ -27,7 +27,7 @@ import (
 // for this platform, then what Install costs in a fresh process:
 // extraction time and peak resident memory (Linux only). Run it with
 //
-//	go test -run '^$' -bench Part -benchtime 1x ./toolchain/
+//	go test -run '^$' -bench Part -benchtime 1x ./internal/toolchain/
 //
 // With TOOLCHAIN_PART=FILE, the "given" sub-benchmark installs that
 // archive. The src-only sub-benchmarks give the size of SourceFiles for other
