@@ -40,8 +40,9 @@ import (
 // go/packages runs the go command found on the process's PATH: a PATH in
 // Env does not choose it, and Plugins never changes the process
 // environment. To check with another go (a rebuild's bundled toolchain),
-// call Plugins in a process started with that go first on its PATH; a
-// rebuild does so in its helper process (package internal/helper).
+// the process that calls Plugins puts that go first on its own PATH: a
+// rebuild does so in the helper, a process of its own (package
+// internal/rebuild).
 type Config struct {
 	// Dir is the host module directory.
 	Dir string
