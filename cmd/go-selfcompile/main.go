@@ -87,12 +87,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// helper before it stops the go commands it runs.
 		becomeSubreaper()
 		signal.Ignore(syscall.SIGPIPE)
-		return rebuild.Serve(ctx, args[1:], os.Stdin, stdout, exitSoon)
+		return rebuild.Serve(ctx, os.Stdin, stdout, rebuild.Process{Stopped: exitSoon, SetPATH: setPATH})
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// setPATH sets this process's PATH until restore is called, for the
+// helper's type-check (see rebuild.Process). What else the helper starts
+// meanwhile is named by its full path (the go commands by the bundled
+// GOROOT) with an environment of its own.
+func setPATH(path string) (restore func(), err error) {
+	old, had := os.LookupEnv("PATH")
+	if err := os.Setenv("PATH", path); err != nil {
+		return nil, err
+	}
+	return func() {
+		if had {
+			os.Setenv("PATH", old)
+		} else {
+			os.Unsetenv("PATH")
+		}
+	}, nil
 }
 
 // stopGrace is how long a stopped helper request has to end before the

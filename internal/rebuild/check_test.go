@@ -102,7 +102,7 @@ func TestServeRefusalCrossesTheWire(t *testing.T) {
 	if err := helper.WriteRequest(&req, helper.Request{Check: &helper.Job{Remove: []string{"example.com/b"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Serve(context.Background(), nil, &req, &answer, nil); err != nil {
+	if err := Serve(context.Background(), &req, &answer, Process{}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := helper.ReadAnswer[selfcompile.Event, outcome](&answer, nil)

@@ -16,8 +16,8 @@ import (
 // run runs the stages that make the new binary and reports each stage's
 // start and end, and every warning, on w as it happens. The outcome holds
 // what the stages learned, also when one failed.
-func run(ctx context.Context, job *helper.Job, w *helper.Writer) *outcome {
-	p := &pipeline{job: job, w: w}
+func run(ctx context.Context, job *helper.Job, w *helper.Writer, setPATH func(string) (func(), error)) *outcome {
+	p := &pipeline{job: job, w: w, setPATH: setPATH}
 	p.orch = &orchestrator.Runner{OnStart: p.started, OnEnd: p.ended}
 	var got learned
 	err := p.run(ctx, &got)
@@ -29,6 +29,9 @@ type pipeline struct {
 	job  *helper.Job
 	w    *helper.Writer
 	orch *orchestrator.Runner
+	// setPATH sets the process's PATH for the type-check (see
+	// Process.SetPATH).
+	setPATH func(path string) (restore func(), err error)
 	// stage is the stage running, which go commands are reported for
 	// unless they say which (ranGoIn); mu guards it, for the background
 	// jobs run beside the stages.

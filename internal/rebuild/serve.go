@@ -23,18 +23,30 @@ import (
 // outcome is the answer to a request, in the host's types.
 type outcome = helper.Outcome[selfcompile.Result, selfcompile.Error]
 
+// Process is what the helper's main package lends Serve of its process:
+// the state of a process is its main's to change.
+type Process struct {
+	// Stopped, when set, is called once when the request is stopped:
+	// the helper's main uses it to make sure the process ends soon,
+	// whatever has not stopped yet.
+	Stopped func()
+	// SetPATH sets the process's PATH until restore is called.
+	// go/packages runs the go command found on the process's PATH, which
+	// a PATH in its Config.Env does not choose: the type-check needs the
+	// bundled go first there. Without it, a rebuild that type-checks
+	// fails.
+	SetPATH func(path string) (restore func(), err error)
+}
+
 // Serve answers one request read from r, writing the protocol's messages
-// to w (args, the helper verb's further arguments, are reserved: none is
-// defined). It returns an error only when it cannot write; a failure of
-// the request travels in the outcome.
+// to w. It returns an error only when it cannot write; a failure of the
+// request travels in the outcome.
 //
 // The host keeps r open until it has the outcome, and its end means the
 // host went (see package internal/helper). Then, or when ctx is done (the
 // host interrupted it, or the helper was sent SIGTERM because its host
-// died), the request is stopped and stopped is called, once (nil: not):
-// the helper's main uses it to make sure the process ends soon, whatever
-// has not stopped yet.
-func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped func()) error {
+// died), the request is stopped and proc.Stopped is called.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, proc Process) error {
 	out := helper.NewWriter(w)
 	req, err := helper.ReadRequest(r)
 	ctx, cancel := context.WithCancel(ctx)
@@ -43,8 +55,8 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped
 		_, _ = io.Copy(io.Discard, r)
 		cancel()
 	}()
-	if stopped != nil {
-		defer context.AfterFunc(ctx, stopped)()
+	if proc.Stopped != nil {
+		defer context.AfterFunc(ctx, proc.Stopped)()
 	}
 	var done *outcome
 	switch {
@@ -53,7 +65,7 @@ func Serve(ctx context.Context, args []string, r io.Reader, w io.Writer, stopped
 	case req.Check != nil:
 		done = check(req.Check)
 	case req.Rebuild != nil:
-		done = run(ctx, req.Rebuild, out)
+		done = run(ctx, req.Rebuild, out, proc.SetPATH)
 	default:
 		done = failed("", errors.New("helper: empty request"))
 	}

@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func (p *pipeline) verify(ctx context.Context, src *sources, plan *modgen.Plan, 
 		if beside != nil {
 			compile = func(ctx context.Context) { beside.compiled(ctx, progress) }
 		}
-		return verifyPlugins(ctx, src.goroot, src.goRun, cfg, paths, compile)
+		return verifyPlugins(ctx, src.goroot, src.goRun, p.setPATH, cfg, paths, compile)
 	})
 	return checks, withConstructions(plugins, paths, checks), err
 }
@@ -51,7 +52,8 @@ func pluginPaths(ps []bundle.Plugin) []string {
 }
 
 // verifyPlugins runs verify.Plugins with the bundled go command of
-// goroot and goRun's environment. Refusals are the *verify.PluginError
+// goroot, which setPATH puts first on the process's PATH meanwhile, and
+// goRun's environment. Refusals are the *verify.PluginError
 // values (joined) that verify.Plugins returns.
 //
 // The type-check compiles every dependency of the plugins that is not in
@@ -60,7 +62,7 @@ func pluginPaths(ps []bundle.Plugin) []string {
 // while verify runs the checks that compile nothing; it type-checks once
 // compile returns (verify.Config.TypeCheck). compile's context is done
 // when verify ends first: it refused every plugin, or failed.
-func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
+func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, setPATH func(string) (func(), error), cfg verify.Config, paths []string, compile func(context.Context)) ([]verify.Report, error) {
 	if len(paths) == 0 {
 		return nil, nil // nothing to check, nothing to compile
 	}
@@ -70,9 +72,12 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 		path += string(os.PathListSeparator) + p
 	}
 	cfg.Env = gocmd.Set(env, "PATH", path)
+	if setPATH == nil {
+		return nil, errors.New("the helper cannot put the bundled go command on its PATH for the type-check")
+	}
 	restore, err := setPATH(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("putting the bundled go command on PATH: %w", err)
 	}
 	defer restore()
 	cctx, stopCompile := context.WithCancel(ctx)
@@ -96,26 +101,6 @@ func verifyPlugins(ctx context.Context, goroot string, goRun *gocmd.Runner, cfg 
 		return nil, ctx.Err()
 	}
 	return reports, err
-}
-
-// setPATH sets this process's PATH to path until restore is called:
-// go/packages runs the go command found on the process's PATH, which a
-// PATH in its Config.Env does not choose. The helper owns its process:
-// what else it starts meanwhile is named by its full path (the go
-// commands by gocmd.Runner.GoBin), and a go command that inherits this
-// PATH finds first the go it is.
-func setPATH(path string) (restore func(), err error) {
-	old, had := os.LookupEnv("PATH")
-	if err := os.Setenv("PATH", path); err != nil {
-		return nil, fmt.Errorf("putting the bundled go command on PATH: %w", err)
-	}
-	return func() {
-		if had {
-			os.Setenv("PATH", old)
-		} else {
-			os.Unsetenv("PATH")
-		}
-	}, nil
 }
 
 // stoppable returns a copy of run whose go commands report no error once

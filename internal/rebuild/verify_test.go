@@ -38,7 +38,7 @@ func TestVerifyWithBundledGo(t *testing.T) {
 	var progress [][2]int
 	releasedAfter := -1
 	paths := []string{"example.com/host/hasinit", "example.com/host/noinit", "example.com/host/cmd"}
-	reports, err := verifyPlugins(context.Background(), goroot, goRun, cfg, paths, func(ctx context.Context) {
+	reports, err := verifyPlugins(context.Background(), goroot, goRun, setPATH, cfg, paths, func(ctx context.Context) {
 		compileForTypeCheck(ctx, goRun, cfg, paths, func(done, total int) {
 			progress = append(progress, [2]int{done, total})
 		})
@@ -133,7 +133,7 @@ func TestVerifyRefusalStopsTheCompile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	stopped := false
-	_, err := verifyPlugins(ctx, goroot, goRun, verify.Config{Dir: dir}, []string{"example.com/host/cmd"}, func(ctx context.Context) {
+	_, err := verifyPlugins(ctx, goroot, goRun, setPATH, verify.Config{Dir: dir}, []string{"example.com/host/cmd"}, func(ctx context.Context) {
 		<-ctx.Done() // a compile that would not end by itself
 		stopped = true
 	})
@@ -146,7 +146,7 @@ func TestVerifyRefusalStopsTheCompile(t *testing.T) {
 // Nothing to check runs no go command and compiles nothing.
 func TestVerifyNothing(t *testing.T) {
 	compiled := false
-	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, verify.Config{}, nil, func(context.Context) { compiled = true })
+	reports, err := verifyPlugins(context.Background(), "/nonexistent", &gocmd.Runner{}, setPATH, verify.Config{}, nil, func(context.Context) { compiled = true })
 	if reports != nil || err != nil || compiled {
 		t.Errorf("verifyPlugins(nil) = %v, %v, compiled %v: want nothing", reports, err, compiled)
 	}
@@ -188,4 +188,14 @@ func TestWithProfile(t *testing.T) {
 			t.Errorf("profile(%q) = %q, want %q", c.flags, got, c.want)
 		}
 	}
+}
+
+// setPATH does for the tests what the helper's main does for a rebuild
+// (rebuild.Process.SetPATH): sets the process's PATH until restored.
+func setPATH(path string) (func(), error) {
+	old := os.Getenv("PATH")
+	if err := os.Setenv("PATH", path); err != nil {
+		return nil, err
+	}
+	return func() { os.Setenv("PATH", old) }, nil
 }
