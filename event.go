@@ -31,6 +31,8 @@ type Event struct {
 	// working directory, for a GoCommandRan event.
 	Args []string
 	Dir  string
+	// Vuln is the finding of a VulnFound event.
+	Vuln *Vuln
 }
 
 // EventKind says what an Event reports.
@@ -60,12 +62,15 @@ const (
 	// reported, those go/packages runs for the type-check included (at
 	// the end of that type-check).
 	GoCommandRan
+	// VulnFound: Vuln is a known vulnerability of the new binary, also
+	// kept in Result.Vulns (see Options.Vulns).
+	VulnFound
 )
 
-var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go"}
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "vuln"}
 
 // String returns "start", "done", "failed", "progress", "warning",
-// "drift" or "go": the kind's name in JSON.
+// "drift", "go" or "vuln": the kind's name in JSON.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -112,6 +117,18 @@ type jsonEvent struct {
 	Drift      *jsonDrift `json:"drift,omitempty"`
 	Args       []string   `json:"args,omitempty"`
 	Dir        string     `json:"dir,omitempty"`
+	Vuln       *jsonVuln  `json:"vuln,omitempty"`
+}
+
+// jsonVuln is a Vuln's JSON form.
+type jsonVuln struct {
+	ID         string `json:"id"`
+	Module     string `json:"module"`
+	Version    string `json:"version"`
+	Fixed      string `json:"fixed,omitempty"`
+	Summary    string `json:"summary,omitempty"`
+	Reachable  bool   `json:"reachable"`
+	Introduced bool   `json:"introduced"`
 }
 
 // jsonDrift is a Drift's JSON form, its kind named.
@@ -142,7 +159,9 @@ func driftKindName(k bundle.DriftKind) string {
 // go), "error" (its message), "done" and "total" (progress), "message"
 // (warning; for drift, the change described), "drift" (drift: "kind" —
 // "moved", "major_version" or "host_module" —, "module", "old", "new",
-// "base", "plugins"), "args" and "dir" (go).
+// "base", "plugins"), "args" and "dir" (go), "vuln" (vuln: "id",
+// "module", "version", "fixed", "summary", "reachable", "introduced";
+// "message" describes it).
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
 	switch e.Kind {
@@ -155,6 +174,11 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if d := e.Drift; d != nil {
 			v.Drift = &jsonDrift{Kind: driftKindName(d.Kind), Module: d.Module, Old: d.Old, New: d.New, Base: d.Base, Plugins: d.Plugins}
 			v.Message = d.String()
+		}
+	case VulnFound:
+		if f := e.Vuln; f != nil {
+			v.Vuln = &jsonVuln{ID: f.ID, Module: f.Module, Version: f.Version, Fixed: f.Fixed, Summary: f.Summary, Reachable: f.Reachable, Introduced: f.Introduced}
+			v.Message = f.String()
 		}
 	}
 	if e.Err != nil {

@@ -17,6 +17,8 @@ var heavy = []string{
 	"archive/tar", "crypto/rand", "crypto/sha256", "regexp",
 	"github.com/selfcompile/go-selfcompile/internal/modgen", "github.com/selfcompile/go-selfcompile/internal/verify",
 	"github.com/selfcompile/go-selfcompile/internal/rebuild", "github.com/selfcompile/go-selfcompile/internal/archive",
+	// The vulnerability check: golang.org/x/vuln and its HTTP client.
+	"golang.org/x/vuln/scan", "github.com/selfcompile/go-selfcompile/internal/vulns", "net/http",
 }
 
 // TestHostLinksOnlyWhatItNeeds fails when the root package comes to

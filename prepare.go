@@ -140,6 +140,7 @@ func (j *job) fillRequest(o Options) error {
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs, Constructors: o.Constructors,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
+		Vulns: int(o.Vulns),
 	}
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil

@@ -112,6 +112,11 @@ func (v *progressView) event(e Event, now time.Time) {
 			v.line("selfcompile: drift: " + e.Drift.String())
 			v.draw(now)
 		}
+	case VulnFound:
+		if e.Vuln != nil {
+			v.line("selfcompile: vulnerability: " + e.Vuln.String())
+			v.draw(now)
+		}
 	}
 }
 

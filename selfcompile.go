@@ -108,6 +108,12 @@ type Options struct {
 	// plugincmd.LogEvents(logger): a func keeps log/slog out of hosts
 	// that do not log.
 	OnEvent func(Event)
+
+	// Vulns says what to do with the known vulnerabilities of the new
+	// binary, checked after the build and before the swap against the
+	// database GOVULNDB names (see VulnPolicy): report them (WarnVulns,
+	// the default) or refuse those the rebuild brings (RefuseVulns).
+	Vulns VulnPolicy
 }
 
 // Plugin is one plugin of a binary: its package path, the module providing
@@ -215,6 +221,13 @@ type Result struct {
 	// Warnings are things the rebuild did differently from the original
 	// build, or noticed, without failing.
 	Warnings []string
+
+	// Vulns are the known vulnerabilities of the new binary (of its
+	// build list, in a dry run), each also a VulnFound event; VulnDB is
+	// the database they come from, its URL's user information hidden,
+	// or "off".
+	Vulns  []Vuln
+	VulnDB string
 }
 
 // Compiler rebuilds the running binary. Create it with New.

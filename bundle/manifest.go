@@ -40,6 +40,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"time"
 )
 
 // File names written into the host's main package directory. All begin
@@ -167,6 +168,26 @@ type Rebuild struct {
 	Drift []Drift `json:"drift,omitempty"`
 	// Previous is the sha256 of the binary that ran the rebuild.
 	Previous string `json:"previous_sha256,omitempty"`
+
+	// Vulns is the vulnerability scan of the binary's build list, made
+	// before its build; nil when the check was off.
+	Vulns *VulnScan `json:"vulns,omitempty"`
+}
+
+// VulnScan records a scan of a build list against a vulnerability
+// database: of the modules and the Go version, for the binary that
+// carries it could not be scanned before it was built (its functions
+// were looked at too, before the swap: Result.Vulns says what was
+// reachable).
+type VulnScan struct {
+	DB   string    `json:"db"` // the database, its URL's user information hidden
+	Time time.Time `json:"time"`
+	// Findings are the IDs of the vulnerabilities found, with the module
+	// and version: "GO-2099-0001 example.com/p@v1.0.0".
+	Findings []string `json:"findings,omitempty"`
+	// Error says why the database could not be read; no finding is
+	// known then.
+	Error string `json:"error,omitempty"`
 }
 
 // Frame is where one zstd frame lies in a part.

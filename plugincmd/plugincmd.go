@@ -19,6 +19,8 @@
 //	                                             do the other plugins of its module
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
+//	plugins audit [--json]                       this binary's known vulnerabilities (GOVULNDB);
+//	                                             exit code 3 when a vulnerable function is linked
 //
 // Progress goes to stderr: on a terminal a live line per stage with its
 // elapsed time and the packages compiled out of how many, otherwise a
@@ -155,7 +157,7 @@ func (c *command) usage() int {
 }
 
 func (c *command) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
+	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n       %[1]s audit [--json]\n", c.name)
 }
 
 func (c *command) run(ctx context.Context, args []string) int {
@@ -201,6 +203,8 @@ func (c *command) run(ctx context.Context, args []string) int {
 		return c.upgrade(ctx, o, rest)
 	case "list":
 		return c.list()
+	case "audit":
+		return c.audit(ctx, o)
 	case "rollback":
 		exe, err := selfcompile.Rollback(ctx)
 		if err != nil {

@@ -113,6 +113,7 @@ func printBinary(w io.Writer, rep *binaryReport) error {
 		for _, d := range r.Drift {
 			fmt.Fprintf(tw, "  drift\t%s\n", quote(d.String()))
 		}
+		printVulnScan(tw, r.Vulns)
 	}
 	if len(rep.Plugins) == 0 {
 		fmt.Fprintf(tw, "plugins\tnone\n")

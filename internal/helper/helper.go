@@ -44,7 +44,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 7
+const Version = 8
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -61,6 +61,9 @@ type Request struct {
 	// Rebuild runs the stages that build and check the new binary:
 	// toolchain, source, modgen, verify, build and smoke.
 	Rebuild *Job
+	// Audit checks the binary Job.Previous names against the
+	// vulnerability database (of Job.Env's GOVULNDB) and builds nothing.
+	Audit *Job
 }
 
 // Job is one rebuild, as the host hands it to the helper: the host's
@@ -125,6 +128,10 @@ type Job struct {
 	// once more after the report.
 	SmokeTimeout time.Duration
 	SmokeArgs    []string
+
+	// Vulns is Options.Vulns, the vulnerability policy; the database is
+	// GOVULNDB's, in Env or else the helper's environment.
+	Vulns int
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.
@@ -215,8 +222,11 @@ func quote(stderr string) string {
 // WriteRequest writes req.
 func WriteRequest(w io.Writer, req Request) error {
 	verb, job := "check", req.Check
-	if req.Rebuild != nil {
+	switch {
+	case req.Rebuild != nil:
 		verb, job = "rebuild", req.Rebuild
+	case req.Audit != nil:
+		verb, job = "audit", req.Audit
 	}
 	if job == nil {
 		return errors.New("helper: empty request")
@@ -240,12 +250,15 @@ func ReadRequest(r io.Reader) (*Request, error) {
 	if len(f) > 1 && f[1] == "rebuild" {
 		req = &Request{Rebuild: job}
 	}
+	if len(f) > 1 && f[1] == "audit" {
+		req = &Request{Audit: job}
+	}
 	for {
 		kind, f, err := lr.next()
 		if err == io.EOF {
 			err = errNoEnd
 		}
-		if err == nil && (kind == "check" || kind == "rebuild") {
+		if err == nil && (kind == "check" || kind == "rebuild" || kind == "audit") {
 			err = decode(job, f)
 		}
 		if err != nil {

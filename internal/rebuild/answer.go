@@ -27,6 +27,7 @@ func answer(got *learned, err error) *outcome {
 		}
 	}
 	res.Checks = wireChecks(got.checks)
+	res.Vulns, res.VulnDB = got.vulns, got.vulnDB
 	res.Plugins = got.plugins
 	if built := got.built; built != nil {
 		res.Binary, out.BundleDir = built.Binary, built.BundleDir

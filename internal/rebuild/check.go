@@ -2,12 +2,14 @@ package rebuild
 
 import (
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/modgen"
 	"github.com/selfcompile/go-selfcompile/internal/verify"
+	"github.com/selfcompile/go-selfcompile/internal/vulns"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
@@ -21,6 +23,9 @@ func check(job *helper.Job) *outcome {
 	}
 	if err == nil {
 		err = verify.CheckSettings(job.RegisterFuncs, job.Constructors)
+	}
+	if err == nil {
+		_, err = vulns.ParseDB(vulns.Lookup(job.Env, os.Getenv))
 	}
 	if err != nil {
 		return failed(orchestrator.Prepare, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
@@ -50,12 +51,21 @@ type learned struct {
 	plugins []bundle.Plugin
 	built   *build.Output
 	smoke   *smoke.Report
+
+	// vulns are the vulnerability check's findings (see vulnCheck), and
+	// vulnDB the database, redacted.
+	vulns  []selfcompile.Vuln
+	vulnDB string
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
 // value out; the work done beside the stages is background's.
 func (p *pipeline) run(ctx context.Context, got *learned) error {
 	req, err := p.prepare()
+	if err != nil {
+		return err
+	}
+	vc, err := newVulnCheck(p.job)
 	if err != nil {
 		return err
 	}
@@ -85,7 +95,12 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	if err != nil {
 		return err
 	}
+	scanned, err := p.scanBuildList(ctx, vc, got.plan, got.goVersion, got)
+	if err != nil {
+		return err
+	}
 	in := p.buildInput(src, got.plan)
+	in.Record.Vulns = scanned
 	if p.buildsBesideVerify(in, got.plan) {
 		bg.startBuild(ctx, in)
 	}
@@ -98,6 +113,6 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 		return err
 	}
 	got.plugins = got.built.Manifest.Plugins
-	got.smoke, err = p.smoke(ctx, req, got.plan, got.built)
+	got.smoke, err = p.smoke(ctx, req, got.plan, got.built, vc, got)
 	return err
 }

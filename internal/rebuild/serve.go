@@ -17,6 +17,7 @@ import (
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/modgen"
 	"github.com/selfcompile/go-selfcompile/internal/verify"
+	"github.com/selfcompile/go-selfcompile/internal/vulns"
 	"github.com/selfcompile/go-selfcompile/orchestrator"
 )
 
@@ -66,6 +67,8 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, proc Process) error {
 		done = check(req.Check)
 	case req.Rebuild != nil:
 		done = run(ctx, req.Rebuild, out, proc.SetPATH)
+	case req.Audit != nil:
+		done = audit(ctx, req.Audit, out)
 	default:
 		done = failed("", errors.New("helper: empty request"))
 	}
@@ -97,6 +100,8 @@ func classify(e *selfcompile.Error, err error) {
 		pin *modgen.PinError
 		set *verify.SettingError
 		st  *staleError
+		ve  *vulns.RefusedError
+		vse *vulns.SettingError
 	)
 	switch {
 	case errors.As(err, &pe):
@@ -111,9 +116,11 @@ func classify(e *selfcompile.Error, err error) {
 		e.Kind, e.Spec, e.Plugin = selfcompile.RefusedPin, pin.Spec, pin.Path
 	case errors.As(err, &de):
 		e.Kind = selfcompile.RefusedDrift
-	case errors.As(err, &set):
+	case errors.As(err, &set), errors.As(err, &vse):
 		e.Kind = selfcompile.RefusedSetting
 	case errors.As(err, &st):
 		e.Kind = selfcompile.RefusedStale
+	case errors.As(err, &ve):
+		e.Kind = selfcompile.RefusedVuln
 	}
 }

@@ -20,9 +20,19 @@ import (
 // warm-ups were stopped and waited for): smoke.Check, in this child
 // subreaper, kills every child the helper gains meanwhile as an orphan of
 // the new binary.
-func (p *pipeline) smoke(ctx context.Context, req *request, plan *modgen.Plan, built *build.Output) (*smoke.Report, error) {
+//
+// The vulnerability check vc scans the new binary meanwhile (no go
+// command: it reads the file), into got; a finding the policy refuses
+// fails the stage, once the smoke check has ended.
+func (p *pipeline) smoke(ctx context.Context, req *request, plan *modgen.Plan, built *build.Output, vc *vulnCheck, got *learned) (*smoke.Report, error) {
 	return orchestrator.Do(ctx, p.orch, orchestrator.Smoke, func(ctx context.Context) (*smoke.Report, error) {
-		return smoke.Check(ctx, built.Binary, smokeConfig(p.job, req.manifest.Plugins, built.Manifest.Plugins, plan))
+		scanned := make(chan error, 1)
+		go func() { scanned <- p.scanBinary(ctx, vc, built.Binary, got.goVersion, got) }()
+		rep, err := smoke.Check(ctx, built.Binary, smokeConfig(p.job, req.manifest.Plugins, built.Manifest.Plugins, plan))
+		if serr := <-scanned; err == nil {
+			err = serr
+		}
+		return rep, err
 	})
 }
 
