@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 			}
 			e.Setenv("ABINARY", bin)
 			e.Setenv("GOPROXY", shared.proxyURL)
+			e.Setenv("GOVULNDB", "off")
 			e.Setenv("GONOSUMDB", "example.com")
 			e.Setenv("XDG_CACHE_HOME", shared.cache)
 			e.Cd = filepath.Dir(bin)

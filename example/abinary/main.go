@@ -53,6 +53,7 @@ func main() {
 	smokeTimeout := flag.Duration("smoke-timeout", 0, "how long the new binary may take to start in the smoke test (default 30s)")
 	keep := flag.Bool("keep-workdir", false, "keep the work directory of a failed rebuild, for debugging")
 	dryRun := flag.Bool("dry-run", false, "resolve and check the plugins, and say what would be installed; build nothing")
+	refuseVulns := flag.Bool("refuse-vulns", false, "refuse a known vulnerability the rebuild would bring in (database: GOVULNDB)")
 	flag.Parse()
 
 	if *rollback {
@@ -90,6 +91,7 @@ func main() {
 		SmokeTimeout:  *smokeTimeout,
 		DryRun:        *dryRun,
 		Progress:      os.Stderr,
+		Vulns:         vulnPolicy(*refuseVulns),
 	}).Run(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "abinary: %v\n", err)
@@ -105,4 +107,11 @@ func main() {
 	if res.Binary != "" { // empty when there was nothing to do
 		fmt.Fprintf(os.Stderr, "abinary: wrote %s\n", res.Binary)
 	}
+}
+
+func vulnPolicy(refuse bool) selfcompile.VulnPolicy {
+	if refuse {
+		return selfcompile.RefuseVulns
+	}
+	return selfcompile.WarnVulns
 }
