@@ -112,7 +112,6 @@ func buildModules(plan *modgen.Plan) []vulns.Module {
 	return mods
 }
 
-
 // scanBinary scans the new binary: its modules and what functions it
 // links. The findings are the run's, and the policy decides on them.
 func (p *pipeline) scanBinary(ctx context.Context, c *vulnCheck, binary, goVersion string, got *learned) error {
