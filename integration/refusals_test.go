@@ -55,7 +55,7 @@ func TestResolutionRefusals(t *testing.T) {
 }
 
 // runCode runs a command and returns its combined output and exit code.
-func runCode(t *testing.T, dir string, environ []string, name string, args ...string) (string, int) {
+func runCode(t testing.TB, dir string, environ []string, name string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir, cmd.Env = dir, environ
