@@ -37,6 +37,9 @@ type Report struct {
 	Findings []Finding // sorted by ID, then module
 }
 
+// scanTimeout bounds one scan, the database's answers included.
+const scanTimeout = 2 * time.Minute
+
 // stdlib is the module path govulncheck gives the standard library.
 const stdlib = "stdlib"
 
@@ -75,6 +78,11 @@ func Modules(ctx context.Context, db DB, mods []Module, goVersion string) (*Repo
 // query mode, is the version asked of each module, the findings being
 // computed from the entries.
 func run(ctx context.Context, db DB, queried map[string]string, args ...string) (*Report, error) {
+	// A database behind a firewall that drops packets would hold the
+	// rebuild for the system's connect timeout, or forever on a
+	// connection that stalls: the scan itself takes under a second.
+	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
 	var out, stderr bytes.Buffer
 	cmd := scan.Command(ctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(""), &out, &stderr
@@ -82,6 +90,9 @@ func run(ctx context.Context, db DB, queried map[string]string, args ...string) 
 	err := cmd.Start()
 	if err == nil {
 		err = cmd.Wait()
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("no answer in %v", scanTimeout)
 	}
 	if err != nil {
 		msg := strings.TrimSpace(err.Error())
