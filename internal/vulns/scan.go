@@ -81,17 +81,20 @@ func run(ctx context.Context, db DB, queried map[string]string, args ...string) 
 	// A database behind a firewall that drops packets would hold the
 	// rebuild for the system's connect timeout, or forever on a
 	// connection that stalls: the scan itself takes under a second.
-	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	sctx, cancel := context.WithTimeout(ctx, scanTimeout)
 	defer cancel()
 	var out, stderr bytes.Buffer
-	cmd := scan.Command(ctx, args...)
+	cmd := scan.Command(sctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(""), &out, &stderr
 	cmd.Env = []string{}
 	err := cmd.Start()
 	if err == nil {
 		err = cmd.Wait()
 	}
-	if ctx.Err() == context.DeadlineExceeded {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err() // stopped: not the database's doing
+	case sctx.Err() == context.DeadlineExceeded:
 		err = fmt.Errorf("no answer in %v", scanTimeout)
 	}
 	if err != nil {
