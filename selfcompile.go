@@ -224,8 +224,8 @@ type Result struct {
 
 	// Vulns are the known vulnerabilities of the new binary (of its
 	// build list, in a dry run), each also a VulnFound event; VulnDB is
-	// the database they come from, its URL's user information hidden,
-	// or "off".
+	// the database they come from, its URL's user information hidden;
+	// empty when the check was off (GOVULNDB=off) or could not run.
 	Vulns  []Vuln
 	VulnDB string
 }
