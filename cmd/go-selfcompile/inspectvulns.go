@@ -10,10 +10,9 @@ import (
 
 // printVulnScan prints the rebuild's record of its vulnerability scan:
 // the database, when, and the findings, or why the database could not
-// be read; "off" when there was none.
+// be read; nothing when there was none (GOVULNDB=off).
 func printVulnScan(w io.Writer, s *bundle.VulnScan) {
 	if s == nil {
-		fmt.Fprintf(w, "  vulns\tnot checked (GOVULNDB=off, or a rebuild before the check)\n")
 		return
 	}
 	if s.Error != "" {
