@@ -27,7 +27,7 @@ import (
 func (p *pipeline) smoke(ctx context.Context, req *request, plan *modgen.Plan, built *build.Output, vc *vulnCheck, got *learned) (*smoke.Report, error) {
 	return orchestrator.Do(ctx, p.orch, orchestrator.Smoke, func(ctx context.Context) (*smoke.Report, error) {
 		scanned := make(chan error, 1)
-		go func() { scanned <- p.scanBinary(ctx, vc, built.Binary, got.goVersion, got) }()
+		go func() { scanned <- p.scanBinary(ctx, vc, built.Binary, got) }()
 		rep, err := smoke.Check(ctx, built.Binary, smokeConfig(p.job, req.manifest.Plugins, built.Manifest.Plugins, plan))
 		if serr := <-scanned; err == nil {
 			err = serr

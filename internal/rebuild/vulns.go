@@ -113,11 +113,19 @@ func buildModules(plan *modgen.Plan) []vulns.Module {
 }
 
 // scanBinary scans the new binary: its modules and what functions it
-// links. The findings are the run's, and the policy decides on them.
-func (p *pipeline) scanBinary(ctx context.Context, c *vulnCheck, binary, goVersion string, got *learned) error {
+// links. The findings are the run's, and the policy decides on them. A
+// finding of the standard library is new when the binary's Go version,
+// from its build information (whatever toolchain built it), differs
+// from the running binary's.
+func (p *pipeline) scanBinary(ctx context.Context, c *vulnCheck, binary string, got *learned) error {
 	if c == nil || c.unread {
 		return nil
 	}
+	bi, err := buildinfo.ReadFile(binary)
+	if err != nil {
+		return err
+	}
+	goVersion := bi.GoVersion
 	rep, err := vulns.Binary(ctx, c.db, binary)
 	if dbe := (*vulns.DBError)(nil); errors.As(err, &dbe) {
 		return p.unreadable(c, err)
