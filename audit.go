@@ -23,6 +23,9 @@ import (
 // GOVULNDB=off, is an error.
 func Audit(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
+	if err := sameIDs(); err != nil {
+		return res, err
+	}
 	j := &job{}
 	var err error
 	if j.fsys, j.info, err = registeredBundle(); err != nil {
