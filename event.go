@@ -60,12 +60,15 @@ const (
 	// reported, those go/packages runs for the type-check included (at
 	// the end of that type-check).
 	GoCommandRan
+	// StoreUsed: Message says what was fetched from or pushed to
+	// Options.Store, and Duration how long it took.
+	StoreUsed
 )
 
-var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go"}
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "store"}
 
 // String returns "start", "done", "failed", "progress", "warning",
-// "drift" or "go": the kind's name in JSON.
+// "drift", "go" or "store": the kind's name in JSON.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -146,7 +149,7 @@ func driftKindName(k bundle.DriftKind) string {
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
 	switch e.Kind {
-	case StageDone, StageFailed, GoCommandRan:
+	case StageDone, StageFailed, GoCommandRan, StoreUsed:
 		ms := float64(e.Duration.Microseconds()) / 1000
 		v.DurationMS = &ms
 	case StageProgress:

@@ -141,6 +141,7 @@ func (j *job) fillRequest(o Options) error {
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
 	}
+	j.request.Store, j.request.TrustedKeys, j.request.SigningKey = o.Store, o.TrustedKeys, absPath(o.SigningKey)
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil
 }

@@ -167,6 +167,10 @@ type Rebuild struct {
 	Drift []Drift `json:"drift,omitempty"`
 	// Previous is the sha256 of the binary that ran the rebuild.
 	Previous string `json:"previous_sha256,omitempty"`
+
+	// Key is the rebuild key (package rebuildkey) of a rebuild with a
+	// store (Options.Store), the same on every machine that asks for it.
+	Key string `json:"key,omitempty"`
 }
 
 // Frame is where one zstd frame lies in a part.

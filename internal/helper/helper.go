@@ -125,6 +125,12 @@ type Job struct {
 	// once more after the report.
 	SmokeTimeout time.Duration
 	SmokeArgs    []string
+
+	// Store, TrustedKeys and SigningKey are the Options of those names:
+	// the helper alone reads the signing key's file.
+	Store       string
+	TrustedKeys []string
+	SigningKey  string
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.

@@ -22,6 +22,9 @@ func check(job *helper.Job) *outcome {
 	if err == nil {
 		err = verify.CheckSettings(job.RegisterFuncs, job.Constructors)
 	}
+	if err == nil {
+		err = checkStore(job)
+	}
 	if err != nil {
 		return failed(orchestrator.Prepare, err)
 	}

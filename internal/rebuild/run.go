@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	selfcompile "github.com/selfcompile/go-selfcompile"
+
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/build"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
@@ -50,6 +52,8 @@ type learned struct {
 	plugins []bundle.Plugin
 	built   *build.Output
 	smoke   *smoke.Report
+	// store is how the store served the rebuild (store.go).
+	store *selfcompile.StoreResult
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
@@ -73,7 +77,7 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	if !p.job.DryRun && req.manifest.Slim == nil {
 		src.kept = bg.startKeptCopy(req.fsys, req.manifest, src.tree.MainDir)
 	}
-	if src.unpackedAnew {
+	if src.unpackedAnew && p.job.Store == "" {
 		// A module cache unpacked anew: this program was not rebuilt
 		// here, and its packages are not compiled yet. Compile the
 		// host's own while modgen waits on the network.
@@ -86,6 +90,15 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 		return err
 	}
 	in := p.buildInput(src, got.plan)
+	// The store may hold this very rebuild: then nothing is compiled,
+	// and the binary fetched is smoke-tested as if built here.
+	fl := p.openFleet(src, got.plan, in.Record.Previous)
+	in.Record.Key = fl.keyOf()
+	if got.built = fl.fetch(ctx, src, got.plan); got.built != nil {
+		got.plugins, got.store = got.built.Manifest.Plugins, fl.outcome()
+		got.smoke, err = p.smoke(ctx, req, got.plan, got.built)
+		return err
+	}
 	if p.buildsBesideVerify(in, got.plan) {
 		bg.startBuild(ctx, in)
 	}
@@ -99,5 +112,9 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	}
 	got.plugins = got.built.Manifest.Plugins
 	got.smoke, err = p.smoke(ctx, req, got.plan, got.built)
+	if err == nil {
+		fl.push(ctx, got.built)
+	}
+	got.store = fl.outcome()
 	return err
 }
