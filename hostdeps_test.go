@@ -17,6 +17,9 @@ var heavy = []string{
 	"archive/tar", "crypto/rand", "crypto/sha256", "regexp",
 	"github.com/selfcompile/go-selfcompile/internal/modgen", "github.com/selfcompile/go-selfcompile/internal/verify",
 	"github.com/selfcompile/go-selfcompile/internal/rebuild", "github.com/selfcompile/go-selfcompile/internal/archive",
+	// The store (Options.Store): the registry client and SSH signatures.
+	"github.com/selfcompile/go-selfcompile/internal/store", "github.com/selfcompile/go-selfcompile/internal/rebuildkey",
+	"oras.land/oras-go/v2/registry/remote", "golang.org/x/crypto/ssh",
 }
 
 // TestHostLinksOnlyWhatItNeeds fails when the root package comes to

@@ -173,6 +173,7 @@ func (f *fleet) fetch(ctx context.Context, src *sources, plan *modgen.Plan) *bui
 		return nil
 	}
 	f.result.Fetched = true
+	f.remember(out.sum)
 	f.p.storeUsed(fmt.Sprintf("fetched %s (%s)", f.result.Location, humanBytes(out.size)), time.Since(start))
 	return out.Output
 }
@@ -181,6 +182,7 @@ func (f *fleet) fetch(ctx context.Context, src *sources, plan *modgen.Plan) *bui
 type pulled struct {
 	*build.Output
 	size int64
+	sum  string // hex sha256
 }
 
 // pull looks the key up, checks the artifact's signature and record,
@@ -225,7 +227,7 @@ func (f *fleet) pull(ctx context.Context, src *sources, plan *modgen.Plan) (*pul
 	} else {
 		f.p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
-	return &pulled{Output: out, size: a.Binary.Size}, nil
+	return &pulled{Output: out, size: a.Binary.Size, sum: a.Binary.Digest.Encoded()}, nil
 }
 
 // checkFetched checks the bundle a fetched binary carries against its
@@ -279,7 +281,17 @@ func (f *fleet) push(ctx context.Context, built *build.Output) {
 			what += ", signed by " + f.result.Signer
 		}
 	}
+	f.remember(part.SHA256)
 	f.p.storeUsed(fmt.Sprintf("%s (%s)", what, humanBytes(part.Size)), time.Since(start))
+}
+
+// remember records where the binary with sha256 sum came from, for
+// go-selfcompile inspect on this machine (store.Origin).
+func (f *fleet) remember(sum string) {
+	o := store.Origin{Fetched: f.result.Fetched, Location: f.result.Location, Key: f.key, Signer: f.result.Signer}
+	if err := store.WriteOrigin(f.p.job.Cache, sum, o); err != nil {
+		f.p.warn("inspect will not say where the new binary came from: %v", err)
+	}
 }
 
 func (p *pipeline) storeUsed(msg string, d time.Duration) {
