@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/crypto/ssh"
@@ -44,10 +45,14 @@ func TestStoreFleet(t *testing.T) {
 	}
 	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 
+	start := time.Now()
 	out := run(t, true, dir, machine("cacheA", "HOST_STORE="+repo, "HOST_SIGNING_KEY="+keyA), bin, "install-to", outA, "example.com/hostplugin@v1.0.0")
+	tookA := time.Since(start)
 	mustContain(t, out, "selfcompile: store: pushed "+repo+"@sha256:", ", signed by SHA256:")
 
+	start = time.Now()
 	out = run(t, true, dir, machine("cacheB", "HOST_STORE="+repo, "HOST_TRUSTED_KEYS="+pubA), bin, "install-to", outB, "example.com/hostplugin@v1.0.0")
+	t.Logf("install with an empty cache: machine A (build, push) %v, machine B (fetch) %v", tookA.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	mustContain(t, out, "selfcompile: store: fetched "+repo+"@sha256:")
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "Kind:go ") && (strings.Contains(line, "Args:[build") || strings.Contains(line, "-export")) {
