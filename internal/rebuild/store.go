@@ -64,7 +64,9 @@ type fleet struct {
 	// refused (unsigned, or not what was asked), which a signed push
 	// then replaces.
 	found, refused bool
-	result         selfcompile.StoreResult
+	// down says the registry could not be asked.
+	down   bool
+	result selfcompile.StoreResult
 }
 
 // openFleet computes the rebuild key and opens the store, or says in a
@@ -169,12 +171,20 @@ func (f *fleet) fetch(ctx context.Context, src *sources, plan *modgen.Plan) *bui
 		return nil
 	}
 	if err != nil {
+		// A registry that could not be asked is not asked again to
+		// take the push.
+		var down *store.UnavailableError
+		f.down = errors.As(err, &down)
 		f.p.warn("store %s: %v: building here", f.st.Ref, redact(err))
 		return nil
 	}
 	f.result.Fetched = true
 	f.remember(out.sum)
-	f.p.storeUsed(fmt.Sprintf("fetched %s (%s)", f.result.Location, humanBytes(out.size)), time.Since(start))
+	what := "fetched " + f.result.Location
+	if f.result.Signer != "" {
+		what += ", signed by " + f.result.Signer
+	}
+	f.p.storeUsed(fmt.Sprintf("%s (%s)", what, humanBytes(out.size)), time.Since(start))
 	return out.Output
 }
 
@@ -248,7 +258,7 @@ func checkFetched(m *bundle.Manifest, r store.Record, key string) error {
 // key already (the first push wins: see docs/fleet.md), and signs it
 // with the signing key.
 func (f *fleet) push(ctx context.Context, built *build.Output) {
-	if f == nil || (f.found && !(f.refused && f.signer != nil)) {
+	if f == nil || f.down || (f.found && !(f.refused && f.signer != nil)) {
 		return
 	}
 	start := time.Now()

@@ -140,6 +140,13 @@ type Artifact struct {
 // of.
 var ErrNotFound = errors.New("not in the store")
 
+// UnavailableError is a registry that could not be asked: unreachable,
+// refusing the credentials, or failing.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
 // Lookup finds the artifact tagged key, and reads and checks its
 // manifest and record (their digests, and that the record is for key).
 func (s *Store) Lookup(ctx context.Context, key string) (*Artifact, error) {
@@ -148,7 +155,7 @@ func (s *Store) Lookup(ctx context.Context, key string) (*Artifact, error) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, &UnavailableError{err}
 	}
 	data, err := s.fetch(ctx, desc, maxManifest)
 	if err != nil {
