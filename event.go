@@ -65,12 +65,15 @@ const (
 	// VulnFound: Vuln is a known vulnerability of the new binary, also
 	// kept in Result.Vulns (see Options.Vulns).
 	VulnFound
+	// StoreUsed: Message says what was fetched from or pushed to
+	// Options.Store, and Duration how long it took.
+	StoreUsed
 )
 
-var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "vuln"}
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "vuln", "store"}
 
 // String returns "start", "done", "failed", "progress", "warning",
-// "drift", "go" or "vuln": the kind's name in JSON.
+// "drift", "go", "vuln" or "store": the kind's name in JSON.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -165,7 +168,7 @@ func driftKindName(k bundle.DriftKind) string {
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
 	switch e.Kind {
-	case StageDone, StageFailed, GoCommandRan:
+	case StageDone, StageFailed, GoCommandRan, StoreUsed:
 		ms := float64(e.Duration.Microseconds()) / 1000
 		v.DurationMS = &ms
 	case StageProgress:

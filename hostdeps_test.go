@@ -19,6 +19,9 @@ var heavy = []string{
 	"github.com/selfcompile/go-selfcompile/internal/rebuild", "github.com/selfcompile/go-selfcompile/internal/archive",
 	// The vulnerability check: golang.org/x/vuln and its HTTP client.
 	"golang.org/x/vuln/scan", "github.com/selfcompile/go-selfcompile/internal/vulns", "net/http",
+	// The store (Options.Store): the registry client and SSH signatures.
+	"github.com/selfcompile/go-selfcompile/internal/store", "github.com/selfcompile/go-selfcompile/internal/rebuildkey",
+	"oras.land/oras-go/v2/registry/remote", "golang.org/x/crypto/ssh",
 }
 
 // TestHostLinksOnlyWhatItNeeds fails when the root package comes to

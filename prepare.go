@@ -142,6 +142,7 @@ func (j *job) fillRequest(o Options) error {
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
 		Vulns: int(o.Vulns),
 	}
+	j.request.Store, j.request.TrustedKeys, j.request.SigningKey = o.Store, o.TrustedKeys, absPath(o.SigningKey)
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()
 	return nil
 }

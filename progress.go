@@ -107,6 +107,9 @@ func (v *progressView) event(e Event, now time.Time) {
 	case WarningRaised:
 		v.line("selfcompile: warning: " + e.Message)
 		v.draw(now)
+	case StoreUsed:
+		v.line(fmt.Sprintf("selfcompile: store: %s in %v", e.Message, e.Duration.Round(time.Millisecond)))
+		v.draw(now)
 	case DriftFound:
 		if e.Drift != nil {
 			v.line("selfcompile: drift: " + e.Drift.String())

@@ -25,6 +25,7 @@ func (j *job) backups(n int) int {
 func (p *pipeline) noteOutcome(r *Result) {
 	p.res.GoVersion, p.res.Added, p.res.Checks, p.res.Smoke = r.GoVersion, r.Added, r.Checks, r.Smoke
 	p.res.Vulns, p.res.VulnDB = r.Vulns, r.VulnDB
+	p.res.Store = r.Store
 }
 
 // noteDrift reports drift as soon as modgen finds it.

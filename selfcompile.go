@@ -114,6 +114,26 @@ type Options struct {
 	// database GOVULNDB names (see VulnPolicy): report them (WarnVulns,
 	// the default) or refuse those the rebuild brings (RefuseVulns).
 	Vulns VulnPolicy
+	// Store, TrustedKeys and SigningKey share rebuilds across machines
+	// (see docs/fleet.md). Store, when set, is an OCI repository
+	// ("registry.example.com/org/myhost"; plain HTTP only to a loopback
+	// address; credentials from the Docker configuration and its
+	// credential helpers): a rebuild looks its rebuild key up there
+	// once the plugins are resolved, and when found pulls that binary
+	// and smoke-tests it instead of building; otherwise it builds and
+	// pushes what it built. The store never fails a rebuild: when it
+	// cannot be reached, or what it holds is refused, a warning says
+	// so and the binary is built here.
+	Store string
+	// TrustedKeys, when set, are the public keys whose signature a
+	// binary fetched from Store must carry, in authorized_keys format
+	// ("ssh-ed25519 AAAA... name"); ed25519 only. An unsigned or wrongly
+	// signed binary is refused with a warning, and built here.
+	TrustedKeys []string
+	// SigningKey, when set, is the file of an unencrypted ed25519
+	// private key (OpenSSH format, as ssh-keygen -t ed25519 writes it)
+	// with which a rebuild signs what it pushes to Store.
+	SigningKey string
 }
 
 // Plugin is one plugin of a binary: its package path, the module providing
@@ -228,6 +248,24 @@ type Result struct {
 	// empty when the check was off (GOVULNDB=off) or could not run.
 	Vulns  []Vuln
 	VulnDB string
+	// Store says how Options.Store served the rebuild; nil when no
+	// store was used.
+	Store *StoreResult
+}
+
+// StoreResult says how Options.Store served a rebuild.
+type StoreResult struct {
+	// Key is the rebuild key (see docs/fleet.md), the artifact's tag.
+	Key string
+	// Fetched says the binary was pulled from the store, not built
+	// here; Pushed that it was built here and pushed.
+	Fetched, Pushed bool
+	// Location is the artifact, "REPOSITORY@sha256:..."; empty when
+	// neither fetched nor pushed.
+	Location string
+	// Signer is the fingerprint of the key whose signature was verified
+	// (fetched) or made (pushed), if any.
+	Signer string
 }
 
 // Compiler rebuilds the running binary. Create it with New.
@@ -244,6 +282,7 @@ func New(opts Options) *Compiler {
 	o.Constructors = append([]string(nil), opts.Constructors...)
 	o.SmokeArgs = append([]string(nil), opts.SmokeArgs...)
 	o.Env = append([]string(nil), opts.Env...)
+	o.TrustedKeys = append([]string(nil), opts.TrustedKeys...)
 	return &Compiler{opts: o}
 }
 

@@ -169,6 +169,9 @@ type Rebuild struct {
 	// Previous is the sha256 of the binary that ran the rebuild.
 	Previous string `json:"previous_sha256,omitempty"`
 
+	// Key is the rebuild key (package rebuildkey) of a rebuild with a
+	// store (Options.Store), the same on every machine that asks for it.
+	Key string `json:"key,omitempty"`
 	// Vulns is the vulnerability scan of the binary's build list, made
 	// before its build; nil when the check was off.
 	Vulns *VulnScan `json:"vulns,omitempty"`

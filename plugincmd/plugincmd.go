@@ -271,6 +271,11 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		for _, ch := range res.Checks {
 			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, ch.Path, registersHow(ch))
 		}
+		// A fetched binary was checked where it was built: the store
+		// (Options.Store, a host setting) says where.
+		if s := res.Store; s != nil && s.Fetched {
+			fmt.Fprintf(c.stderr, "%s: fetched from %s, built and checked by another machine; smoke-tested here\n", c.name, s.Location)
+		}
 	}
 	return ExitOK
 }
@@ -415,8 +420,8 @@ func (c *command) fail(err error) int {
 // l: every go command run at level Info ("go command", with its stage,
 // args, dir and duration; at Error with the error when it failed), each
 // stage's end at Info ("stage done", or "stage failed" at Error),
-// warnings and drift at Warn. Stage starts and package counts are not
-// logged.
+// warnings and drift at Warn, what a store fetched or pushed ("store")
+// at Info. Stage starts and package counts are not logged.
 func LogEvents(l *slog.Logger) func(selfcompile.Event) {
 	return func(e selfcompile.Event) {
 		ctx := context.Background()
@@ -439,6 +444,8 @@ func LogEvents(l *slog.Logger) func(selfcompile.Event) {
 			if e.Drift != nil {
 				l.LogAttrs(ctx, slog.LevelWarn, "drift", stage, slog.String("change", e.Drift.String()))
 			}
+		case selfcompile.StoreUsed:
+			l.LogAttrs(ctx, slog.LevelInfo, "store", stage, slog.String("message", e.Message), slog.Duration("duration", e.Duration))
 		}
 	}
 }

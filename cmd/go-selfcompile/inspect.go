@@ -15,6 +15,7 @@ import (
 
 	"github.com/selfcompile/go-selfcompile/bundle"
 	"github.com/selfcompile/go-selfcompile/internal/generate"
+	"github.com/selfcompile/go-selfcompile/internal/store"
 	"github.com/selfcompile/go-selfcompile/internal/toolchain"
 )
 
@@ -33,6 +34,9 @@ type binaryReport struct {
 	// Stale says how the binary's VCS stamp differs from the tree its
 	// bundle was made from; empty when they agree or cannot be compared.
 	Stale string `json:"stale,omitempty"`
+	// Origin says whether this machine fetched the binary from a store
+	// or built and pushed it (Options.Store); nil when it did neither.
+	Origin *store.Origin `json:"origin,omitempty"`
 }
 
 // inspectBinary describes the built binary name, whatever its platform.
@@ -56,6 +60,7 @@ func inspectBinary(name string, asJSON bool, w io.Writer) error {
 	}
 	rep.Bundle = m
 	rep.Stale = stale(m, bi.Settings)
+	rep.Origin = origin(name)
 	linked := map[string]string{}
 	for _, d := range bi.Deps {
 		linked[d.Path] = d.Version
@@ -107,6 +112,12 @@ func printBinary(w io.Writer, rep *binaryReport) error {
 	if r := m.Rebuild; r != nil {
 		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", quote(r.GoVersion), quote(r.Previous))
 		fmt.Fprintf(tw, "  settings\t%s\n", quoteAll(r.Settings, " "))
+		if r.Key != "" {
+			fmt.Fprintf(tw, "  key\t%s\n", quote(r.Key))
+		}
+		if o := rep.Origin; o != nil {
+			fmt.Fprintf(tw, "  origin\t%s\n", describeOrigin(o))
+		}
 		for _, s := range r.Sums {
 			fmt.Fprintf(tw, "  sum\t%s\n", quote(s))
 		}

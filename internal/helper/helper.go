@@ -132,6 +132,11 @@ type Job struct {
 	// Vulns is Options.Vulns, the vulnerability policy; the database is
 	// GOVULNDB's, in Env or else the helper's environment.
 	Vulns int
+	// Store, TrustedKeys and SigningKey are the Options of those names:
+	// the helper alone reads the signing key's file.
+	Store       string
+	TrustedKeys []string
+	SigningKey  string
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.

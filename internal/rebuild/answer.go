@@ -32,6 +32,7 @@ func answer(got *learned, err error) *outcome {
 	if built := got.built; built != nil {
 		res.Binary, out.BundleDir = built.Binary, built.BundleDir
 	}
+	res.Store = got.store
 	if rep := got.smoke; rep != nil {
 		res.Smoke = &selfcompile.SmokeReport{GoVersion: rep.GoVersion, Plugins: rep.Plugins, Registered: rep.Registered}
 	}

@@ -27,6 +27,9 @@ func check(job *helper.Job) *outcome {
 	if err == nil {
 		_, err = vulns.ParseDB(vulns.Lookup(job.Env, os.Getenv))
 	}
+	if err == nil {
+		err = checkStore(job)
+	}
 	if err != nil {
 		return failed(orchestrator.Prepare, err)
 	}

@@ -56,6 +56,8 @@ type learned struct {
 	// vulnDB the database, redacted.
 	vulns  []selfcompile.Vuln
 	vulnDB string
+	// store is how the store served the rebuild (store.go).
+	store *selfcompile.StoreResult
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
@@ -83,7 +85,7 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	if !p.job.DryRun && req.manifest.Slim == nil {
 		src.kept = bg.startKeptCopy(req.fsys, req.manifest, src.tree.MainDir)
 	}
-	if src.unpackedAnew {
+	if src.unpackedAnew && p.job.Store == "" {
 		// A module cache unpacked anew: this program was not rebuilt
 		// here, and its packages are not compiled yet. Compile the
 		// host's own while modgen waits on the network.
@@ -101,6 +103,15 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	}
 	in := p.buildInput(src, got.plan)
 	in.Record.Vulns = scanned
+	// The store may hold this very rebuild: then nothing is compiled,
+	// and the binary fetched is smoke-tested as if built here.
+	fl := p.openFleet(src, got.plan, in.Record.Previous)
+	in.Record.Key = fl.keyOf()
+	if got.built = fl.fetch(ctx, src, got.plan); got.built != nil {
+		got.plugins, got.store = got.built.Manifest.Plugins, fl.outcome()
+		got.smoke, err = p.smoke(ctx, req, got.plan, got.built, vc, got)
+		return err
+	}
 	if p.buildsBesideVerify(in, got.plan) {
 		bg.startBuild(ctx, in)
 	}
@@ -114,5 +125,9 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	}
 	got.plugins = got.built.Manifest.Plugins
 	got.smoke, err = p.smoke(ctx, req, got.plan, got.built, vc, got)
+	if err == nil {
+		fl.push(ctx, got.built)
+	}
+	got.store = fl.outcome()
 	return err
 }

@@ -52,7 +52,9 @@ func (p *pipeline) source(ctx context.Context, tc *tools, bg *background) (*sour
 			// need none of them, unless the build uses a profile (PGO):
 			// compiled outside the module they are then not what the
 			// build compiles, even with the profile named.
-			if profile(s.flags, t) == "" {
+			// With a store, the binary may be fetched: compile nothing
+			// before the store has answered.
+			if profile(s.flags, t) == "" && job.Store == "" {
 				bg.startStdWarmUp(ctx, s.goRunner(tc.goroot, modCache), job.Work, s.flags, tc.manifest.StdPackages)
 			}
 		})
