@@ -33,8 +33,8 @@
 // drift or an install policy that refuses it, a stale bundle or a host
 // setting that names nothing: see selfcompile.ErrRefused),
 // and 1 for any other failure; 3 when the binary was replaced but
-// Config.AfterSwap, the host's hand-over to it, failed. SIGINT (Ctrl-C) or SIGTERM stops a
-// rebuild: Main says "interrupted; nothing changed" and returns 130; a
+// Config.AfterSwap, the host's hand-over to it, failed. SIGINT (Ctrl-C)
+// or SIGTERM stops a rebuild: Main says "interrupted; nothing changed" and returns 130; a
 // second signal ends the process. The host's settings (Config) are not the
 // user's flags: an install policy, registration functions and the like
 // stay the host's.
