@@ -34,8 +34,9 @@
 // was refused (bad usage, a bad spec, a plugin that fails its checks,
 // drift or an install policy that refuses it, a stale bundle or a host
 // setting that names nothing: see selfcompile.ErrRefused),
-// and 1 for any other failure. SIGINT (Ctrl-C) or SIGTERM stops a
-// rebuild: Main says "interrupted; nothing changed" and returns 130; a
+// and 1 for any other failure; 3 when the binary was replaced but
+// Config.AfterSwap, the host's hand-over to it, failed. SIGINT (Ctrl-C)
+// or SIGTERM stops a rebuild: Main says "interrupted; nothing changed" and returns 130; a
 // second signal ends the process. The host's settings (Config) are not the
 // user's flags: an install policy, registration functions and the like
 // stay the host's.
@@ -78,6 +79,21 @@ type Config struct {
 	// rather than a *slog.Logger, to spare hosts that do not log the
 	// cost of linking log/slog.
 	Logger *slog.Logger
+
+	// AfterSwap, when set, is called after a command put a new binary in
+	// place of the running executable (add, remove, upgrade or rollback;
+	// not a dry run, not Options.Output, not a request with nothing to
+	// do), with the rebuild's Result (after a rollback, only Binary is
+	// set). It is how a server hands over to the new binary: send the
+	// running server its upgrade signal (SIGHUP to the pid in its pid
+	// file, for a server using github.com/cloudflare/tableflip; see
+	// example/webhost), or run `systemctl reload myhost.service` for a
+	// unit whose ExecReload does so, or `systemctl restart` for one that
+	// keeps its sockets in systemd (socket activation). Its error is
+	// reported on one line and Main returns ExitAfterSwapFailed; the new
+	// binary stays in place. ctx is Main's: cancelled by SIGINT or
+	// SIGTERM.
+	AfterSwap func(ctx context.Context, res *selfcompile.Result) error
 }
 
 // Exit codes of Main.
@@ -211,7 +227,7 @@ func (c *command) run(ctx context.Context, args []string) int {
 			return c.fail(err)
 		}
 		fmt.Fprintf(c.stderr, "%s: rolled back %s\n", c.name, exe)
-		return ExitOK
+		return c.afterSwap(ctx, &selfcompile.Result{Binary: exe})
 	}
 	fmt.Fprintf(c.stderr, "%s: unknown command %q\n", c.name, args[0])
 	return c.usage()
@@ -240,7 +256,7 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 			h(e)
 		}
 	}
-	res, err := selfcompile.New(o).Run(ctx)
+	res, err := runRebuild(ctx, o)
 	if c.json {
 		out := map[string]any{"result": res}
 		if err != nil {
@@ -276,6 +292,9 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		if s := res.Store; s != nil && s.Fetched {
 			fmt.Fprintf(c.stderr, "%s: fetched from %s, built and checked by another machine; smoke-tested here\n", c.name, s.Location)
 		}
+	}
+	if replaced(o, res, err) {
+		return c.afterSwap(ctx, res)
 	}
 	return ExitOK
 }
