@@ -31,6 +31,8 @@ type Event struct {
 	// working directory, for a GoCommandRan event.
 	Args []string
 	Dir  string
+	// Toolchain is the move of a ToolchainSwitched event.
+	Toolchain *ToolchainMove
 }
 
 // EventKind says what an Event reports.
@@ -62,7 +64,12 @@ const (
 	GoCommandRan
 )
 
-var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go"}
+// ToolchainSwitched: Toolchain is the move to another Go that
+// Options.Toolchain asked (in a dry run, would make), also kept in
+// Result.Toolchain; reported by the toolchain stage.
+const ToolchainSwitched EventKind = GoCommandRan + 1
+
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "toolchain"}
 
 // String returns "start", "done", "failed", "progress", "warning",
 // "drift" or "go": the kind's name in JSON.
@@ -102,16 +109,17 @@ type StageTiming struct {
 
 // jsonEvent is Event's JSON form.
 type jsonEvent struct {
-	Kind       string     `json:"kind"`
-	Stage      Stage      `json:"stage"`
-	DurationMS *float64   `json:"duration_ms,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Done       *int       `json:"done,omitempty"`
-	Total      *int       `json:"total,omitempty"`
-	Message    string     `json:"message,omitempty"`
-	Drift      *jsonDrift `json:"drift,omitempty"`
-	Args       []string   `json:"args,omitempty"`
-	Dir        string     `json:"dir,omitempty"`
+	Kind       string         `json:"kind"`
+	Stage      Stage          `json:"stage"`
+	DurationMS *float64       `json:"duration_ms,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	Done       *int           `json:"done,omitempty"`
+	Total      *int           `json:"total,omitempty"`
+	Message    string         `json:"message,omitempty"`
+	Drift      *jsonDrift     `json:"drift,omitempty"`
+	Args       []string       `json:"args,omitempty"`
+	Dir        string         `json:"dir,omitempty"`
+	Toolchain  *ToolchainMove `json:"toolchain,omitempty"`
 }
 
 // jsonDrift is a Drift's JSON form, its kind named.
@@ -155,6 +163,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if d := e.Drift; d != nil {
 			v.Drift = &jsonDrift{Kind: driftKindName(d.Kind), Module: d.Module, Old: d.Old, New: d.New, Base: d.Base, Plugins: d.Plugins}
 			v.Message = d.String()
+		}
+	case ToolchainSwitched:
+		if t := e.Toolchain; t != nil {
+			v.Toolchain, v.Message = t, "toolchain "+t.String()
 		}
 	}
 	if e.Err != nil {

@@ -112,6 +112,11 @@ func (v *progressView) event(e Event, now time.Time) {
 			v.line("selfcompile: drift: " + e.Drift.String())
 			v.draw(now)
 		}
+	case ToolchainSwitched:
+		if e.Toolchain != nil {
+			v.line("selfcompile: toolchain " + e.Toolchain.String())
+			v.draw(now)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ func (j *job) backups(n int) int {
 // failed.
 func (p *pipeline) noteOutcome(r *Result) {
 	p.res.GoVersion, p.res.Added, p.res.Checks, p.res.Smoke = r.GoVersion, r.Added, r.Checks, r.Smoke
+	p.res.Toolchain = r.Toolchain
 }
 
 // noteDrift reports drift as soon as modgen finds it.

@@ -49,7 +49,7 @@ func TestSelect(t *testing.T) {
 	for _, c := range []struct{ req, bundled, want string }{
 		{"", "go1.26.8", "go1.26.8"},
 		{"patch", "go1.26.8", "go1.26.11"}, // 11 > 9: numeric, not string order
-		{"latest", "go1.26.8", "go1.27.0"},  // rc and the other platform's 1.27.1 left out
+		{"latest", "go1.26.8", "go1.27.0"}, // rc and the other platform's 1.27.1 left out
 		{"go1.26.9", "go1.26.8", "go1.26.9"},
 		{"go1.25.9", "go1.26.8", "go1.25.9"}, // an exact request may go down
 		{"patch", "go1.26.11", "go1.26.11"},

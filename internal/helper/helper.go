@@ -44,7 +44,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 7
+const Version = 8 // 8: Job.Toolchain, a move an older helper would ignore
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -125,6 +125,10 @@ type Job struct {
 	// once more after the report.
 	SmokeTimeout time.Duration
 	SmokeArgs    []string
+
+	// Toolchain is Options.Toolchain: the Go to move to ("patch",
+	// "latest", "go1.26.9"); empty keeps the bundled one.
+	Toolchain string
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.

@@ -62,6 +62,12 @@ type Request struct {
 	// refusal (a *SpecError) goes into Plan.Refused and the plan goes on
 	// with the others. By default the first refusal is MakePlan's error.
 	KeepGoing bool
+
+	// GoVersion, when set, is the Go the rebuild builds with: a plugin
+	// whose module's go line is above it is refused (checkGoLines).
+	// Toolchain is Options.Toolchain, and BundledGo the binary's Go,
+	// for the refusal to name the request that would allow the move.
+	GoVersion, Toolchain, BundledGo string
 }
 
 // Plan is what a request resolved to. MakePlan has written its go.mod.
@@ -102,6 +108,9 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 		return p, err
 	}
 	if err := p.resolve(ctx, req, before.BuildList()); err != nil {
+		return p, err
+	}
+	if err := checkGoLines(req, p.Added); err != nil {
 		return p, err
 	}
 	set, err := NewSet(req.Installed, p.Added, req.Remove)

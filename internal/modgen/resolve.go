@@ -34,6 +34,9 @@ type Resolved struct {
 	// build list has: it is resolved to that module's version there, and
 	// recorded as following it (bundle.QueryBuildList).
 	FromBuildList bool
+	// GoLine is the go line of the module's go.mod ("1.26"), when it was
+	// read: a remote module's as downloaded, a local directory's.
+	GoLine string
 	// later, when set, returns the notes of a check still running (see
 	// Resolver.laterRetractions): MakePlan waits for it at its end.
 	later func() []string

@@ -148,7 +148,7 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (
 	if !has {
 		return Resolved{}, &noPackageError{Module: mod, Version: m.Version, Path: s.Path}
 	}
-	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version}
+	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version, GoLine: goLineOf(dir)}
 	if m.note != "" {
 		rv.Warnings = append(rv.Warnings, m.note)
 	}

@@ -50,6 +50,8 @@ type learned struct {
 	plugins []bundle.Plugin
 	built   *build.Output
 	smoke   *smoke.Report
+	// move is the move to another Go (Job.Toolchain), when it made one.
+	move *bundle.ToolchainMove
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
@@ -66,12 +68,15 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 		return err
 	}
 	got.goVersion = req.manifest.GoVersion
+	if tc.switched != nil {
+		got.goVersion, got.move = tc.switched.move.To, &tc.switched.move
+	}
 	src, err := p.source(ctx, tc, bg)
 	if err != nil {
 		return err
 	}
 	if !p.job.DryRun && req.manifest.Slim == nil {
-		src.kept = bg.startKeptCopy(req.fsys, req.manifest, src.tree.MainDir)
+		src.kept = bg.startKeptCopy(req.fsys, keptManifest(req.manifest, tc.switched), src.tree.MainDir)
 	}
 	if src.unpackedAnew {
 		// A module cache unpacked anew: this program was not rebuilt

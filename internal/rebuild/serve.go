@@ -97,6 +97,7 @@ func classify(e *selfcompile.Error, err error) {
 		pin *modgen.PinError
 		set *verify.SettingError
 		st  *staleError
+		te  *toolchainError
 	)
 	switch {
 	case errors.As(err, &pe):
@@ -115,5 +116,7 @@ func classify(e *selfcompile.Error, err error) {
 		e.Kind = selfcompile.RefusedSetting
 	case errors.As(err, &st):
 		e.Kind = selfcompile.RefusedStale
+	case errors.As(err, &te):
+		e.Kind = selfcompile.RefusedToolchain
 	}
 }

@@ -1,0 +1,60 @@
+package modgen
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/selfcompile/go-selfcompile/internal/goswitch"
+)
+
+// ErrNeedsGo: the plugin's module needs a newer Go (its go.mod's go
+// line) than the rebuild builds with.
+var ErrNeedsGo = errors.New("needs a newer Go")
+
+// goLineOf is the go line of the go.mod file in dir ("" when it has
+// none or cannot be read: the go command then says what is wrong).
+func goLineOf(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	name := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	f, err := modfile.ParseLax(name, data, nil)
+	if err != nil || f.Go == nil {
+		return ""
+	}
+	return f.Go.Version
+}
+
+// checkGoLines refuses a plugin whose module's go line is above the Go
+// the rebuild builds with (req.GoVersion): the go command would refuse it
+// in its own words ("requires go >= ..."), without naming the option
+// that allows the move (Options.Toolchain), which this refusal names.
+// Nothing switches unless asked.
+func checkGoLines(req Request, added []Resolved) error {
+	if req.GoVersion == "" {
+		return nil
+	}
+	for _, a := range added {
+		if !goswitch.Needs(a.GoLine, req.GoVersion) {
+			continue
+		}
+		what := "this binary's Go is " + req.GoVersion
+		if req.Toolchain != "" {
+			what = fmt.Sprintf("toolchain %q selects %s", req.Toolchain, req.GoVersion)
+		}
+		allow := goswitch.Allow(req.Toolchain, a.GoLine, req.BundledGo)
+		if allow == "" {
+			return specErr(a.Spec.Raw, ErrNeedsGo, "%s@%s needs go %s (its go.mod's go line), but %s, the newest release GOPROXY lists: ask another version of the plugin", a.Module, a.Version, a.GoLine, what)
+		}
+		return specErr(a.Spec.Raw, ErrNeedsGo, "%s@%s needs go %s (its go.mod's go line), but %s: allow the move to a newer Go with Options.Toolchain %q (plugins add --go=%s, plugins upgrade --go=%s)", a.Module, a.Version, a.GoLine, what, allow, allow, allow)
+	}
+	return nil
+}
