@@ -12,11 +12,14 @@
 //	plugins add [--dry-run] [--json] SPEC...     install or move plugins
 //	plugins remove [--dry-run] [--json] PATH...  drop plugins
 //	plugins list [--json]                        what this binary was built with
-//	plugins upgrade [--dry-run] [--json] [PATH...]
+//	plugins upgrade [--dry-run] [--json] [--go[=VERSION]] [PATH...]
 //	                                             re-resolve each plugin's recorded query;
 //	                                             rebuild only if a version moves; a plugin
 //	                                             added at an exact version stays, and so
-//	                                             do the other plugins of its module
+//	                                             do the other plugins of its module;
+//	                                             --go also moves to the newest patch
+//	                                             release of the binary's Go (--go=latest
+//	                                             the newest release, --go=go1.26.9 that one)
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
 //
@@ -155,7 +158,7 @@ func (c *command) usage() int {
 }
 
 func (c *command) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
+	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] [--go[=VERSION]] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [--go[=VERSION]] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n", c.name)
 }
 
 func (c *command) run(ctx context.Context, args []string) int {
@@ -172,11 +175,12 @@ func (c *command) run(ctx context.Context, args []string) int {
 	dryRun := fs.Bool("dry-run", false, "resolve and check; build and change nothing")
 	fs.BoolVar(&c.json, "json", false, "stream events and the result as JSON lines on stdout")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every go command run to stderr")
+	o := c.cfg.Options
+	fs.Var(goFlag{&o.Toolchain}, "go", "move to another Go: --go the newest patch release, --go=latest the newest release, --go=go1.26.9 that one")
 	if err := fs.Parse(args[1:]); err != nil {
 		return ExitRefused
 	}
 	rest := fs.Args()
-	o := c.cfg.Options
 	o.DryRun = *dryRun
 	switch args[0] {
 	case "add":
@@ -267,6 +271,13 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		for _, ch := range res.Checks {
 			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, ch.Path, registersHow(ch))
 		}
+		if t := res.Toolchain; t != nil {
+			verb := "moved to"
+			if o.DryRun {
+				verb = "would move to"
+			}
+			fmt.Fprintf(c.stderr, "%s: %s %s (was %s)\n", c.name, verb, t.To, t.From)
+		}
 	}
 	return ExitOK
 }
@@ -324,7 +335,7 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 		specs = append(specs, p.Path+"@"+q)
 		current[p.Path] = p.Version
 	}
-	if len(specs) == 0 {
+	if len(specs) == 0 && o.Toolchain == "" {
 		fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
 		return ExitOK
 	}
@@ -341,8 +352,11 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 			fmt.Fprintf(c.stderr, "%s: %s %s -> %s\n", c.name, a.Path, current[a.Path], a.Version)
 		}
 	}
-	if len(moved) == 0 {
-		fmt.Fprintf(c.stderr, "%s: every plugin is at the version its query selects\n", c.name)
+	goMoves := c.toolchainMoves(&o, res)
+	if len(moved) == 0 && !goMoves {
+		if len(specs) > 0 {
+			fmt.Fprintf(c.stderr, "%s: every plugin is at the version its query selects\n", c.name)
+		}
 		return ExitOK
 	}
 	if o.DryRun {
@@ -446,4 +460,47 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// goFlag is --go[=VERSION], Options.Toolchain: bare, the newest patch
+// release of the binary's Go.
+type goFlag struct{ v *string }
+
+func (g goFlag) String() string {
+	if g.v == nil {
+		return ""
+	}
+	return *g.v
+}
+
+func (g goFlag) Set(s string) error {
+	switch s {
+	case "true":
+		s = "patch"
+	case "false":
+		s = ""
+	}
+	*g.v = s
+	return nil
+}
+
+// IsBoolFlag lets --go stand alone.
+func (g goFlag) IsBoolFlag() bool { return true }
+
+// toolchainMoves says the move to another Go that upgrade's probe found
+// (--go), and fixes o.Toolchain to the release it selected, so that the
+// rebuild makes the move it said; without one, o.Toolchain is cleared.
+func (c *command) toolchainMoves(o *selfcompile.Options, res *selfcompile.Result) bool {
+	if o.Toolchain == "" {
+		return false
+	}
+	t := res.Toolchain
+	if t == nil {
+		fmt.Fprintf(c.stderr, "%s: go stays at %s: --go=%s selects no other release\n", c.name, res.GoVersion, o.Toolchain)
+		o.Toolchain = ""
+		return false
+	}
+	fmt.Fprintf(c.stderr, "%s: go %s -> %s\n", c.name, t.From, t.To)
+	o.Toolchain = t.To
+	return true
 }
