@@ -46,7 +46,7 @@ func (p *pipeline) recordSwap(j *job, built *outcome, backup string) {
 	recordExecutable(j.target)
 	next := *j.info
 	next.Plugins = built.Result.Plugins
-	if err := recordNextBundle(built.BundleDir, &next); err != nil {
+	if err := recordNextBundle(built.BundleDir, &next, nextToolchain(&next, built.Result.Toolchain)); err != nil {
 		p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
 }
