@@ -1,10 +1,16 @@
 package selfcompile
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/selfcompile/go-selfcompile/internal/helper"
 )
 
 // A malformed Options.Toolchain is refused in prepare before the bundle
@@ -26,5 +32,42 @@ func TestRunRefusesMalformedToolchainFirst(t *testing.T) {
 	_, err = New(Options{Toolchain: "patch"}).Run(context.Background())
 	if err == nil || strings.Contains(err.Error(), "nothing to do") {
 		t.Errorf("Run with a toolchain alone: %v, want work to do (here, no bundle)", err)
+	}
+}
+
+// A move to another Go is an event with its own JSON form and progress
+// line, and crosses the helper protocol in the event and the Result.
+func TestToolchainSwitchedEvent(t *testing.T) {
+	move := &ToolchainMove{From: "go1.26.8", To: "go1.26.9", Module: "v0.0.1-go1.26.9.linux-amd64", Sum: "h1:abc="}
+	e := Event{Kind: ToolchainSwitched, Stage: StageToolchain, Toolchain: move}
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"toolchain","stage":"toolchain","message":"toolchain go1.26.8 -\u003e go1.26.9","toolchain":{"from":"go1.26.8","to":"go1.26.9","module":"v0.0.1-go1.26.9.linux-amd64","sum":"h1:abc="}}`
+	if string(data) != want {
+		t.Errorf("JSON\n got %s\nwant %s", data, want)
+	}
+	var out bytes.Buffer
+	(&progressView{w: &out}).event(e, time.Now())
+	if got := out.String(); got != "selfcompile: toolchain go1.26.8 -> go1.26.9\n" {
+		t.Errorf("progress %q", got)
+	}
+	var b bytes.Buffer
+	w := helper.NewWriter(&b)
+	sent := &outcome{Result: Result{GoVersion: "go1.26.9", Toolchain: move}}
+	if err := w.Send(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Done(sent); err != nil {
+		t.Fatal(err)
+	}
+	var got []Event
+	res, err := helper.ReadAnswer[Event, outcome](&b, func(e *Event) { got = append(got, *e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res, sent) || len(got) != 1 || !reflect.DeepEqual(got[0], e) {
+		t.Errorf("over the wire: %+v and %+v, want %+v and %+v", res, got, sent, e)
 	}
 }
