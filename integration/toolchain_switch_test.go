@@ -112,6 +112,9 @@ func checkSwitched(t *testing.T, bin, local, fake string) {
 	if m.GoVersion != fake || m.Switched == nil || m.Switched.From != local || !strings.HasPrefix(m.Switched.Sum, "h1:") {
 		t.Errorf("manifest: go %s, switched %+v; want %s, switched from %s with its sum", m.GoVersion, m.Switched, fake, local)
 	}
+	if m.Rebuild == nil || m.Rebuild.GoVersion != fake {
+		t.Errorf("rebuild record %+v: want it built by %s", m.Rebuild, fake)
+	}
 	if _, ok := m.Parts[bundle.StdCacheFile]; ok {
 		t.Error("the new bundle kept the old toolchain's compiled standard packages")
 	}
