@@ -335,9 +335,14 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 		specs = append(specs, p.Path+"@"+q)
 		current[p.Path] = p.Version
 	}
-	if len(specs) == 0 && o.Toolchain == "" {
-		fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
-		return ExitOK
+	if len(specs) == 0 {
+		if o.Toolchain == "" {
+			fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
+			return ExitOK
+		}
+		// The Go alone: one rebuild, which says the move, or that
+		// there is nothing to do.
+		return c.rebuild(ctx, o)
 	}
 	probe := o
 	probe.Plugins, probe.DryRun, probe.Progress, probe.OnEvent = specs, true, nil, nil

@@ -141,7 +141,9 @@ type Setting struct {
 // that the host keeps what it reads. On failure Err is set and Result
 // holds what the helper learned before it failed.
 type Outcome[R, E any] struct {
-	// NothingToDo, from Check, says why the job is nothing to do.
+	// NothingToDo, from Check or Rebuild, says why the job is nothing to
+	// do: Rebuild learns it only for a toolchain alone that selects the
+	// Go the binary has.
 	NothingToDo string
 	// BundleDir is the directory holding the bundle the new binary
 	// carries.

@@ -50,8 +50,11 @@ type learned struct {
 	plugins []bundle.Plugin
 	built   *build.Output
 	smoke   *smoke.Report
-	// move is the move to another Go (Job.Toolchain), when it made one.
-	move *bundle.ToolchainMove
+	// move is the move to another Go (Job.Toolchain), when it made one;
+	// nothingToDo says why the job asked nothing that is not already so
+	// (a toolchain alone, the one the binary has).
+	move        *bundle.ToolchainMove
+	nothingToDo string
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
@@ -70,6 +73,10 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 	got.goVersion = req.manifest.GoVersion
 	if tc.switched != nil {
 		got.goVersion, got.move = tc.switched.move.To, &tc.switched.move
+	} else if p.job.Toolchain != "" {
+		if got.nothingToDo = p.stays(tc); got.nothingToDo != "" {
+			return nil
+		}
 	}
 	src, err := p.source(ctx, tc, bg)
 	if err != nil {

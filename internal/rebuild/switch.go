@@ -57,7 +57,6 @@ func (p *pipeline) switchToolchain(ctx context.Context, req *request, bundled st
 		return nil, err
 	}
 	if version == m.GoVersion {
-		p.warn("toolchain %q selects %s, the Go this binary has: it stays", job.Toolchain, version)
 		return nil, nil
 	}
 	mv := goswitch.ModuleVersion(version, m.GOOS, m.GOARCH)
@@ -78,6 +77,18 @@ func (p *pipeline) switchToolchain(ctx context.Context, req *request, bundled st
 	s := &switched{move: bundle.ToolchainMove{From: m.GoVersion, To: version, Module: mv, Sum: dl.Sum}, goroot: goroot}
 	_ = p.w.Send(selfcompile.Event{Kind: selfcompile.ToolchainSwitched, Stage: orchestrator.Toolchain, Toolchain: &s.move})
 	return s, nil
+}
+
+// stays says that Job.Toolchain selected the Go the binary has: a
+// warning when the rebuild has plugins to add or remove, else why it is
+// nothing to do (returned).
+func (p *pipeline) stays(tc *tools) string {
+	why := fmt.Sprintf("toolchain %q selects %s, the Go this binary has", p.job.Toolchain, tc.manifest.GoVersion)
+	if len(tc.specs) == 0 && len(p.job.Remove) == 0 {
+		return "nothing to do: " + why
+	}
+	p.warn("%s: it stays", why)
+	return ""
 }
 
 // resolveToolchain is the release req selects: an exact one as it is,
