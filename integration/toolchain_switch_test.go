@@ -57,8 +57,10 @@ func TestToolchainSwitch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// GONOSUMDB names golang.org/toolchain: with GOPROXY one file://
+	// URL, the go command checks it only as GONOSUMDB says.
 	online := func(extra ...string) []string {
-		return env(append([]string{"GOPROXY=file://" + filepath.ToSlash(withTC)}, extra...)...)
+		return env(append([]string{"GOPROXY=file://" + filepath.ToSlash(withTC), "GONOSUMDB=example.com," + toolchain.ModulePath}, extra...)...)
 	}
 	host := buildHost(t, "")
 
@@ -191,10 +193,17 @@ func fakeToolchain(t *testing.T, goroot, local, fake string) string {
 		toolchain.ModuleVersion(goswitch.Minor(fake)+".100", strings.Split(other, "-")[0], strings.Split(other, "-")[1]),
 		toolchain.ModuleVersion("go1.99rc1", runtime.GOOS, runtime.GOARCH),
 	}
-	info, _ := json.Marshal(map[string]any{"Version": version, "Time": time.Now().UTC().Format(time.RFC3339)})
-	for name, data := range map[string]string{"list": strings.Join(list, "\n") + "\n", version + ".mod": "module " + toolchain.ModulePath + "\n", version + ".info": string(info)} {
-		if err := os.WriteFile(filepath.Join(vdir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
+	if err := os.WriteFile(filepath.Join(vdir, "list"), []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Every listed version has its .info and .mod (the go command reads
+	// the newest one's for retractions); only the fake one has a zip.
+	for _, v := range list {
+		info, _ := json.Marshal(map[string]any{"Version": v, "Time": time.Now().UTC().Format(time.RFC3339)})
+		for name, data := range map[string]string{v + ".mod": "module " + toolchain.ModulePath + "\n", v + ".info": string(info)} {
+			if err := os.WriteFile(filepath.Join(vdir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return proxy

@@ -153,6 +153,7 @@ func (p *Plan) waitChecks() {
 // resolve resolves every spec; see Request.KeepGoing.
 func (p *Plan) resolve(ctx context.Context, req Request, bl BuildList) error {
 	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted, Trimmed: req.Trimmed, Installed: req.Installed, BuildList: bl}
+	res.CheckGo = func(rv Resolved) error { return checkGoLines(req, []Resolved{rv}) }
 	for _, s := range req.Specs {
 		rv, err := res.Resolve(ctx, s)
 		var se *SpecError

@@ -86,6 +86,9 @@ type Resolver struct {
 	// go.mod does not require them: a spec that names a package of one
 	// keeps its version as a dependency's would.
 	Installed []Plugin
+	// CheckGo, when set, refuses a module version by its go line
+	// (Resolved.GoLine) before anything else is asked of it.
+	CheckGo func(Resolved) error
 }
 
 type listedModule struct {
