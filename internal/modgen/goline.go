@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/mod/modfile"
 
@@ -57,4 +58,24 @@ func checkGoLines(req Request, added []Resolved) error {
 		return specErr(a.Spec.Raw, ErrNeedsGo, "%s@%s needs go %s (its go.mod's go line), but %s: allow the move to a newer Go with Options.Toolchain %q (plugins add --go=%s, plugins upgrade --go=%s)", a.Module, a.Version, a.GoLine, what, allow, allow, allow)
 	}
 	return nil
+}
+
+// explainNeedsGo adds to a go command failure that says a module of the
+// build needs a newer Go ("M@V requires go >= 1.27 (running go 1.26.8;
+// GOTOOLCHAIN=local)": a dependency of a plugin, whose go line
+// checkGoLines does not see) the request that would allow the move.
+func explainNeedsGo(req Request, err error) error {
+	if err == nil {
+		return nil
+	}
+	_, rest, ok := strings.Cut(err.Error(), "requires go >= ")
+	line, _, ok2 := strings.Cut(rest, " (running go ")
+	if !ok || !ok2 || strings.ContainsAny(line, " \n") {
+		return err
+	}
+	allow := goswitch.Allow(req.Toolchain, line, req.BundledGo)
+	if allow == "" {
+		return fmt.Errorf("%w: no Go release GOPROXY lists reaches go %s: ask other versions of the plugins", err, line)
+	}
+	return fmt.Errorf("%w: allow the move to a newer Go with Options.Toolchain %q (plugins add --go=%s, plugins upgrade --go=%s)", err, allow, allow, allow)
 }

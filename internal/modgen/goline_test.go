@@ -39,3 +39,15 @@ func TestCheckGoLines(t *testing.T) {
 		t.Errorf("no Go version given: %v", err)
 	}
 }
+
+func TestExplainNeedsGo(t *testing.T) {
+	base := errors.New("go: example.com/dep@v1.0.0 requires go >= 1.27 (running go 1.26.8; GOTOOLCHAIN=local)")
+	err := explainNeedsGo(Request{GoVersion: "go1.26.8", BundledGo: "go1.26.8"}, base)
+	if !errors.Is(err, base) || !strings.Contains(err.Error(), `allow the move to a newer Go with Options.Toolchain "latest"`) {
+		t.Errorf("got %v", err)
+	}
+	other := errors.New("go: no network")
+	if got := explainNeedsGo(Request{}, other); got != other {
+		t.Errorf("another failure changed: %v", got)
+	}
+}

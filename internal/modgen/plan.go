@@ -127,7 +127,7 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 		return p, err
 	}
 	if p.Listed, err = loadPackages(ctx, req, p.Added); err != nil {
-		return p, err
+		return p, explainNeedsGo(req, err)
 	}
 	if p.Graph, err = ReadGraph(ctx, req.Go, req.Dir); err != nil {
 		return p, err
