@@ -72,7 +72,7 @@ const ToolchainSwitched EventKind = GoCommandRan + 1
 var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "toolchain"}
 
 // String returns "start", "done", "failed", "progress", "warning",
-// "drift" or "go": the kind's name in JSON.
+// "drift", "go" or "toolchain": the kind's name in JSON.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -150,7 +150,8 @@ func driftKindName(k bundle.DriftKind) string {
 // go), "error" (its message), "done" and "total" (progress), "message"
 // (warning; for drift, the change described), "drift" (drift: "kind" —
 // "moved", "major_version" or "host_module" —, "module", "old", "new",
-// "base", "plugins"), "args" and "dir" (go).
+// "base", "plugins"), "args" and "dir" (go), "toolchain" ("from", "to",
+// "module", "sum"; with "message" the move described).
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
 	switch e.Kind {
