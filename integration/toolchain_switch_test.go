@@ -126,9 +126,11 @@ func checkSwitched(t *testing.T, bin, local, fake string) {
 
 // fakeToolchain builds, from the local GOROOT's source, a toolchain that
 // is release fake: the go command and the tools of toolchain.Tools with
-// internal/buildcfg's version constant replaced (-overlay), the go
-// command compiled and linked by those tools (-toolexec), since a
-// program's runtime.Version is what its linker stamps. It returns a
+// internal/buildcfg's version constant replaced (-overlay), in two
+// stages: the tools built by this machine's, then the tools and the go
+// command again, compiled and linked by the first stage's (-toolexec),
+// since a program's runtime.Version is what its linker stamps, and the
+// compiler refuses a go command of another version. It returns a
 // module proxy directory serving it as golang.org/toolchain, whose
 // version list also names the local release, a release candidate and
 // another platform's release, which "patch" and "latest" must pass over.
@@ -148,7 +150,7 @@ func fakeToolchain(t *testing.T, goroot, local, fake string) string {
 	versionFile := filepath.Join(dir, "VERSION")
 	overlay := filepath.Join(dir, "overlay.json")
 	ov, _ := json.Marshal(map[string]any{"Replace": map[string]string{zb: newZB}})
-	script := "#!/bin/sh\ntool=$1; shift\ncase \"${tool##*/}\" in compile|asm|link|cgo) exec " + dir + "/go/pkg/tool/" + runtime.GOOS + "_" + runtime.GOARCH + "/\"${tool##*/}\" \"$@\";; esac\nexec \"$tool\" \"$@\"\n"
+	script := "#!/bin/sh\ntool=$1; shift\ncase \"${tool##*/}\" in compile|asm|link|cgo) exec " + dir + "/stage1/\"${tool##*/}\" \"$@\";; esac\nexec \"$tool\" \"$@\"\n"
 	for name, content := range map[string]string{
 		newZB: strings.Replace(string(data), old, "const version = `"+fake+"`", 1), overlay: string(ov),
 		versionFile: fake + "\ntime 2026-01-01T00:00:00Z\n", filepath.Join(dir, "toolexec"): script,
@@ -161,9 +163,14 @@ func fakeToolchain(t *testing.T, goroot, local, fake string) string {
 	tools := filepath.Join(bins, "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH) + string(filepath.Separator)
 	buildEnv := append(hostGoEnv(), "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local", "GOWORK=off")
 	src := filepath.Join(goroot, "src")
-	run(t, true, src, buildEnv, "go", "build", "-overlay", overlay, "-trimpath", "-ldflags=-s -w", "-o", tools, "cmd/compile", "cmd/link", "cmd/asm", "cmd/cgo")
-	run(t, true, src, buildEnv, "go", "build", "-overlay", overlay, "-trimpath", "-ldflags=-s -w", "-toolexec", filepath.Join(dir, "toolexec"), "-o", filepath.Join(bins, "bin", "go"), "cmd/go")
+	cmds := []string{"cmd/compile", "cmd/link", "cmd/asm", "cmd/cgo"}
+	stage1 := filepath.Join(dir, "stage1") + string(filepath.Separator)
+	run(t, true, src, buildEnv, "go", append([]string{"build", "-overlay", overlay, "-trimpath", "-ldflags=-s -w", "-o", stage1}, cmds...)...)
+	stage2 := []string{"build", "-overlay", overlay, "-trimpath", "-ldflags=-s -w", "-toolexec", filepath.Join(dir, "toolexec")}
+	run(t, true, src, buildEnv, "go", append(append(stage2, "-o", tools), cmds...)...)
+	run(t, true, src, buildEnv, "go", append(stage2, "-o", filepath.Join(bins, "bin", "go"), "cmd/go")...)
 	mustContain(t, run(t, true, "", append(buildEnv, "GOROOT="+goroot), filepath.Join(bins, "bin", "go"), "version"), "go version "+fake+" ")
+	mustContain(t, run(t, true, "", buildEnv, "go", "version", filepath.Join(tools, "compile")), ": "+fake)
 
 	entries, err := toolchain.Files(goroot, bins, runtime.GOOS, runtime.GOARCH, false)
 	if err != nil {

@@ -68,9 +68,8 @@ func explainNeedsGo(req Request, err error) error {
 	if err == nil {
 		return nil
 	}
-	_, rest, ok := strings.Cut(err.Error(), "requires go >= ")
-	line, _, ok2 := strings.Cut(rest, " (running go ")
-	if !ok || !ok2 || strings.ContainsAny(line, " \n") {
+	line := requiredGo(err)
+	if line == "" {
 		return err
 	}
 	allow := goswitch.Allow(req.Toolchain, line, req.BundledGo)
@@ -78,4 +77,16 @@ func explainNeedsGo(req Request, err error) error {
 		return fmt.Errorf("%w: no Go release GOPROXY lists reaches go %s: ask other versions of the plugins", err, line)
 	}
 	return fmt.Errorf("%w: allow the move to a newer Go with Options.Toolchain %q (plugins add --go=%s, plugins upgrade --go=%s)", err, allow, allow, allow)
+}
+
+// requiredGo is the go line a go command failure says a module needs
+// ("... requires go >= 1.27 (running go 1.26.8; GOTOOLCHAIN=local)"), or
+// "" when it says nothing of the kind.
+func requiredGo(err error) string {
+	_, rest, ok := strings.Cut(err.Error(), "requires go >= ")
+	line, _, ok2 := strings.Cut(rest, " (running go ")
+	if !ok || !ok2 || line == "" || strings.ContainsAny(line, " \n") {
+		return ""
+	}
+	return line
 }

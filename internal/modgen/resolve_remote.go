@@ -138,6 +138,13 @@ func (r *Resolver) findVersion(ctx context.Context, mod string, s Spec) found {
 // resolveIn resolves s against module mod, given what findVersion found.
 func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (Resolved, error) {
 	if f.err != nil {
+		// The go command refuses to download a module whose go line
+		// is above its own.
+		if line := requiredGo(f.err); line != "" && f.m != nil && r.CheckGo != nil {
+			if err := r.CheckGo(Resolved{Spec: s, Path: s.Path, Module: mod, Version: f.m.Version, GoLine: line}); err != nil {
+				return Resolved{}, err
+			}
+		}
 		return Resolved{}, f.err
 	}
 	m, dir := f.m, f.dir
