@@ -9,7 +9,8 @@
 //
 // It gives the host's users
 //
-//	plugins add [--dry-run] [--json] SPEC...     install or move plugins
+//	plugins add [--dry-run] [--json] SPEC...     install or move plugins (--go[=VERSION]
+//	                                             also moves to another Go, as upgrade's)
 //	plugins remove [--dry-run] [--json] PATH...  drop plugins
 //	plugins list [--json]                        what this binary was built with
 //	plugins upgrade [--dry-run] [--json] [--go[=VERSION]] [PATH...]
