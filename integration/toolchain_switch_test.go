@@ -131,9 +131,7 @@ func checkSwitched(t *testing.T, bin, local, fake string) {
 // command again, compiled and linked by the first stage's (-toolexec),
 // since a program's runtime.Version is what its linker stamps, and the
 // compiler refuses a go command of another version. It returns a
-// module proxy directory serving it as golang.org/toolchain, whose
-// version list also names the local release, a release candidate and
-// another platform's release, which "patch" and "latest" must pass over.
+// module proxy directory serving it (toolchainModuleProxy).
 func fakeToolchain(t *testing.T, goroot, local, fake string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -184,6 +182,15 @@ func fakeToolchain(t *testing.T, goroot, local, fake string) string {
 			entries[i].Src = newZB
 		}
 	}
+	return toolchainModuleProxy(t, local, fake, entries)
+}
+
+// toolchainModuleProxy returns a module proxy directory serving entries
+// as golang.org/toolchain for release fake, whose version list also
+// names the local release, a release candidate and another platform's
+// release, which "patch" and "latest" must pass over.
+func toolchainModuleProxy(t *testing.T, local, fake string, entries []bundle.Entry) string {
+	t.Helper()
 	proxy := t.TempDir()
 	vdir := filepath.Join(proxy, toolchain.ModulePath, "@v")
 	if err := os.MkdirAll(vdir, 0o755); err != nil {
