@@ -33,6 +33,8 @@ type Event struct {
 	Dir  string
 	// Vuln is the finding of a VulnFound event.
 	Vuln *Vuln
+	// Toolchain is the move of a ToolchainSwitched event.
+	Toolchain *ToolchainMove
 }
 
 // EventKind says what an Event reports.
@@ -68,12 +70,16 @@ const (
 	// StoreUsed: Message says what was fetched from or pushed to
 	// Options.Store, and Duration how long it took.
 	StoreUsed
+	// ToolchainSwitched: Toolchain is the move to another Go that
+	// Options.Toolchain asked (in a dry run, would make), also kept in
+	// Result.Toolchain; reported by the toolchain stage.
+	ToolchainSwitched
 )
 
-var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "vuln", "store"}
+var kindNames = [...]string{"start", "done", "failed", "progress", "warning", "drift", "go", "vuln", "store", "toolchain"}
 
 // String returns "start", "done", "failed", "progress", "warning",
-// "drift", "go", "vuln" or "store": the kind's name in JSON.
+// "drift", "go", "vuln", "store" or "toolchain": the kind's name in JSON.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -110,17 +116,18 @@ type StageTiming struct {
 
 // jsonEvent is Event's JSON form.
 type jsonEvent struct {
-	Kind       string     `json:"kind"`
-	Stage      Stage      `json:"stage"`
-	DurationMS *float64   `json:"duration_ms,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Done       *int       `json:"done,omitempty"`
-	Total      *int       `json:"total,omitempty"`
-	Message    string     `json:"message,omitempty"`
-	Drift      *jsonDrift `json:"drift,omitempty"`
-	Args       []string   `json:"args,omitempty"`
-	Dir        string     `json:"dir,omitempty"`
-	Vuln       *jsonVuln  `json:"vuln,omitempty"`
+	Kind       string         `json:"kind"`
+	Stage      Stage          `json:"stage"`
+	DurationMS *float64       `json:"duration_ms,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	Done       *int           `json:"done,omitempty"`
+	Total      *int           `json:"total,omitempty"`
+	Message    string         `json:"message,omitempty"`
+	Drift      *jsonDrift     `json:"drift,omitempty"`
+	Args       []string       `json:"args,omitempty"`
+	Dir        string         `json:"dir,omitempty"`
+	Vuln       *jsonVuln      `json:"vuln,omitempty"`
+	Toolchain  *ToolchainMove `json:"toolchain,omitempty"`
 }
 
 // jsonVuln is a Vuln's JSON form.
@@ -164,7 +171,8 @@ func driftKindName(k bundle.DriftKind) string {
 // "moved", "major_version" or "host_module" —, "module", "old", "new",
 // "base", "plugins"), "args" and "dir" (go), "vuln" (vuln: "id",
 // "module", "version", "fixed", "summary", "reachable", "introduced";
-// "message" describes it).
+// "message" describes it), "toolchain" ("from", "to", "module",
+// "sum"; with "message" the move described).
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := jsonEvent{Kind: e.Kind.String(), Stage: e.Stage, Message: e.Message, Args: e.Args, Dir: e.Dir}
 	switch e.Kind {
@@ -182,6 +190,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if f := e.Vuln; f != nil {
 			v.Vuln = &jsonVuln{ID: f.ID, Module: f.Module, Version: f.Version, Fixed: f.Fixed, Summary: f.Summary, Reachable: f.Reachable, Introduced: f.Introduced}
 			v.Message = f.String()
+		}
+	case ToolchainSwitched:
+		if t := e.Toolchain; t != nil {
+			v.Toolchain, v.Message = t, "toolchain "+t.String()
 		}
 	}
 	if e.Err != nil {

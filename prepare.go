@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/goswitch"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/safedir"
 	"github.com/selfcompile/go-selfcompile/internal/srctree"
@@ -51,8 +52,11 @@ type cleanups interface {
 // warn says, as it happens, what prepare does that the user should hear
 // of: a leftover work directory removed, a wait for another rebuild.
 func prepare(ctx context.Context, o Options, c cleanups, warn func(string, ...any)) (*job, error) {
-	if len(o.Plugins) == 0 && len(o.Remove) == 0 {
-		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
+	if len(o.Plugins) == 0 && len(o.Remove) == 0 && o.Toolchain == "" {
+		return nil, errors.New("nothing to do: give Options.Plugins to add, Options.Remove to drop or Options.Toolchain to move to another Go")
+	}
+	if err := goswitch.Check(o.Toolchain); err != nil {
+		return nil, &Error{Kind: RefusedToolchain, Stage: StagePrepare, Msg: err.Error()}
 	}
 	if err := sameIDs(); err != nil {
 		return nil, err
@@ -140,7 +144,8 @@ func (j *job) fillRequest(o Options) error {
 		Env: o.Env, Dir: base, RegisterFuncs: o.RegisterFuncs, Constructors: o.Constructors,
 		DriftPolicy: int(o.DriftPolicy), RefuseRetracted: o.RefuseRetracted, Allow: o.Allow, RequireChecksumDB: o.RequireChecksumDB,
 		SmokeTimeout: o.SmokeTimeout, SmokeArgs: o.SmokeArgs, Previous: previous(), DryRun: o.DryRun,
-		Vulns: int(o.Vulns),
+		Vulns:     int(o.Vulns),
+		Toolchain: o.Toolchain,
 	}
 	j.request.Store, j.request.TrustedKeys, j.request.SigningKey = o.Store, o.TrustedKeys, absPath(o.SigningKey)
 	j.request.Registrations, j.request.ReportsRegistrations = registrationsNow()

@@ -120,6 +120,11 @@ func (v *progressView) event(e Event, now time.Time) {
 			v.line("selfcompile: vulnerability: " + e.Vuln.String())
 			v.draw(now)
 		}
+	case ToolchainSwitched:
+		if e.Toolchain != nil {
+			v.line("selfcompile: toolchain " + e.Toolchain.String())
+			v.draw(now)
+		}
 	}
 }
 

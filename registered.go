@@ -108,12 +108,16 @@ func registeredBundle() (fs.FS, *bundle.Info, error) {
 
 // recordNextBundle records the bundle of the binary this process just
 // installed: the parts that changed are read from dir into memory (a few
-// MiB: source and modules), the toolchain stays the embedded one.
-func recordNextBundle(dir string, info *bundle.Info) error {
+// MiB: source and modules), the toolchain stays the embedded one unless
+// the rebuild moved to another Go (newToolchain: tens of MiB, once).
+func recordNextBundle(dir string, info *bundle.Info, newToolchain bool) error {
 	files := map[string][]byte{}
 	changed := []string{bundle.ManifestFile, bundle.SourceFile, bundle.ModulesFile}
 	if info.Slim != nil {
 		changed = []string{bundle.ManifestFile, bundle.SourceFile}
+	}
+	if newToolchain {
+		changed = append(changed, bundle.ToolchainFile)
 	}
 	for _, name := range changed {
 		data, err := os.ReadFile(filepath.Join(dir, name))

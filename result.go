@@ -26,6 +26,7 @@ func (p *pipeline) noteOutcome(r *Result) {
 	p.res.GoVersion, p.res.Added, p.res.Checks, p.res.Smoke = r.GoVersion, r.Added, r.Checks, r.Smoke
 	p.res.Vulns, p.res.VulnDB = r.Vulns, r.VulnDB
 	p.res.Store = r.Store
+	p.res.Toolchain = r.Toolchain
 }
 
 // noteDrift reports drift as soon as modgen finds it.
@@ -47,7 +48,7 @@ func (p *pipeline) recordSwap(j *job, built *outcome, backup string) {
 	recordExecutable(j.target)
 	next := *j.info
 	next.Plugins = built.Result.Plugins
-	if err := recordNextBundle(built.BundleDir, &next); err != nil {
+	if err := recordNextBundle(built.BundleDir, &next, nextToolchain(&next, built.Result.Toolchain)); err != nil {
 		p.warn("a second rebuild from this process will start from its original bundle: %v", err)
 	}
 }

@@ -63,6 +63,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if built.NothingToDo != "" {
+		j.nothingToDo = built.NothingToDo
+		p.keepAsIs(j)
+		return nil
+	}
 	if o.DryRun {
 		p.res.Plugins = built.Result.Plugins
 		return nil

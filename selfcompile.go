@@ -134,6 +134,16 @@ type Options struct {
 	// private key (OpenSSH format, as ssh-keygen -t ed25519 writes it)
 	// with which a rebuild signs what it pushes to Store.
 	SigningKey string
+	// Toolchain, when set, moves the binary to another Go: "patch" the
+	// newest patch release of its Go's minor version, "latest" the
+	// newest release, or an exact release such as "go1.26.9". The
+	// toolchain is fetched as the golang.org/toolchain module through
+	// GOPROXY, which the go command checks against the checksum
+	// database, and the new binary carries it (or, slim, records it):
+	// Result.Toolchain and a ToolchainSwitched event report the move.
+	// Empty keeps the bundled toolchain; a plugin whose go.mod asks a
+	// newer Go is then refused, naming this option.
+	Toolchain string
 }
 
 // Plugin is one plugin of a binary: its package path, the module providing
@@ -251,6 +261,10 @@ type Result struct {
 	// Store says how Options.Store served the rebuild; nil when no
 	// store was used.
 	Store *StoreResult
+	// Toolchain is the move to another Go that Options.Toolchain made
+	// (or, for a dry run, would make); nil when the Go stays. GoVersion
+	// is then the new one.
+	Toolchain *ToolchainMove
 }
 
 // StoreResult says how Options.Store served a rebuild.
@@ -267,6 +281,11 @@ type StoreResult struct {
 	// (fetched) or made (pushed), if any.
 	Signer string
 }
+
+// ToolchainMove is a rebuild's move from one Go toolchain to another:
+// the releases, and the golang.org/toolchain module version fetched with
+// its h1: checksum.
+type ToolchainMove = bundle.ToolchainMove
 
 // Compiler rebuilds the running binary. Create it with New.
 type Compiler struct {
@@ -336,3 +355,7 @@ const (
 	RefusedSetting      ErrorKind = "setting"       // an Options.RegisterFuncs or Constructors entry that names nothing
 	RefusedStale        ErrorKind = "stale"         // a bundle made from other sources than the binary
 )
+
+// RefusedToolchain is an Options.Toolchain that is malformed, or names
+// a Go below the host's go.mod go line.
+const RefusedToolchain ErrorKind = "toolchain"

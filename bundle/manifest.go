@@ -142,7 +142,27 @@ type Manifest struct {
 	// Slim is set for a slim bundle (bundle -slim), which carries only the
 	// source part: what a rebuild fetches instead.
 	Slim *Slim `json:"slim,omitempty"`
+
+	// Switched says where the toolchain came from when a rebuild moved
+	// the binary to it (Options.Toolchain): the move, with the
+	// golang.org/toolchain module version and its h1: sum. Nil for the
+	// toolchain the generator bundled. Later rebuilds carry it on.
+	Switched *ToolchainMove `json:"toolchain_switched,omitempty"`
 }
+
+// ToolchainMove is a rebuild's move from one Go toolchain to another.
+type ToolchainMove struct {
+	From string `json:"from"` // e.g. "go1.26.8"
+	To   string `json:"to"`   // e.g. "go1.26.9"
+	// Module is the golang.org/toolchain version fetched, e.g.
+	// "v0.0.1-go1.26.9.linux-amd64", and Sum its h1: checksum as the go
+	// command checked it.
+	Module string `json:"module,omitempty"`
+	Sum    string `json:"sum,omitempty"`
+}
+
+// String says the move as a line of progress: "go1.26.8 -> go1.26.9".
+func (t ToolchainMove) String() string { return t.From + " -> " + t.To }
 
 // Slim is what a slim bundle fetches instead of carrying it: the toolchain
 // as the golang.org/toolchain module version of its Go version and
@@ -175,6 +195,8 @@ type Rebuild struct {
 	// Vulns is the vulnerability scan of the binary's build list, made
 	// before its build; nil when the check was off.
 	Vulns *VulnScan `json:"vulns,omitempty"`
+	// Toolchain is the move to another Go this rebuild made, if any.
+	Toolchain *ToolchainMove `json:"toolchain,omitempty"`
 }
 
 // VulnScan records a scan of a build list against a vulnerability

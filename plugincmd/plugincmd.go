@@ -9,14 +9,18 @@
 //
 // It gives the host's users
 //
-//	plugins add [--dry-run] [--json] SPEC...     install or move plugins
+//	plugins add [--dry-run] [--json] SPEC...     install or move plugins (--go[=VERSION]
+//	                                             also moves to another Go, as upgrade's)
 //	plugins remove [--dry-run] [--json] PATH...  drop plugins
 //	plugins list [--json]                        what this binary was built with
-//	plugins upgrade [--dry-run] [--json] [PATH...]
+//	plugins upgrade [--dry-run] [--json] [--go[=VERSION]] [PATH...]
 //	                                             re-resolve each plugin's recorded query;
 //	                                             rebuild only if a version moves; a plugin
 //	                                             added at an exact version stays, and so
-//	                                             do the other plugins of its module
+//	                                             do the other plugins of its module;
+//	                                             --go also moves to the newest patch
+//	                                             release of the binary's Go (--go=latest
+//	                                             the newest release, --go=go1.26.9 that one)
 //	plugins rollback                             go back to the previous binary
 //	plugins verify [--json] SPEC...              the checks alone: nothing is built
 //	plugins audit [--json]                       this binary's known vulnerabilities (GOVULNDB);
@@ -173,7 +177,7 @@ func (c *command) usage() int {
 }
 
 func (c *command) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n       %[1]s audit [--json]\n", c.name)
+	fmt.Fprintf(w, "usage: %[1]s add [--dry-run] [--json] [--verbose] [--go[=VERSION]] SPEC...\n       %[1]s remove [--dry-run] [--json] [--verbose] PATH...\n       %[1]s list [--json]\n       %[1]s upgrade [--dry-run] [--json] [--verbose] [--go[=VERSION]] [PATH...]\n       %[1]s rollback\n       %[1]s verify [--json] [--verbose] SPEC...\n       %[1]s audit [--json]\n", c.name)
 }
 
 func (c *command) run(ctx context.Context, args []string) int {
@@ -190,11 +194,12 @@ func (c *command) run(ctx context.Context, args []string) int {
 	dryRun := fs.Bool("dry-run", false, "resolve and check; build and change nothing")
 	fs.BoolVar(&c.json, "json", false, "stream events and the result as JSON lines on stdout")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every go command run to stderr")
+	o := c.cfg.Options
+	fs.Var(goFlag{&o.Toolchain}, "go", "move to another Go: --go the newest patch release, --go=latest the newest release, --go=go1.26.9 that one")
 	if err := fs.Parse(args[1:]); err != nil {
 		return ExitRefused
 	}
 	rest := fs.Args()
-	o := c.cfg.Options
 	o.DryRun = *dryRun
 	switch args[0] {
 	case "add":
@@ -287,6 +292,13 @@ func (c *command) rebuild(ctx context.Context, o selfcompile.Options) int {
 		for _, ch := range res.Checks {
 			fmt.Fprintf(c.stderr, "%s: %s %s\n", c.name, ch.Path, registersHow(ch))
 		}
+		if t := res.Toolchain; t != nil {
+			verb := "moved to"
+			if o.DryRun {
+				verb = "would move to"
+			}
+			fmt.Fprintf(c.stderr, "%s: %s %s (was %s)\n", c.name, verb, t.To, t.From)
+		}
 		// A fetched binary was checked where it was built: the store
 		// (Options.Store, a host setting) says where.
 		if s := res.Store; s != nil && s.Fetched {
@@ -353,8 +365,13 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 		current[p.Path] = p.Version
 	}
 	if len(specs) == 0 {
-		fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
-		return ExitOK
+		if o.Toolchain == "" {
+			fmt.Fprintf(c.stderr, "%s: nothing to upgrade\n", c.name)
+			return ExitOK
+		}
+		// The Go alone: one rebuild, which says the move, or that
+		// there is nothing to do.
+		return c.rebuild(ctx, o)
 	}
 	probe := o
 	probe.Plugins, probe.DryRun, probe.Progress, probe.OnEvent = specs, true, nil, nil
@@ -369,8 +386,11 @@ func (c *command) upgrade(ctx context.Context, o selfcompile.Options, paths []st
 			fmt.Fprintf(c.stderr, "%s: %s %s -> %s\n", c.name, a.Path, current[a.Path], a.Version)
 		}
 	}
-	if len(moved) == 0 {
-		fmt.Fprintf(c.stderr, "%s: every plugin is at the version its query selects\n", c.name)
+	goMoves := c.toolchainMoves(&o, res)
+	if len(moved) == 0 && !goMoves {
+		if len(specs) > 0 {
+			fmt.Fprintf(c.stderr, "%s: every plugin is at the version its query selects\n", c.name)
+		}
 		return ExitOK
 	}
 	if o.DryRun {

@@ -109,8 +109,12 @@ func printBinary(w io.Writer, rep *binaryReport) error {
 	if m.Slim != nil {
 		fmt.Fprintf(tw, "  slim\tfetches %s@%s (%s) and the modules through GOPROXY\n", toolchain.ModulePath, quote(m.Slim.Toolchain), quote(m.Slim.ToolchainSum))
 	}
+	fmt.Fprintf(tw, "toolchain\t%s\n", toolchainOrigin(m))
 	if r := m.Rebuild; r != nil {
 		fmt.Fprintf(tw, "rebuilt\tby %s from the binary with sha256 %s\n", quote(r.GoVersion), quote(r.Previous))
+		if t := r.Toolchain; t != nil {
+			fmt.Fprintf(tw, "  toolchain\t%s -> %s\n", quote(t.From), quote(t.To))
+		}
 		fmt.Fprintf(tw, "  settings\t%s\n", quoteAll(r.Settings, " "))
 		if r.Key != "" {
 			fmt.Fprintf(tw, "  key\t%s\n", quote(r.Key))
@@ -210,3 +214,14 @@ func inspectDir(dir string, w io.Writer) error {
 // manifestGlob matches the per-platform manifests of a bundle generated
 // for several platforms.
 var manifestGlob = strings.Replace(bundle.PlatformFile(bundle.ManifestFile, "GOOS", "GOARCH"), "GOOS_GOARCH", "*_*", 1)
+
+// toolchainOrigin says where the bundle's toolchain came from: the
+// generator, or a rebuild that moved the binary to it (Options.Toolchain),
+// with the module version and checksum it was fetched as.
+func toolchainOrigin(m *bundle.Manifest) string {
+	t := m.Switched
+	if t == nil {
+		return quote(m.GoVersion) + ", bundled at generate time"
+	}
+	return fmt.Sprintf("%s, switched from %s at a rebuild: %s@%s %s", quote(t.To), quote(t.From), toolchain.ModulePath, quote(t.Module), quote(t.Sum))
+}

@@ -64,6 +64,11 @@ func writeBundle(in Input, u used) (*bundle.Manifest, error) {
 		return nil, err
 	}
 	mods.Record(&m)
+	if in.Switch != nil {
+		if err := in.Switch.apply(&m, parts); err != nil {
+			return nil, err
+		}
+	}
 	if m.Slim != nil {
 		return archive.Write(in.Tree.MainDir, m, map[string]archive.Source{bundle.SourceFile: {Entries: src, Gzip: true}})
 	}

@@ -48,6 +48,10 @@ type Input struct {
 	// go.mod it builds with (modgen.Plan.Listed, with the host's packages
 	// [Tree.HostPackages]): Prepare does not list them again.
 	Listed []gocmd.Package
+
+	// Switch, when set, is the toolchain the rebuild moved to
+	// (Options.Toolchain), which the new bundle carries instead.
+	Switch *Switch
 }
 
 // Output is what Build built.

@@ -44,7 +44,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 8
+const Version = 9 // 9: Job.Toolchain, Vulns, Store: fields an older helper would ignore
 
 // Verb is the go-selfcompile subcommand that serves the protocol.
 const Verb = "helper"
@@ -137,6 +137,9 @@ type Job struct {
 	Store       string
 	TrustedKeys []string
 	SigningKey  string
+	// Toolchain is Options.Toolchain: the Go to move to ("patch",
+	// "latest", "go1.26.9"); empty keeps the bundled one.
+	Toolchain string
 }
 
 // Setting is one build setting, as runtime/debug.BuildSetting.
@@ -149,7 +152,9 @@ type Setting struct {
 // that the host keeps what it reads. On failure Err is set and Result
 // holds what the helper learned before it failed.
 type Outcome[R, E any] struct {
-	// NothingToDo, from Check, says why the job is nothing to do.
+	// NothingToDo, from Check or Rebuild, says why the job is nothing to
+	// do: Rebuild learns it only for a toolchain alone that selects the
+	// Go the binary has.
 	NothingToDo string
 	// BundleDir is the directory holding the bundle the new binary
 	// carries.

@@ -37,7 +37,7 @@ func (r *Resolver) resolveLocal(s Spec) (Resolved, error) {
 	if rel != "." {
 		pkg += "/" + filepath.ToSlash(rel)
 	}
-	rv := Resolved{Spec: s, Path: pkg, Module: mod, Version: ZeroVersion(mod), Dir: root}
+	rv := Resolved{Spec: s, Path: pkg, Module: mod, Version: ZeroVersion(mod), Dir: root, GoLine: goLineOf(root)}
 	if len(mf.Replace) > 0 {
 		rv.Warnings = append(rv.Warnings, fmt.Sprintf("the replace directives in %s are ignored: the go command applies only the host's", filepath.Join(root, "go.mod")))
 	}

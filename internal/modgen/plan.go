@@ -62,6 +62,12 @@ type Request struct {
 	// refusal (a *SpecError) goes into Plan.Refused and the plan goes on
 	// with the others. By default the first refusal is MakePlan's error.
 	KeepGoing bool
+
+	// GoVersion, when set, is the Go the rebuild builds with: a plugin
+	// whose module's go line is above it is refused (checkGoLines).
+	// Toolchain is Options.Toolchain, and BundledGo the binary's Go,
+	// for the refusal to name the request that would allow the move.
+	GoVersion, Toolchain, BundledGo string
 }
 
 // Plan is what a request resolved to. MakePlan has written its go.mod.
@@ -104,6 +110,9 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 	if err := p.resolve(ctx, req, before.BuildList()); err != nil {
 		return p, err
 	}
+	if err := checkGoLines(req, p.Added); err != nil {
+		return p, err
+	}
 	set, err := NewSet(req.Installed, p.Added, req.Remove)
 	if err != nil {
 		return p, err
@@ -118,7 +127,7 @@ func MakePlan(ctx context.Context, req Request) (*Plan, error) {
 		return p, err
 	}
 	if p.Listed, err = loadPackages(ctx, req, p.Added); err != nil {
-		return p, err
+		return p, explainNeedsGo(req, err)
 	}
 	if p.Graph, err = ReadGraph(ctx, req.Go, req.Dir); err != nil {
 		return p, err
@@ -144,6 +153,7 @@ func (p *Plan) waitChecks() {
 // resolve resolves every spec; see Request.KeepGoing.
 func (p *Plan) resolve(ctx context.Context, req Request, bl BuildList) error {
 	res := &Resolver{Go: req.Go, ModDir: req.Dir, HostModule: req.HostModule, BaseDir: req.BaseDir, RefuseRetracted: req.RefuseRetracted, Trimmed: req.Trimmed, Installed: req.Installed, BuildList: bl}
+	res.CheckGo = func(rv Resolved) error { return checkGoLines(req, []Resolved{rv}) }
 	for _, s := range req.Specs {
 		rv, err := res.Resolve(ctx, s)
 		var se *SpecError

@@ -34,6 +34,9 @@ type Resolved struct {
 	// build list has: it is resolved to that module's version there, and
 	// recorded as following it (bundle.QueryBuildList).
 	FromBuildList bool
+	// GoLine is the go line of the module's go.mod ("1.26"), when it was
+	// read: a remote module's as downloaded, a local directory's.
+	GoLine string
 	// later, when set, returns the notes of a check still running (see
 	// Resolver.laterRetractions): MakePlan waits for it at its end.
 	later func() []string
@@ -83,6 +86,9 @@ type Resolver struct {
 	// go.mod does not require them: a spec that names a package of one
 	// keeps its version as a dependency's would.
 	Installed []Plugin
+	// CheckGo, when set, refuses a module version by its go line
+	// (Resolved.GoLine) before anything else is asked of it.
+	CheckGo func(Resolved) error
 }
 
 type listedModule struct {

@@ -138,9 +138,25 @@ func (r *Resolver) findVersion(ctx context.Context, mod string, s Spec) found {
 // resolveIn resolves s against module mod, given what findVersion found.
 func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (Resolved, error) {
 	if f.err != nil {
+		// The go command refuses to download a module whose go line
+		// is above its own.
+		if line := requiredGo(f.err); line != "" && f.m != nil && r.CheckGo != nil {
+			if err := r.CheckGo(Resolved{Spec: s, Path: s.Path, Module: mod, Version: f.m.Version, GoLine: line}); err != nil {
+				return Resolved{}, err
+			}
+		}
 		return Resolved{}, f.err
 	}
 	m, dir := f.m, f.dir
+	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version, GoLine: goLineOf(dir)}
+	if r.CheckGo != nil {
+		// Before the go command looks into the module, which it
+		// refuses for a go line above its own, in words that do not
+		// say what allows it.
+		if err := r.CheckGo(rv); err != nil {
+			return Resolved{}, err
+		}
+	}
 	has, err := r.hasPackage(ctx, dir, mod, m.Version, s.Path)
 	if err != nil {
 		return Resolved{}, err
@@ -148,7 +164,6 @@ func (r *Resolver) resolveIn(ctx context.Context, mod string, s Spec, f found) (
 	if !has {
 		return Resolved{}, &noPackageError{Module: mod, Version: m.Version, Path: s.Path}
 	}
-	rv := Resolved{Spec: s, Path: s.Path, Module: mod, Version: m.Version}
 	if m.note != "" {
 		rv.Warnings = append(rv.Warnings, m.note)
 	}

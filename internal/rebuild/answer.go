@@ -21,6 +21,7 @@ func answer(got *learned, err error) *outcome {
 	out := &outcome{}
 	res := &out.Result
 	res.GoVersion = got.goVersion
+	res.Toolchain, out.NothingToDo = got.move, got.nothingToDo
 	if got.plan != nil {
 		for _, a := range got.plan.Added {
 			res.Added = append(res.Added, a.Plugin())

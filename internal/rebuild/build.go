@@ -19,8 +19,8 @@ func (p *pipeline) buildInput(src *sources, plan *modgen.Plan) build.Input {
 	return build.Input{
 		Go: src.goRun, Tree: src.tree, Bundle: src.fsys, Manifest: m,
 		Plugins: keepConstructions(plan.Plugins, m.Plugins), Graph: plan.Graph, Flags: src.settings.flags, Trimmed: src.completer, Listed: plan.Listed, Kept: src.kept,
-		Output: p.job.Output,
-		Record: &bundle.Rebuild{GoVersion: m.GoVersion, Settings: src.settings.record(), Drift: plan.Drift, Previous: previousSHA256(p.job.Previous)},
+		Output: p.job.Output, Switch: buildSwitch(src.switched),
+		Record: &bundle.Rebuild{GoVersion: src.goVersion(), Settings: src.settings.record(), Drift: plan.Drift, Previous: previousSHA256(p.job.Previous)},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/selfcompile/go-selfcompile/bundle"
+	"github.com/selfcompile/go-selfcompile/internal/goswitch"
 	"github.com/selfcompile/go-selfcompile/internal/helper"
 	"github.com/selfcompile/go-selfcompile/internal/modgen"
 	"github.com/selfcompile/go-selfcompile/internal/verify"
@@ -17,7 +18,7 @@ import (
 // a malformed spec and removing a plugin that is not installed are
 // refused; asking only for what is already installed is nothing to do.
 func check(job *helper.Job) *outcome {
-	specs, err := parseSpecs(job.Plugins, job.Remove)
+	specs, err := parseSpecs(job.Plugins, job.Remove, job.Toolchain)
 	if err == nil {
 		err = modgen.CheckAllowed(specs, job.Allow)
 	}
@@ -37,11 +38,17 @@ func check(job *helper.Job) *outcome {
 	if err != nil {
 		return failed(orchestrator.Prepare, err)
 	}
+	if job.Toolchain != "" {
+		// Which release it selects, and so whether the Go moves, is
+		// the toolchain stage's to ask.
+		noop = ""
+	}
 	return &outcome{NothingToDo: noop}
 }
 
-// parseSpecs refuses a malformed spec.
-func parseSpecs(plugins, remove []string) ([]modgen.Spec, error) {
+// parseSpecs refuses a malformed spec, and a request for nothing: no
+// plugin to add or remove and no toolchain to move to.
+func parseSpecs(plugins, remove []string, toolchain string) ([]modgen.Spec, error) {
 	var specs []modgen.Spec
 	for _, raw := range plugins {
 		s, err := modgen.ParseSpec(raw)
@@ -50,7 +57,10 @@ func parseSpecs(plugins, remove []string) ([]modgen.Spec, error) {
 		}
 		specs = append(specs, s)
 	}
-	if len(specs) == 0 && len(remove) == 0 {
+	if err := goswitch.Check(toolchain); err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 && len(remove) == 0 && toolchain == "" {
 		return nil, errors.New("nothing to do: give Options.Plugins to add or Options.Remove to drop")
 	}
 	return specs, nil

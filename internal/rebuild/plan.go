@@ -20,12 +20,16 @@ import (
 func (p *pipeline) plan(ctx context.Context, src *sources) (*modgen.Plan, error) {
 	job, tree := p.job, src.tree
 	return orchestrator.Do(ctx, p.orch, orchestrator.Modgen, func(ctx context.Context) (*modgen.Plan, error) {
+		if err := checkGoLine(tree.GoMod, src.switched); err != nil {
+			return nil, err
+		}
 		plan, err := modgen.MakePlan(ctx, modgen.Request{
 			Go: src.goRun, Dir: tree.Module, HostModule: src.manifest.Module, HostVersion: job.HostVersion,
 			Installed: src.manifest.Plugins, Specs: src.specs, Remove: job.Remove, BaseDir: job.Dir,
 			LocalStore: tree.LocalStore(), BuildFlags: src.settings.flags, HostPackages: tree.HostPackages(),
 			RefuseRetracted: job.RefuseRetracted, Policy: modgen.DriftPolicy(job.DriftPolicy),
-			Trimmed: src.completer,
+			Trimmed:   src.completer,
+			GoVersion: src.goVersion(), Toolchain: job.Toolchain, BundledGo: src.manifest.GoVersion,
 		})
 		if err == nil {
 			err = plan.CheckAllowedModules(job.Allow)

@@ -26,7 +26,7 @@ type request struct {
 // runs.
 func (p *pipeline) prepare() (*request, error) {
 	job := p.job
-	specs, err := parseSpecs(job.Plugins, job.Remove)
+	specs, err := parseSpecs(job.Plugins, job.Remove, job.Toolchain)
 	if err != nil {
 		return nil, &orchestrator.StageError{Stage: orchestrator.Prepare, Err: err}
 	}

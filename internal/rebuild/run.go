@@ -58,6 +58,11 @@ type learned struct {
 	vulnDB string
 	// store is how the store served the rebuild (store.go).
 	store *selfcompile.StoreResult
+	// move is the move to another Go (Job.Toolchain), when it made one;
+	// nothingToDo says why the job asked nothing that is not already so
+	// (a toolchain alone, the one the binary has).
+	move        *bundle.ToolchainMove
+	nothingToDo string
 }
 
 // run is the helper's part of the pipeline, each stage a value in and a
@@ -78,12 +83,19 @@ func (p *pipeline) run(ctx context.Context, got *learned) error {
 		return err
 	}
 	got.goVersion = req.manifest.GoVersion
+	if tc.switched != nil {
+		got.goVersion, got.move = tc.switched.move.To, &tc.switched.move
+	} else if p.job.Toolchain != "" {
+		if got.nothingToDo = p.stays(tc); got.nothingToDo != "" {
+			return nil
+		}
+	}
 	src, err := p.source(ctx, tc, bg)
 	if err != nil {
 		return err
 	}
 	if !p.job.DryRun && req.manifest.Slim == nil {
-		src.kept = bg.startKeptCopy(req.fsys, req.manifest, src.tree.MainDir)
+		src.kept = bg.startKeptCopy(req.fsys, keptManifest(req.manifest, tc.switched), src.tree.MainDir)
 	}
 	if src.unpackedAnew && p.job.Store == "" {
 		// A module cache unpacked anew: this program was not rebuilt

@@ -102,6 +102,7 @@ func classify(e *selfcompile.Error, err error) {
 		st  *staleError
 		ve  *vulns.RefusedError
 		vse *vulns.SettingError
+		te  *toolchainError
 	)
 	switch {
 	case errors.As(err, &pe):
@@ -122,5 +123,7 @@ func classify(e *selfcompile.Error, err error) {
 		e.Kind = selfcompile.RefusedStale
 	case errors.As(err, &ve):
 		e.Kind = selfcompile.RefusedVuln
+	case errors.As(err, &te):
+		e.Kind = selfcompile.RefusedToolchain
 	}
 }

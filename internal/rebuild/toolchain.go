@@ -19,19 +19,28 @@ import (
 type tools struct {
 	*request
 	goroot string
+	// switched, when set, is the toolchain Job.Toolchain moved to, at
+	// goroot.
+	switched *switched
 }
 
 // toolchain is the toolchain stage: the bundled toolchain extracted into
 // the cache once and checked, or the one the host fetched (a slim
-// bundle) checked.
+// bundle) checked; then the one Job.Toolchain asks, fetched and
+// installed (switchToolchain).
 func (p *pipeline) toolchain(ctx context.Context, req *request) (*tools, error) {
-	goroot, err := orchestrator.Do(ctx, p.orch, orchestrator.Toolchain, func(context.Context) (string, error) {
-		return p.installToolchain(req)
+	return orchestrator.Do(ctx, p.orch, orchestrator.Toolchain, func(ctx context.Context) (*tools, error) {
+		goroot, err := p.installToolchain(req)
+		if err != nil {
+			return nil, err
+		}
+		tc := &tools{request: req, goroot: goroot}
+		if tc.switched, err = p.switchToolchain(ctx, req, goroot); err != nil || tc.switched == nil {
+			return tc, err
+		}
+		tc.goroot = tc.switched.goroot
+		return tc, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &tools{request: req, goroot: goroot}, nil
 }
 
 func (p *pipeline) installToolchain(req *request) (string, error) {
