@@ -44,7 +44,7 @@ func TestInspectQuotesControlCharacters(t *testing.T) {
 			break
 		}
 	}
-	if n, want := strings.Count(text, "\n"), 8+len(evil); n != want {
+	if n, want := strings.Count(text, "\n"), 9+len(evil); n != want {
 		t.Errorf("%d lines, want %d:\n%s", n, want, text)
 	}
 	if !strings.Contains(text, `"\x1b[2J\x1b[H"`) {
