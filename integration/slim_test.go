@@ -3,11 +3,9 @@
 package integration
 
 import (
-	"archive/zip"
 	"encoding/json"
 	"maps"
 
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,34 +42,7 @@ func toolchainProxy(t *testing.T) string {
 	if err := os.MkdirAll(vdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	zf, err := os.Create(filepath.Join(vdir, version+".zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(zf)
-	for _, e := range entries {
-		name := strings.TrimPrefix(e.Name, "go/")
-		if filepath.Base(name) == "go.mod" {
-			name = strings.TrimSuffix(name, "go.mod") + "_go.mod"
-		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: toolchain.ModulePath + "@" + version + "/" + name, Method: zip.Store})
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := os.Open(e.Src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = io.Copy(w, src)
-		src.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	zf.Close()
+	writeToolchainZip(t, filepath.Join(vdir, version+".zip"), version, entries)
 	info, _ := json.Marshal(map[string]any{"Version": version, "Time": time.Now().UTC().Format(time.RFC3339)})
 	for name, data := range map[string]string{"list": version + "\n", version + ".mod": "module " + toolchain.ModulePath + "\n", version + ".info": string(info)} {
 		if err := os.WriteFile(filepath.Join(vdir, name), []byte(data), 0o644); err != nil {
