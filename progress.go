@@ -108,7 +108,7 @@ func (v *progressView) event(e Event, now time.Time) {
 		v.line("selfcompile: warning: " + e.Message)
 		v.draw(now)
 	case StoreUsed:
-		v.line(fmt.Sprintf("selfcompile: store: %s in %v", e.Message, e.Duration.Round(time.Millisecond)))
+		v.line("selfcompile: store: " + e.Message + " in " + e.Duration.Round(time.Millisecond).String())
 		v.draw(now)
 	case DriftFound:
 		if e.Drift != nil {

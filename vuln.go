@@ -1,10 +1,5 @@
 package selfcompile
 
-import (
-	"fmt"
-	"strings"
-)
-
 // VulnPolicy says what a rebuild does with the known vulnerabilities of
 // the binary it built (Options.Vulns). The database is the one GOVULNDB
 // names, in Options.Env or else the process environment: a file://
@@ -54,21 +49,20 @@ type Vuln struct {
 // String describes v on one line, e.g. "GO-2099-0001 in
 // example.com/p@v1.0.0 (fixed in v1.2.0), reachable, new: summary".
 func (v Vuln) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s in %s@%s", v.ID, v.Module, v.Version)
+	s := v.ID + " in " + v.Module + "@" + v.Version
 	if v.Fixed != "" {
-		fmt.Fprintf(&b, " (fixed in %s)", v.Fixed)
+		s += " (fixed in " + v.Fixed + ")"
 	} else {
-		b.WriteString(" (no fixed version)")
+		s += " (no fixed version)"
 	}
 	if v.Reachable {
-		b.WriteString(", reachable")
+		s += ", reachable"
 	}
 	if v.Introduced {
-		b.WriteString(", new")
+		s += ", new"
 	}
 	if v.Summary != "" {
-		b.WriteString(": " + v.Summary)
+		s += ": " + v.Summary
 	}
-	return b.String()
+	return s
 }

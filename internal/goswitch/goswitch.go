@@ -38,22 +38,28 @@ func Check(req string) error {
 
 // IsRelease reports whether v names a Go release with its patch number,
 // as golang.org/toolchain versions do since go1.21.0: "go1.26.9", not a
-// release candidate, a beta or a language version ("go1.26").
+// release candidate, a beta or a language version ("go1.26"). It parses
+// by hand, without go/version, because every host links it (Check): three
+// decimal numbers without leading zeros after "go".
 func IsRelease(v string) bool {
 	rest, ok := strings.CutPrefix(v, "go")
 	if !ok {
 		return false
 	}
-	parts := strings.Split(rest, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || strings.Trim(p, "0123456789") != "" || (len(p) > 1 && p[0] == '0') {
+	parts, start := 0, 0
+	for i := 0; i <= len(rest); i++ {
+		if i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+			continue
+		}
+		if i < len(rest) && rest[i] != '.' {
 			return false
 		}
+		if n := i - start; n == 0 || (n > 1 && rest[start] == '0') {
+			return false
+		}
+		parts, start = parts+1, i+1
 	}
-	return version.IsValid(v)
+	return parts == 3
 }
 
 // Minor is the language version of a Go release: "go1.26" for
